@@ -1,0 +1,538 @@
+// The ledger state machine: apply(state, block) -> { state, receipts, statements }.
+// Deterministic and pure: the input state is never mutated, time comes only from block
+// headers, and every transaction gets a receipt. A transaction that is authentic and in
+// sequence but fails (overdraft, ended contract, …) changes nothing except consuming its
+// sequence number, so it can never be replayed later; one out of sequence consumes nothing.
+import { encodeCanonical, type CanonicalValue } from './codec.js';
+import { bytesEqual, toHex } from './bytes.js';
+import { taggedHash } from './hash.js';
+// Invite signatures need the operator's key from state, so the ledger checks them itself
+// with the core's synchronous verifier.
+import { nobleVerifier as inviteVerifier, nodeIdOf, type NodeId, type Verifier } from './keys.js';
+import { LIMITS, type GridParams } from './params.js';
+import { operatorIdOf, type SignedGenesis, checkGenesis } from './genesis.js';
+import { blockHash, checkBlock, type Block } from './block.js';
+import { inviteMessage, TxError, type DecodedTx, type Role, type TxBody, type TxErrorCode, type TxOf } from './tx.js';
+import { settleDueIntervals, type Statement } from './settlement.js';
+
+export type MemberRole = 'operator' | Role;
+
+export interface Member {
+  id: NodeId;
+  pub: Uint8Array;
+  role: MemberRole;
+  voter: boolean; // false: learner (replicates, does not vote)
+  removed: boolean; // ids are never reused, so removed members stay listed
+  seq: number; // next expected sequence number
+  balance: number;
+  joined_height: number;
+}
+
+export interface Offer {
+  producer: NodeId;
+  first_interval: number;
+  last_interval: number;
+}
+
+export type ContractStatus = 'active' | 'expired' | 'cancelled';
+
+export interface Contract {
+  id: number;
+  consumer: NodeId;
+  producer: NodeId;
+  first_interval: number;
+  last_interval: number;
+  max_energy_wh: number;
+  max_price: number;
+  locked: number; // tokens in escrow now
+  funded: number; // tokens ever locked
+  delivered_wh: number;
+  paid: number;
+  refunded: number;
+  cancel_requested: boolean;
+  status: ContractStatus;
+  closed_interval: number | null;
+}
+
+export interface MeterState {
+  last_interval: number;
+  import_wh: number;
+  export_wh: number;
+}
+
+export interface IntervalEnergy {
+  import_wh: number;
+  export_wh: number;
+}
+
+export interface Payout {
+  id: number;
+  member: NodeId;
+  amount: number;
+  height: number;
+}
+
+export interface LedgerState {
+  chain_id: Uint8Array;
+  params: GridParams;
+  operator: NodeId;
+  height: number;
+  last_hash: Uint8Array; // hash of the last applied block (the chain id before block 1)
+  last_term: number;
+  time_ms: number; // time of the last applied block
+  members: Map<NodeId, Member>;
+  used_invites: Map<string, number>; // invite code hex -> expires_ms (kept until expiry)
+  prices: Map<number, number>; // interval -> price per kWh in minor units
+  offers: Map<NodeId, Offer>;
+  contracts: Map<number, Contract>;
+  active_contract: Map<NodeId, number>; // consumer -> its one active contract
+  meters: Map<NodeId, MeterState>;
+  energy: Map<number, Map<NodeId, IntervalEnergy>>; // unsettled interval -> metered deltas
+  settled_through: number;
+  minted: number;
+  burned: number;
+  payouts: Map<number, Payout>;
+  next_contract: number;
+  next_payout: number;
+}
+
+export type Receipt =
+  | { tx: string; ok: true; contract?: number; payout?: number }
+  | { tx: string; ok: false; code: TxErrorCode; reason: string };
+
+export interface ApplyResult {
+  state: LedgerState;
+  receipts: Receipt[];
+  statements: Statement[];
+}
+
+export class InvariantError extends Error {
+  override name = 'InvariantError';
+}
+
+export function intervalOf(params: GridParams, time_ms: number): number {
+  return Math.floor(time_ms / params.interval_ms);
+}
+
+export function currentInterval(state: LedgerState): number {
+  return intervalOf(state.params, state.time_ms);
+}
+
+export function genesisState(signed: SignedGenesis, verifier: Verifier): LedgerState {
+  const chain_id = checkGenesis(signed, verifier);
+  const g = signed.genesis;
+  const members = new Map<NodeId, Member>();
+  const add = (pub: Uint8Array, role: MemberRole) => {
+    const id = nodeIdOf(pub);
+    members.set(id, { id, pub, role, voter: true, removed: false, seq: 0, balance: 0, joined_height: 0 });
+  };
+  add(g.operator, 'operator');
+  for (const m of g.members) add(m.pub, m.role);
+  return {
+    chain_id,
+    params: { ...g.params },
+    operator: operatorIdOf(g),
+    height: 0,
+    last_hash: chain_id,
+    last_term: 0,
+    time_ms: g.time_ms,
+    members,
+    used_invites: new Map(),
+    prices: new Map(),
+    offers: new Map(),
+    contracts: new Map(),
+    active_contract: new Map(),
+    meters: new Map(),
+    energy: new Map(),
+    settled_through: intervalOf(g.params, g.time_ms) - 1,
+    minted: 0,
+    burned: 0,
+    payouts: new Map(),
+    next_contract: 1,
+    next_payout: 1,
+  };
+}
+
+/** Voters (id -> public key) of a state: whose acks count toward commit. */
+export function votersOf(state: LedgerState): Map<NodeId, Uint8Array> {
+  const out = new Map<NodeId, Uint8Array>();
+  for (const m of state.members.values()) if (m.voter && !m.removed) out.set(m.id, m.pub);
+  return out;
+}
+
+/** Checks the block against the state's tip (checkBlock), then applies it. */
+export function apply(state: LedgerState, block: Block, verifier: Verifier): ApplyResult {
+  const txs = checkBlock(block, {
+    chain: state.chain_id,
+    prev: { hash: state.last_hash, height: state.height, term: state.last_term, time_ms: state.time_ms },
+    max_txs: state.params.block_max_txs,
+    max_bytes: state.params.block_max_bytes,
+    verifier,
+  });
+  return applyChecked(state, block, txs);
+}
+
+/** Applies a block whose checks (checkBlock) already passed; `txs` are its decoded transactions. */
+export function applyChecked(prior: LedgerState, block: Block, txs: DecodedTx[]): ApplyResult {
+  const state = structuredClone(prior);
+  const h = block.header;
+  state.height = h.height;
+  state.last_hash = blockHash(h);
+  state.last_term = h.term;
+  state.time_ms = h.time_ms;
+  const statements = settleDueIntervals(state);
+  const receipts = txs.map((tx) => applyTx(state, tx, h.height));
+  prune(state);
+  assertInvariants(state);
+  return { state, receipts, statements };
+}
+
+function applyTx(state: LedgerState, tx: DecodedTx, height: number): Receipt {
+  const body = tx.body;
+  const joining = body.kind === 'admit' && body.invite !== null;
+  const sender = state.members.get(body.from);
+  if (joining && !sender) {
+    if (body.seq !== 0) return fail(tx, new TxError('skipped_seq', 'a joiner signs its admit with seq 0'));
+  } else {
+    if (!sender) return fail(tx, new TxError('unknown_account', `${body.from} is not a member`));
+    if (body.seq < sender.seq) return fail(tx, new TxError('replayed_seq', `seq ${body.seq} already used (next is ${sender.seq})`));
+    if (body.seq > sender.seq) return fail(tx, new TxError('skipped_seq', `seq ${body.seq} skips ahead of ${sender.seq}`));
+    if (sender.removed) return fail(tx, new TxError('not_permitted', `${body.from} was removed`));
+    if (!bytesEqual(sender.pub, tx.pub)) return fail(tx, new TxError('bad_signature', 'key does not match the member'));
+  }
+  try {
+    const extra = execute(state, body, sender, height);
+    return { tx: tx.id, ok: true, ...extra };
+  } catch (err) {
+    if (!(err instanceof TxError)) throw err;
+    return fail(tx, err);
+  } finally {
+    // Authentic and in sequence: the number is used whatever the outcome.
+    const member = state.members.get(body.from);
+    if (member && (sender || joining) && member.seq === body.seq) member.seq = body.seq + 1;
+  }
+}
+
+function fail(tx: DecodedTx, err: TxError): Receipt {
+  return { tx: tx.id, ok: false, code: err.code, reason: err.message };
+}
+
+function deny(code: TxErrorCode, message: string): never {
+  throw new TxError(code, message);
+}
+
+const isProducer = (r: MemberRole) => r === 'producer' || r === 'prosumer';
+const isConsumer = (r: MemberRole) => r === 'consumer' || r === 'prosumer';
+
+function liveMember(state: LedgerState, id: NodeId): Member {
+  const m = state.members.get(id);
+  if (!m || m.removed) deny('unknown_member', `${id} is not a current member`);
+  return m;
+}
+
+function requireRole(sender: Member | undefined, ok: (r: MemberRole) => boolean, what: string): Member {
+  if (!sender || !ok(sender.role)) deny('not_permitted', `${sender?.role ?? 'non-member'} may not ${what}`);
+  return sender;
+}
+
+function debit(member: Member, amount: number): void {
+  if (member.balance < amount) deny('insufficient_funds', `balance ${member.balance} < ${amount}`);
+  member.balance -= amount;
+}
+
+/** Validates then mutates: every check throws before the first change. */
+function execute(state: LedgerState, body: TxBody, sender: Member | undefined, height: number): { contract?: number; payout?: number } {
+  const now = currentInterval(state);
+  const operator = (r: MemberRole) => r === 'operator';
+  switch (body.kind) {
+    case 'admit':
+      admit(state, body, sender, height);
+      return {};
+    case 'remove': {
+      const s = requireRole(sender, () => true, 'remove');
+      if (s.role !== 'operator' && body.member !== s.id) deny('not_permitted', 'only the operator may remove another member');
+      const m = liveMember(state, body.member);
+      if (m.role === 'operator') deny('not_permitted', 'the operator cannot be removed');
+      m.removed = true;
+      m.voter = false;
+      for (const c of state.contracts.values()) {
+        if (c.status === 'active' && (c.consumer === m.id || c.producer === m.id)) requestEnd(c, now);
+      }
+      state.offers.delete(m.id);
+      return {};
+    }
+    case 'promote': {
+      requireRole(sender, (r) => r === 'operator' || sender!.voter, 'promote');
+      const m = liveMember(state, body.member);
+      if (m.voter) deny('not_learner', `${m.id} already votes`);
+      m.voter = true;
+      return {};
+    }
+    case 'mint': {
+      requireRole(sender, operator, 'mint');
+      const to = liveMember(state, body.to);
+      if (to.balance + body.amount > Number.MAX_SAFE_INTEGER / 2) deny('not_permitted', 'balance would overflow');
+      to.balance += body.amount;
+      state.minted += body.amount;
+      return {};
+    }
+    case 'withdraw': {
+      const s = requireRole(sender, () => true, 'withdraw');
+      debit(s, body.amount);
+      state.burned += body.amount;
+      const id = state.next_payout++;
+      state.payouts.set(id, { id, member: s.id, amount: body.amount, height });
+      return { payout: id };
+    }
+    case 'payout': {
+      requireRole(sender, operator, 'confirm payouts');
+      if (!state.payouts.has(body.payout)) deny('unknown_payout', `no pending payout ${body.payout}`);
+      state.payouts.delete(body.payout);
+      return {};
+    }
+    case 'transfer': {
+      const s = requireRole(sender, () => true, 'transfer');
+      if (body.to === s.id) deny('not_permitted', 'cannot transfer to yourself');
+      const to = liveMember(state, body.to);
+      debit(s, body.amount);
+      to.balance += body.amount;
+      return {};
+    }
+    case 'price': {
+      requireRole(sender, operator, 'publish prices');
+      if (body.interval <= state.settled_through || body.interval < now) deny('interval_closed', `interval ${body.interval} has begun or settled`);
+      if (body.interval === now && state.prices.has(now)) deny('price_locked', 'the current interval already has its price');
+      if (body.interval > now + state.params.retain_intervals) deny('interval_future', 'too far ahead');
+      state.prices.set(body.interval, body.price);
+      return {};
+    }
+    case 'offer': {
+      const s = requireRole(sender, isProducer, 'offer energy');
+      checkPeriod(state, body.first_interval, body.last_interval, now);
+      state.offers.set(s.id, { producer: s.id, first_interval: body.first_interval, last_interval: body.last_interval });
+      return {};
+    }
+    case 'contract':
+      return { contract: openContract(state, body, requireRole(sender, isConsumer, 'sign contracts'), now) };
+    case 'fund': {
+      const s = requireRole(sender, isConsumer, 'fund contracts');
+      const c = ownContract(state, body.contract, s.id);
+      if (c.status !== 'active' || c.cancel_requested) deny('contract_ended', `contract ${c.id} has ended`);
+      debit(s, body.amount);
+      c.locked += body.amount;
+      c.funded += body.amount;
+      return {};
+    }
+    case 'cancel': {
+      const s = requireRole(sender, () => true, 'cancel contracts');
+      const c = state.contracts.get(body.contract);
+      if (!c || (c.consumer !== s.id && c.producer !== s.id)) deny('unknown_contract', `no contract ${body.contract} of yours`);
+      if (c.status !== 'active' || c.cancel_requested) deny('contract_ended', `contract ${c.id} has ended`);
+      requestEnd(c, now);
+      return {};
+    }
+    case 'meter': {
+      const s = requireRole(sender, (r) => r !== 'operator', 'report meter readings');
+      recordReading(state, s.id, body, now);
+      return {};
+    }
+  }
+}
+
+function admit(state: LedgerState, body: TxOf<'admit'>, sender: Member | undefined, height: number): void {
+  if (nodeIdOf(body.pub) !== body.member) deny('malformed', 'member is not the id of pub');
+  if (body.invite === null) {
+    requireRole(sender, (r) => r === 'operator', 'admit without an invite');
+  } else {
+    const inv = body.invite;
+    if (body.from !== body.member) deny('bad_invite', 'an invite is presented by the joiner itself');
+    if (inv.role !== body.role) deny('bad_invite', 'role differs from the invite');
+    const operator = state.members.get(state.operator)!;
+    // Signature checks belong to decode, but this one needs the operator's key from state.
+    if (!inviteVerifier.verify(operator.pub, inviteMessage(state.chain_id, inv.code, inv.role, inv.expires_ms), inv.sig)) {
+      deny('bad_invite', 'invite is not signed by the operator');
+    }
+    if (inv.expires_ms < state.time_ms) deny('invite_expired', 'invite has expired');
+    if (state.used_invites.has(toHex(inv.code))) deny('invite_used', 'invite was used already');
+  }
+  const existing = state.members.get(body.member);
+  if (existing?.removed) deny('id_reused', `${body.member} was removed; ids are never reused`);
+  if (existing) deny('already_member', `${body.member} is a member`);
+  let live = 0;
+  for (const m of state.members.values()) if (!m.removed) live++;
+  if (live >= LIMITS.members_max) deny('members_full', `the grid has ${LIMITS.members_max} members`);
+  if (body.invite) state.used_invites.set(toHex(body.invite.code), body.invite.expires_ms);
+  state.members.set(body.member, {
+    id: body.member,
+    pub: body.pub,
+    role: body.role,
+    voter: false,
+    removed: false,
+    seq: 0,
+    balance: 0,
+    joined_height: height,
+  });
+}
+
+function checkPeriod(state: LedgerState, first: number, last: number, now: number): void {
+  if (first > last) deny('invalid_period', 'first_interval is after last_interval');
+  if (first < now || first <= state.settled_through) deny('interval_closed', `interval ${first} has begun`);
+  if (last - first + 1 > state.params.contract_max_intervals) deny('invalid_period', 'period is too long');
+  if (first > now + state.params.retain_intervals) deny('interval_future', 'period starts too far ahead');
+}
+
+function openContract(state: LedgerState, body: TxOf<'contract'>, consumer: Member, now: number): number {
+  checkPeriod(state, body.first_interval, body.last_interval, now);
+  if (body.producer === consumer.id) deny('not_permitted', 'cannot contract yourself');
+  const producer = liveMember(state, body.producer);
+  if (!isProducer(producer.role)) deny('not_permitted', `${producer.id} is not a producer`);
+  const offer = state.offers.get(producer.id);
+  if (!offer || offer.first_interval > body.first_interval || offer.last_interval < body.last_interval) {
+    deny('no_offer', `${producer.id} offers nothing covering ${body.first_interval}..${body.last_interval}`);
+  }
+  if (state.active_contract.has(consumer.id)) deny('contract_exists', `contract ${state.active_contract.get(consumer.id)} is still active`);
+  let live = 0;
+  for (const c of state.contracts.values()) if (c.status === 'active') live++;
+  if (live >= LIMITS.contracts_max) deny('contracts_full', 'too many live contracts');
+  debit(consumer, body.lock);
+  const id = state.next_contract++;
+  state.contracts.set(id, {
+    id,
+    consumer: consumer.id,
+    producer: producer.id,
+    first_interval: body.first_interval,
+    last_interval: body.last_interval,
+    max_energy_wh: body.max_energy_wh,
+    max_price: body.max_price,
+    locked: body.lock,
+    funded: body.lock,
+    delivered_wh: 0,
+    paid: 0,
+    refunded: 0,
+    cancel_requested: false,
+    status: 'active',
+    closed_interval: null,
+  });
+  state.active_contract.set(consumer.id, id);
+  return id;
+}
+
+function ownContract(state: LedgerState, id: number, consumer: NodeId): Contract {
+  const c = state.contracts.get(id);
+  if (!c || c.consumer !== consumer) deny('unknown_contract', `no contract ${id} of yours`);
+  return c;
+}
+
+/**
+ * Ends a contract after the current interval (which still settles, so a consumer cannot
+ * cancel to avoid paying for energy already delivered); what stays locked is refunded once
+ * its last interval has settled.
+ */
+function requestEnd(c: Contract, now: number): void {
+  c.cancel_requested = true;
+  c.last_interval = Math.min(c.last_interval, Math.max(now, c.first_interval - 1));
+}
+
+function recordReading(state: LedgerState, member: NodeId, body: TxOf<'meter'>, now: number): void {
+  if (body.interval > now) deny('interval_future', `interval ${body.interval} has not begun`);
+  if (body.interval <= state.settled_through) deny('interval_closed', `interval ${body.interval} is settled`);
+  const last = state.meters.get(member);
+  if (last && body.interval <= last.last_interval) deny('reading_stale', `interval ${body.interval} already reported`);
+  if (last && (body.import_wh < last.import_wh || body.export_wh < last.export_wh)) {
+    deny('reading_backwards', 'a cumulative register went backwards');
+  }
+  // A reading holds the registers at the end of its interval; the delta belongs to the
+  // interval only when the previous reading closed the interval before it. The first
+  // reading, or one after a gap, only sets the baseline.
+  if (last && body.interval === last.last_interval + 1) {
+    const delta = { import_wh: body.import_wh - last.import_wh, export_wh: body.export_wh - last.export_wh };
+    if (delta.import_wh > LIMITS.interval_energy_max_wh || delta.export_wh > LIMITS.interval_energy_max_wh) {
+      deny('reading_too_large', 'more energy than one meter can move in an interval');
+    }
+    let slot = state.energy.get(body.interval);
+    if (!slot) state.energy.set(body.interval, (slot = new Map()));
+    slot.set(member, delta);
+  }
+  state.meters.set(member, { last_interval: body.interval, import_wh: body.import_wh, export_wh: body.export_wh });
+}
+
+function prune(state: LedgerState): void {
+  const horizon = state.settled_through - state.params.retain_intervals;
+  for (const k of state.prices.keys()) if (k < horizon) state.prices.delete(k);
+  for (const [id, c] of state.contracts) if (c.status !== 'active' && c.closed_interval! < horizon) state.contracts.delete(id);
+  for (const [code, expires] of state.used_invites) if (expires < state.time_ms) state.used_invites.delete(code);
+  for (const [id, o] of state.offers) if (o.last_interval <= state.settled_through) state.offers.delete(id);
+}
+
+/** Conservation and sign invariants; stay on in production (TigerBeetle's habit). */
+export function assertInvariants(state: LedgerState): void {
+  let balances = 0;
+  let locked = 0;
+  const check = (ok: boolean, what: string) => {
+    if (!ok) throw new InvariantError(`ledger invariant broken at height ${state.height}: ${what}`);
+  };
+  for (const m of state.members.values()) {
+    check(Number.isSafeInteger(m.balance) && m.balance >= 0, `balance of ${m.id} is ${m.balance}`);
+    balances += m.balance;
+  }
+  for (const c of state.contracts.values()) {
+    check(Number.isSafeInteger(c.locked) && c.locked >= 0, `contract ${c.id} locks ${c.locked}`);
+    check(c.status === 'active' || c.locked === 0, `closed contract ${c.id} still locks ${c.locked}`);
+    check(c.funded === c.paid + c.refunded + c.locked, `contract ${c.id} escrow does not add up`);
+    locked += c.locked;
+  }
+  for (const [consumer, id] of state.active_contract) {
+    const c = state.contracts.get(id);
+    check(!!c && c.status === 'active' && c.consumer === consumer, `active contract index for ${consumer} is stale`);
+  }
+  check(state.minted - state.burned === balances + locked, `minted ${state.minted} - burned ${state.burned} != balances ${balances} + locked ${locked}`);
+}
+
+export interface Totals {
+  minted: number;
+  burned: number;
+  balances: number;
+  locked: number;
+}
+
+export function totals(state: LedgerState): Totals {
+  let balances = 0;
+  let locked = 0;
+  for (const m of state.members.values()) balances += m.balance;
+  for (const c of state.contracts.values()) locked += c.locked;
+  return { minted: state.minted, burned: state.burned, balances, locked };
+}
+
+/** Canonical form of the state: maps as arrays sorted by key. */
+function canonicalState(state: LedgerState): CanonicalValue {
+  const sorted = <K extends string | number, V>(m: Map<K, V>, f: (v: V, k: K) => CanonicalValue): CanonicalValue[] =>
+    [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, f(v, k)]);
+  const plain = (v: unknown) => v as CanonicalValue;
+  return {
+    chain_id: state.chain_id,
+    params: plain(state.params),
+    operator: state.operator,
+    height: state.height,
+    last_hash: state.last_hash,
+    last_term: state.last_term,
+    time_ms: state.time_ms,
+    members: sorted(state.members, plain),
+    used_invites: sorted(state.used_invites, plain),
+    prices: sorted(state.prices, plain),
+    offers: sorted(state.offers, plain),
+    contracts: sorted(state.contracts, plain),
+    active_contract: sorted(state.active_contract, plain),
+    meters: sorted(state.meters, plain),
+    energy: sorted(state.energy, (slot) => sorted(slot, plain)),
+    settled_through: state.settled_through,
+    minted: state.minted,
+    burned: state.burned,
+    payouts: sorted(state.payouts, plain),
+    next_contract: state.next_contract,
+    next_payout: state.next_payout,
+  };
+}
+
+export function stateRoot(state: LedgerState): Uint8Array {
+  return taggedHash('state', encodeCanonical(canonicalState(state)));
+}

@@ -1,0 +1,321 @@
+// Transactions: typed bodies, canonical encoding, signatures over chain id + body, and
+// stateless decode-and-validate with typed errors. Stateful checks (sequence numbers,
+// roles, balances) live in ledger.ts, which reuses TxError's codes.
+import { decodeCanonical, encodeCanonical, CodecError, type CanonicalValue } from './codec.js';
+import { concatBytes, toHex, utf8 } from './bytes.js';
+import { taggedHash } from './hash.js';
+import { LIMITS } from './params.js';
+import {
+  PUBLIC_KEY_BYTES,
+  SIGNATURE_BYTES,
+  isNodeId,
+  isValidPublicKey,
+  nodeIdOf,
+  type NodeId,
+  type Verifier,
+} from './keys.js';
+
+export const TX_VERSION = 1;
+export type Role = 'consumer' | 'producer' | 'prosumer';
+export const ROLES: readonly Role[] = ['consumer', 'producer', 'prosumer'];
+
+/** An operator-signed, single-use invitation presented by the joiner in its own `admit`. */
+export interface Invite {
+  code: Uint8Array; // 16 random bytes, single use
+  role: Role;
+  expires_ms: number;
+  sig: Uint8Array; // operator's signature over inviteMessage(chain, code, role, expires_ms)
+}
+
+interface Base<K extends string> {
+  v: number;
+  chain: Uint8Array;
+  kind: K;
+  from: NodeId;
+  seq: number;
+}
+
+export type TxBody =
+  | (Base<'admit'> & { member: NodeId; pub: Uint8Array; role: Role; invite: Invite | null })
+  | (Base<'remove'> & { member: NodeId })
+  | (Base<'promote'> & { member: NodeId })
+  | (Base<'mint'> & { to: NodeId; amount: number; ref: string })
+  | (Base<'withdraw'> & { amount: number })
+  | (Base<'payout'> & { payout: number })
+  | (Base<'transfer'> & { to: NodeId; amount: number; memo: string })
+  | (Base<'price'> & { interval: number; price: number })
+  | (Base<'offer'> & { first_interval: number; last_interval: number })
+  | (Base<'contract'> & {
+      producer: NodeId;
+      first_interval: number;
+      last_interval: number;
+      max_energy_wh: number;
+      max_price: number;
+      lock: number;
+    })
+  | (Base<'fund'> & { contract: number; amount: number })
+  | (Base<'cancel'> & { contract: number })
+  | (Base<'meter'> & { interval: number; import_wh: number; export_wh: number });
+
+export type TxKind = TxBody['kind'];
+export type TxOf<K extends TxKind> = Extract<TxBody, { kind: K }>;
+
+export interface SignedTx {
+  body: TxBody;
+  pub: Uint8Array;
+  sig: Uint8Array;
+}
+
+/** A decoded transaction with the bytes it came from and its id. */
+export interface DecodedTx extends SignedTx {
+  id: string; // hex of taggedHash('tx', encoded body)
+  bytes: Uint8Array; // canonical encoding of the signed tx (the Merkle leaf)
+}
+
+export type TxErrorCode =
+  // stateless
+  | 'too_large'
+  | 'malformed'
+  | 'unknown_kind'
+  | 'wrong_chain'
+  | 'bad_signature'
+  // stateful (ledger.ts)
+  | 'unknown_account'
+  | 'replayed_seq'
+  | 'skipped_seq'
+  | 'not_permitted'
+  | 'insufficient_funds'
+  | 'unknown_member'
+  | 'already_member'
+  | 'id_reused'
+  | 'bad_invite'
+  | 'invite_used'
+  | 'invite_expired'
+  | 'members_full'
+  | 'not_learner'
+  | 'unknown_payout'
+  | 'price_locked'
+  | 'interval_closed'
+  | 'interval_future'
+  | 'invalid_period'
+  | 'no_offer'
+  | 'contract_exists'
+  | 'contracts_full'
+  | 'unknown_contract'
+  | 'contract_ended'
+  | 'reading_stale'
+  | 'reading_backwards'
+  | 'reading_too_large';
+
+export class TxError extends Error {
+  override name = 'TxError';
+  constructor(
+    readonly code: TxErrorCode,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+// ---- field schemas -------------------------------------------------------------------
+
+type FieldCheck = (value: CanonicalValue) => string | null;
+
+const uint = (max: number): FieldCheck => (v) =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= max ? null : `must be an integer in 0..${max}`;
+const positive = (max: number): FieldCheck => (v) =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 && v <= max ? null : `must be an integer in 1..${max}`;
+const nodeId: FieldCheck = (v) => (isNodeId(v) ? null : 'must be a node id (40 hex chars)');
+const text: FieldCheck = (v) =>
+  typeof v === 'string' && v.length <= LIMITS.text_max_chars ? null : `must be a string of at most ${LIMITS.text_max_chars} chars`;
+const bytesOf = (n: number): FieldCheck => (v) => (v instanceof Uint8Array && v.length === n ? null : `must be ${n} bytes`);
+const role: FieldCheck = (v) => (ROLES.includes(v as Role) ? null : `must be one of ${ROLES.join(', ')}`);
+const INTERVAL_MAX = 2 ** 40;
+const SEQ_MAX = 2 ** 48;
+
+const inviteCheck: FieldCheck = (v) => {
+  if (v === null) return null;
+  if (typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) return 'must be an invite or null';
+  return checkFields(v as Record<string, CanonicalValue>, {
+    code: bytesOf(16),
+    role,
+    expires_ms: uint(Number.MAX_SAFE_INTEGER),
+    sig: bytesOf(SIGNATURE_BYTES),
+  });
+};
+
+const SCHEMAS: Record<TxKind, Record<string, FieldCheck>> = {
+  admit: { member: nodeId, pub: bytesOf(PUBLIC_KEY_BYTES), role, invite: inviteCheck },
+  remove: { member: nodeId },
+  promote: { member: nodeId },
+  mint: { to: nodeId, amount: positive(LIMITS.amount_max), ref: text },
+  withdraw: { amount: positive(LIMITS.amount_max) },
+  payout: { payout: uint(SEQ_MAX) },
+  transfer: { to: nodeId, amount: positive(LIMITS.amount_max), memo: text },
+  price: { interval: uint(INTERVAL_MAX), price: uint(LIMITS.price_max) },
+  offer: { first_interval: uint(INTERVAL_MAX), last_interval: uint(INTERVAL_MAX) },
+  contract: {
+    producer: nodeId,
+    first_interval: uint(INTERVAL_MAX),
+    last_interval: uint(INTERVAL_MAX),
+    max_energy_wh: positive(LIMITS.register_max_wh),
+    max_price: uint(LIMITS.price_max),
+    lock: uint(LIMITS.amount_max),
+  },
+  fund: { contract: uint(SEQ_MAX), amount: positive(LIMITS.amount_max) },
+  cancel: { contract: uint(SEQ_MAX) },
+  meter: { interval: uint(INTERVAL_MAX), import_wh: uint(LIMITS.register_max_wh), export_wh: uint(LIMITS.register_max_wh) },
+};
+
+const BASE_FIELDS: Record<string, FieldCheck> = {
+  v: (v) => (v === TX_VERSION ? null : `must be ${TX_VERSION}`),
+  chain: bytesOf(32),
+  kind: () => null,
+  from: nodeId,
+  seq: uint(SEQ_MAX),
+};
+
+/** Checks exactly these fields are present, no others, each valid; returns the first problem. */
+function checkFields(obj: Record<string, CanonicalValue>, schema: Record<string, FieldCheck>): string | null {
+  for (const key of Object.keys(obj)) if (!(key in schema)) return `unexpected field ${key}`;
+  for (const [key, check] of Object.entries(schema)) {
+    if (!(key in obj)) return `missing field ${key}`;
+    const problem = check(obj[key]!);
+    if (problem) return `${key} ${problem}`;
+  }
+  return null;
+}
+
+function isRecord(v: unknown): v is Record<string, CanonicalValue> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+}
+
+/** Validates the shape of a body; throws TxError('malformed' | 'unknown_kind'). */
+export function checkBody(body: unknown): asserts body is TxBody {
+  if (!isRecord(body)) throw new TxError('malformed', 'body must be a map');
+  const kind = body.kind;
+  if (typeof kind !== 'string' || !(kind in SCHEMAS)) {
+    throw new TxError('unknown_kind', `kind ${JSON.stringify(kind)} is not a transaction kind`);
+  }
+  const problem = checkFields(body, { ...BASE_FIELDS, ...SCHEMAS[kind as TxKind] });
+  if (problem) throw new TxError('malformed', `${kind}: ${problem}`);
+}
+
+// ---- encoding, ids and signatures ----------------------------------------------------
+
+export function encodeBody(body: TxBody): Uint8Array {
+  return encodeCanonical(body as unknown as CanonicalValue);
+}
+
+export function txIdOfBody(bodyBytes: Uint8Array): string {
+  return toHex(taggedHash('tx', bodyBytes));
+}
+
+/** What a member signs: a domain tag, then the body (which carries the chain id). */
+export function txSigningMessage(bodyBytes: Uint8Array): Uint8Array {
+  return concatBytes(utf8('gridledger/tx/v1'), bodyBytes);
+}
+
+export function inviteMessage(chain: Uint8Array, code: Uint8Array, inviteRole: Role, expires_ms: number): Uint8Array {
+  return concatBytes(
+    utf8('gridledger/invite/v1'),
+    encodeCanonical({ chain, code, role: inviteRole, expires_ms }),
+  );
+}
+
+export function encodeSignedTx(tx: SignedTx): Uint8Array {
+  return encodeCanonical({ body: tx.body as unknown as CanonicalValue, pub: tx.pub, sig: tx.sig });
+}
+
+export async function signTx(
+  body: TxBody,
+  signer: { publicKey: Uint8Array; sign(m: Uint8Array): Promise<Uint8Array> },
+): Promise<DecodedTx> {
+  checkBody(body);
+  const bodyBytes = encodeBody(body);
+  const sig = await signer.sign(txSigningMessage(bodyBytes));
+  const tx: SignedTx = { body, pub: signer.publicKey, sig };
+  const bytes = encodeSignedTx(tx);
+  return { ...tx, id: txIdOfBody(bodyBytes), bytes };
+}
+
+/** Synchronous signing for tests and the simulator. */
+export function signTxSync(body: TxBody, signer: { publicKey: Uint8Array; signSync(m: Uint8Array): Uint8Array }): DecodedTx {
+  checkBody(body);
+  const bodyBytes = encodeBody(body);
+  const sig = signer.signSync(txSigningMessage(bodyBytes));
+  const tx: SignedTx = { body, pub: signer.publicKey, sig };
+  return { ...tx, id: txIdOfBody(bodyBytes), bytes: encodeSignedTx(tx) };
+}
+
+/**
+ * Decodes a signed transaction and checks everything that needs no ledger state: size,
+ * canonical encoding, shape, chain id, that `from` is the hash of `pub`, and the signature.
+ * `verifier` may be a caching verifier: signatures are pure functions of their inputs.
+ */
+export function decodeTx(bytes: Uint8Array, chain: Uint8Array, verifier: Verifier): DecodedTx {
+  const tx = decodeTxUnverified(bytes, chain);
+  const bodyBytes = encodeBody(tx.body);
+  if (!verifier.verify(tx.pub, txSigningMessage(bodyBytes), tx.sig)) {
+    throw new TxError('bad_signature', `signature does not verify for ${tx.body.from}`);
+  }
+  return tx;
+}
+
+/** Everything decodeTx checks except the signature (which the caller verifies, maybe async). */
+export function decodeTxUnverified(bytes: Uint8Array, chain: Uint8Array): DecodedTx {
+  if (bytes.length > LIMITS.tx_max_bytes) {
+    throw new TxError('too_large', `${bytes.length} bytes exceeds ${LIMITS.tx_max_bytes}`);
+  }
+  let value: CanonicalValue;
+  try {
+    value = decodeCanonical(bytes, LIMITS.tx_max_bytes);
+  } catch (err) {
+    throw new TxError('malformed', (err as CodecError).message);
+  }
+  if (!isRecord(value)) throw new TxError('malformed', 'signed tx must be a map');
+  const problem = checkFields(value, { body: () => null, pub: bytesOf(PUBLIC_KEY_BYTES), sig: bytesOf(SIGNATURE_BYTES) });
+  if (problem) throw new TxError('malformed', problem);
+  const body = value.body;
+  checkBody(body);
+  const pub = value.pub as Uint8Array;
+  if (!equalBytes(body.chain, chain)) throw new TxError('wrong_chain', 'transaction is for another chain');
+  if (!isValidPublicKey(pub)) throw new TxError('malformed', 'pub is not a valid P-256 public key');
+  if (nodeIdOf(pub) !== body.from) throw new TxError('bad_signature', 'from is not the id of pub');
+  const bodyBytes = encodeBody(body);
+  return { body, pub, sig: value.sig as Uint8Array, id: txIdOfBody(bodyBytes), bytes };
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Memoises verifications (bounded), e.g. so a block's txs already checked in the mempool are not checked again. */
+export class CachingVerifier implements Verifier {
+  readonly #inner: Verifier;
+  readonly #seen = new Map<string, boolean>();
+  readonly #max_entries: number;
+  hits = 0;
+  misses = 0;
+
+  constructor(inner: Verifier, max_entries = 100_000) {
+    this.#inner = inner;
+    this.#max_entries = max_entries;
+  }
+
+  verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+    const key = toHex(taggedHash('verify-cache', publicKey, message, signature));
+    const cached = this.#seen.get(key);
+    if (cached !== undefined) {
+      this.hits++;
+      return cached;
+    }
+    this.misses++;
+    const ok = this.#inner.verify(publicKey, message, signature);
+    if (this.#seen.size >= this.#max_entries) this.#seen.delete(this.#seen.keys().next().value!);
+    this.#seen.set(key, ok);
+    return ok;
+  }
+}

@@ -1,0 +1,76 @@
+// A small chain builder for tests: noble signers from seeds, sequence numbers tracked per
+// signer, blocks proposed by the operator and applied with the real ledger.
+import { NobleSigner, nobleVerifier } from '../../src/core/keys.js';
+import { DEFAULT_PARAMS, type GridParams } from '../../src/core/params.js';
+import { createGenesis, type SignedGenesis } from '../../src/core/genesis.js';
+import { apply, assertInvariants, genesisState, type ApplyResult, type LedgerState } from '../../src/core/ledger.js';
+import { buildBlockSync, type Block } from '../../src/core/block.js';
+import { signTxSync, type DecodedTx, type Role, type TxBody, type TxKind, type TxOf } from '../../src/core/tx.js';
+
+export type Fields<K extends TxKind> = Omit<TxOf<K>, 'v' | 'chain' | 'kind' | 'from' | 'seq'>;
+
+export class TestChain {
+  readonly operator = NobleSigner.fromSeed('operator');
+  readonly signers = new Map<string, NobleSigner>();
+  readonly seqs = new Map<string, number>();
+  genesis!: SignedGenesis;
+  state!: LedgerState;
+  blocks: Block[] = [];
+  results: ApplyResult[] = [];
+
+  static async create(
+    founders: Record<string, Role> = {},
+    params: Partial<GridParams> = {},
+    time_ms = 0,
+  ): Promise<TestChain> {
+    const chain = new TestChain();
+    const members = Object.entries(founders).map(([name, role]) => ({ pub: chain.signer(name).publicKey, role }));
+    chain.genesis = await createGenesis(chain.operator, {
+      name: 'test grid',
+      time_ms,
+      params: { ...DEFAULT_PARAMS, ...params },
+      members,
+    });
+    chain.state = genesisState(chain.genesis, nobleVerifier);
+    return chain;
+  }
+
+  signer(name: string): NobleSigner {
+    if (name === 'operator') return this.operator;
+    let s = this.signers.get(name);
+    if (!s) this.signers.set(name, (s = NobleSigner.fromSeed(`member:${name}`)));
+    return s;
+  }
+
+  id(name: string): string {
+    return this.signer(name).id;
+  }
+
+  /** A signed tx from `name` with its next sequence number (or an explicit one). */
+  tx<K extends TxKind>(name: string, kind: K, fields: Fields<K>, seq?: number): DecodedTx {
+    const signer = this.signer(name);
+    const next = seq ?? this.seqs.get(name) ?? 0;
+    if (seq === undefined) this.seqs.set(name, next + 1);
+    const body = { v: 1, chain: this.state.chain_id, kind, from: signer.id, seq: next, ...fields } as unknown as TxBody;
+    return signTxSync(body, signer);
+  }
+
+  /** Proposes a block at `time_ms` holding `txs` and applies it. */
+  block(txs: DecodedTx[], time_ms: number, term = 1): ApplyResult {
+    const block = buildBlockSync(
+      { chain: this.state.chain_id, height: this.state.height + 1, term, prev: this.state.last_hash, time_ms },
+      txs.map((t) => t.bytes),
+      this.operator,
+    );
+    const result = apply(this.state, block, nobleVerifier);
+    assertInvariants(result.state);
+    this.state = result.state;
+    this.blocks.push(block);
+    this.results.push(result);
+    return result;
+  }
+
+  balance(name: string): number {
+    return this.state.members.get(this.id(name))?.balance ?? 0;
+  }
+}

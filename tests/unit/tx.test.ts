@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { TestChain } from '../helpers/chain.js';
+import { decodeTx, decodeTxUnverified, encodeSignedTx, TxError, CachingVerifier, type TxBody } from '../../src/core/tx.js';
+import { nobleVerifier, NobleSigner } from '../../src/core/keys.js';
+import { encodeCanonical } from '../../src/core/codec.js';
+
+const chainP = TestChain.create({ alice: 'consumer' });
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof TxError) return err.code;
+    throw err;
+  }
+  return 'ok';
+}
+
+describe('transactions', () => {
+  it('round-trips a signed transfer and gets a stable id', async () => {
+    const chain = await chainP;
+    const tx = chain.tx('alice', 'transfer', { to: chain.id('operator'), amount: 5, memo: 'hi' });
+    const decoded = decodeTx(tx.bytes, chain.state.chain_id, nobleVerifier);
+    expect(decoded.id).toBe(tx.id);
+    expect(decoded.body).toEqual(tx.body);
+    expect(tx.bytes.length).toBeLessThan(300);
+  });
+
+  it('rejects a wrong chain, a bad signature, a foreign key, oversize and garbage with typed errors', async () => {
+    const chain = await chainP;
+    const tx = chain.tx('alice', 'transfer', { to: chain.id('operator'), amount: 5, memo: '' });
+    const otherChain = new Uint8Array(32).fill(7);
+    expect(code(() => decodeTx(tx.bytes, otherChain, nobleVerifier))).toBe('wrong_chain');
+
+    const forged = { body: { ...tx.body, amount: 6 } as TxBody, pub: tx.pub, sig: tx.sig };
+    expect(code(() => decodeTx(encodeSignedTx(forged), chain.state.chain_id, nobleVerifier))).toBe('bad_signature');
+
+    const mallory = NobleSigner.fromSeed('mallory');
+    const stolen = { body: tx.body, pub: mallory.publicKey, sig: tx.sig };
+    expect(code(() => decodeTx(encodeSignedTx(stolen), chain.state.chain_id, nobleVerifier))).toBe('bad_signature');
+
+    expect(code(() => decodeTx(new Uint8Array(5000), chain.state.chain_id, nobleVerifier))).toBe('too_large');
+    expect(code(() => decodeTx(new Uint8Array([1, 2, 3]), chain.state.chain_id, nobleVerifier))).toBe('malformed');
+  });
+
+  it('rejects unknown kinds, missing, extra and ill-typed fields', async () => {
+    const chain = await chainP;
+    const tx = chain.tx('alice', 'transfer', { to: chain.id('operator'), amount: 5, memo: '' });
+    const variants: [Record<string, unknown>, string][] = [
+      [{ ...tx.body, kind: 'steal' }, 'unknown_kind'],
+      [{ ...tx.body, amount: -1 }, 'malformed'],
+      [{ ...tx.body, amount: 0 }, 'malformed'],
+      [{ ...tx.body, to: 'not-an-id' }, 'malformed'],
+      [{ ...tx.body, extra: 1 }, 'malformed'],
+      [{ ...tx.body, memo: 'x'.repeat(500) }, 'malformed'],
+      [Object.fromEntries(Object.entries(tx.body).filter(([k]) => k !== 'memo')), 'malformed'],
+      [{ ...tx.body, v: 2 }, 'malformed'],
+    ];
+    for (const [body, want] of variants) {
+      const bytes = encodeCanonical({ body: body as never, pub: tx.pub, sig: tx.sig });
+      expect(code(() => decodeTxUnverified(bytes, chain.state.chain_id)), JSON.stringify(body)).toBe(want);
+    }
+  });
+
+  it('every kind can be signed and decoded', async () => {
+    const chain = await chainP;
+    const id = chain.id('operator');
+    const txs = [
+      chain.tx('operator', 'admit', { member: chain.id('bob'), pub: chain.signer('bob').publicKey, role: 'producer', invite: null }),
+      chain.tx('operator', 'remove', { member: id }),
+      chain.tx('operator', 'promote', { member: id }),
+      chain.tx('operator', 'mint', { to: id, amount: 1, ref: 'deposit 1' }),
+      chain.tx('alice', 'withdraw', { amount: 1 }),
+      chain.tx('operator', 'payout', { payout: 1 }),
+      chain.tx('operator', 'price', { interval: 3, price: 250 }),
+      chain.tx('alice', 'offer', { first_interval: 1, last_interval: 2 }),
+      chain.tx('alice', 'contract', { producer: id, first_interval: 1, last_interval: 2, max_energy_wh: 10, max_price: 300, lock: 0 }),
+      chain.tx('alice', 'fund', { contract: 1, amount: 1 }),
+      chain.tx('alice', 'cancel', { contract: 1 }),
+      chain.tx('alice', 'meter', { interval: 1, import_wh: 5, export_wh: 0 }),
+    ];
+    for (const tx of txs) expect(decodeTx(tx.bytes, chain.state.chain_id, nobleVerifier).id).toBe(tx.id);
+  });
+
+  it('never throws anything but TxError on mutated bytes', async () => {
+    const chain = await chainP;
+    const tx = chain.tx('alice', 'meter', { interval: 1, import_wh: 5, export_wh: 0 });
+    const verifier = new CachingVerifier(nobleVerifier);
+    fc.assert(
+      fc.property(fc.nat(tx.bytes.length - 1), fc.integer({ min: 1, max: 255 }), (at, xor) => {
+        const bytes = tx.bytes.slice();
+        bytes[at]! ^= xor;
+        expect(code(() => decodeTx(bytes, chain.state.chain_id, verifier))).not.toBe('ok');
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
