@@ -1,6 +1,6 @@
 // A small chain builder for tests: noble signers from seeds, sequence numbers tracked per
 // signer, blocks proposed by the operator and applied with the real ledger.
-import { NobleSigner, nobleVerifier } from '../../src/core/keys.js';
+import { NobleSigner, nobleVerifier, type Verifier } from '../../src/core/keys.js';
 import { DEFAULT_PARAMS, type GridParams } from '../../src/core/params.js';
 import { createGenesis, type SignedGenesis } from '../../src/core/genesis.js';
 import { apply, assertInvariants, genesisState, type ApplyResult, type LedgerState } from '../../src/core/ledger.js';
@@ -17,6 +17,7 @@ export class TestChain {
   state!: LedgerState;
   blocks: Block[] = [];
   results: ApplyResult[] = [];
+  verifier: Verifier = nobleVerifier;
 
   static async create(
     founders: Record<string, Role> = {},
@@ -62,7 +63,7 @@ export class TestChain {
       txs.map((t) => t.bytes),
       this.operator,
     );
-    const result = apply(this.state, block, nobleVerifier);
+    const result = apply(this.state, block, this.verifier);
     assertInvariants(result.state);
     this.state = result.state;
     this.blocks.push(block);

@@ -1,0 +1,211 @@
+import { describe, expect, it } from 'vitest';
+import { TestChain } from '../helpers/chain.js';
+import { NobleSigner, nobleVerifier } from '../../src/core/keys.js';
+import { inviteMessage, signTxSync, type TxBody } from '../../src/core/tx.js';
+import { apply, stateRoot, votersOf, type Receipt } from '../../src/core/ledger.js';
+import { buildBlockSync, BlockError } from '../../src/core/block.js';
+import { toHex } from '../../src/core/bytes.js';
+
+const MIN = 60_000;
+const codes = (rs: Receipt[]) => rs.map((r) => (r.ok ? 'ok' : r.code));
+
+describe('ledger: tokens and sequence numbers', () => {
+  it('mints, transfers, withdraws and confirms payouts; the operator alone mints', async () => {
+    const c = await TestChain.create({ a: 'consumer', b: 'producer' });
+    const r = c.block(
+      [
+        c.tx('operator', 'mint', { to: c.id('a'), amount: 1000, ref: 'deposit #1' }),
+        c.tx('a', 'mint', { to: c.id('a'), amount: 1000, ref: 'self' }),
+        c.tx('a', 'transfer', { to: c.id('b'), amount: 300, memo: '' }),
+        c.tx('a', 'transfer', { to: c.id('b'), amount: 10_000, memo: 'overdraft' }),
+        c.tx('b', 'withdraw', { amount: 100 }),
+        c.tx('a', 'transfer', { to: c.id('a'), amount: 1, memo: 'self' }),
+        c.tx('a', 'transfer', { to: NobleSigner.fromSeed('stranger').id, amount: 1, memo: '' }),
+      ],
+      1000,
+    );
+    expect(codes(r.receipts)).toEqual(['ok', 'not_permitted', 'ok', 'insufficient_funds', 'ok', 'not_permitted', 'unknown_member']);
+    expect(r.receipts[4]).toMatchObject({ ok: true, payout: 1 });
+    expect([c.balance('a'), c.balance('b'), c.state.minted, c.state.burned]).toEqual([700, 200, 1000, 100]);
+    expect(c.state.payouts.get(1)).toMatchObject({ member: c.id('b'), amount: 100 });
+    const p = c.block([c.tx('operator', 'payout', { payout: 1 }), c.tx('operator', 'payout', { payout: 1 })], 2000);
+    expect(codes(p.receipts)).toEqual(['ok', 'unknown_payout']);
+    expect(c.state.payouts.size).toBe(0);
+  });
+
+  it('rejects replayed and skipped sequence numbers; a failed tx still uses its number', async () => {
+    const c = await TestChain.create({ a: 'consumer', b: 'consumer' });
+    c.block([c.tx('operator', 'mint', { to: c.id('a'), amount: 10, ref: '' })], 1000);
+    const first = c.tx('a', 'transfer', { to: c.id('b'), amount: 100, memo: 'overdraft' }); // seq 0, fails
+    const r = c.block(
+      [
+        first,
+        c.tx('a', 'transfer', { to: c.id('b'), amount: 1, memo: '' }, 5), // skipped
+        c.tx('a', 'transfer', { to: c.id('b'), amount: 1, memo: '' }, 0), // replay of seq 0 (different body)
+        c.tx('a', 'transfer', { to: c.id('b'), amount: 1, memo: 'ok' }, 1),
+        c.tx('a', 'transfer', { to: c.id('b'), amount: 1, memo: 'again' }, 1), // replay of seq 1
+      ],
+      2000,
+    );
+    expect(codes(r.receipts)).toEqual(['insufficient_funds', 'skipped_seq', 'replayed_seq', 'ok', 'replayed_seq']);
+    expect(c.balance('b')).toBe(1);
+    // The very same bytes in a later block are a replay too.
+    expect(codes(c.block([first], 3000).receipts)).toEqual(['replayed_seq']);
+    expect(c.state.members.get(c.id('a'))!.seq).toBe(2);
+  });
+});
+
+describe('ledger: membership', () => {
+  it('admits by operator as learner, promotes, removes, never reuses ids', async () => {
+    const c = await TestChain.create({ a: 'consumer' });
+    const bob = c.signer('bob');
+    const r = c.block(
+      [
+        c.tx('operator', 'admit', { member: bob.id, pub: bob.publicKey, role: 'producer', invite: null }),
+        c.tx('a', 'admit', { member: c.id('carol'), pub: c.signer('carol').publicKey, role: 'consumer', invite: null }),
+        c.tx('operator', 'admit', { member: bob.id, pub: bob.publicKey, role: 'producer', invite: null }),
+      ],
+      1000,
+    );
+    expect(codes(r.receipts)).toEqual(['ok', 'not_permitted', 'already_member']);
+    expect(c.state.members.get(bob.id)).toMatchObject({ voter: false, role: 'producer', joined_height: 1 });
+    expect(votersOf(c.state).has(bob.id)).toBe(false);
+    const p = c.block([c.tx('a', 'promote', { member: bob.id }), c.tx('a', 'promote', { member: bob.id })], 2000);
+    expect(codes(p.receipts)).toEqual(['ok', 'not_learner']);
+    expect(votersOf(c.state).has(bob.id)).toBe(true);
+    const rm = c.block(
+      [
+        c.tx('a', 'remove', { member: bob.id }),
+        c.tx('operator', 'remove', { member: bob.id }),
+        c.tx('bob', 'transfer', { to: c.id('a'), amount: 1, memo: '' }),
+        c.tx('operator', 'admit', { member: bob.id, pub: bob.publicKey, role: 'producer', invite: null }),
+        c.tx('operator', 'remove', { member: c.id('operator') }),
+      ],
+      3000,
+    );
+    expect(codes(rm.receipts)).toEqual(['not_permitted', 'ok', 'not_permitted', 'id_reused', 'not_permitted']);
+    expect(votersOf(c.state).has(bob.id)).toBe(false);
+  });
+
+  it('admits a joiner presenting an operator-signed invite, once, before it expires', async () => {
+    const c = await TestChain.create();
+    const invite = (code: number, role: 'consumer' | 'producer', expires_ms: number, signer = c.operator) => {
+      const bytes = new Uint8Array(16).fill(code);
+      return { code: bytes, role, expires_ms, sig: signer.signSync(inviteMessage(c.state.chain_id, bytes, role, expires_ms)) };
+    };
+    const join = (name: string, inv: ReturnType<typeof invite>, role = inv.role) => {
+      const s = c.signer(name);
+      return c.tx(name, 'admit', { member: s.id, pub: s.publicKey, role, invite: inv }, 0);
+    };
+    const good = invite(1, 'consumer', 10_000);
+    const r = c.block(
+      [
+        join('dan', good),
+        join('eve', good), // single use
+        join('fay', invite(2, 'consumer', 500)), // expired (block time 1000)
+        join('gus', invite(3, 'producer', 10_000, NobleSigner.fromSeed('forger'))),
+        join('hal', invite(4, 'consumer', 10_000), 'producer'), // role differs
+      ],
+      1000,
+    );
+    expect(codes(r.receipts)).toEqual(['ok', 'invite_used', 'invite_expired', 'bad_invite', 'bad_invite']);
+    expect(c.state.members.get(c.id('dan'))).toMatchObject({ role: 'consumer', voter: false, seq: 1 });
+    expect(c.state.used_invites.has(toHex(good.code))).toBe(true);
+    c.block([], 20_000);
+    expect(c.state.used_invites.size).toBe(0); // pruned after expiry
+  });
+});
+
+describe('ledger: market rules', () => {
+  it('enforces roles, offers, one active contract, and meter reading rules', async () => {
+    const c = await TestChain.create({ p: 'producer', q: 'prosumer', a: 'consumer' });
+    const r = c.block(
+      [
+        c.tx('operator', 'mint', { to: c.id('a'), amount: 1000, ref: '' }),
+        c.tx('a', 'offer', { first_interval: 1, last_interval: 5 }), // consumers don't offer
+        c.tx('p', 'offer', { first_interval: 1, last_interval: 5 }),
+        c.tx('p', 'contract', { producer: c.id('q'), first_interval: 1, last_interval: 2, max_energy_wh: 1, max_price: 1, lock: 0 }),
+        c.tx('a', 'contract', { producer: c.id('q'), first_interval: 1, last_interval: 2, max_energy_wh: 1, max_price: 1, lock: 0 }), // q offers nothing
+        c.tx('a', 'contract', { producer: c.id('p'), first_interval: 1, last_interval: 9, max_energy_wh: 1, max_price: 1, lock: 0 }), // beyond the offer
+        c.tx('a', 'contract', { producer: c.id('p'), first_interval: 3, last_interval: 2, max_energy_wh: 1, max_price: 1, lock: 0 }),
+        c.tx('a', 'contract', { producer: c.id('p'), first_interval: 1, last_interval: 5, max_energy_wh: 100, max_price: 300, lock: 5000 }),
+        c.tx('a', 'contract', { producer: c.id('p'), first_interval: 1, last_interval: 5, max_energy_wh: 100, max_price: 300, lock: 500 }),
+        c.tx('a', 'contract', { producer: c.id('p'), first_interval: 1, last_interval: 5, max_energy_wh: 100, max_price: 300, lock: 500 }),
+        c.tx('a', 'fund', { contract: 2, amount: 1 }),
+        c.tx('a', 'fund', { contract: 1, amount: 100 }),
+        c.tx('operator', 'meter', { interval: 0, import_wh: 1, export_wh: 0 }),
+        c.tx('q', 'price', { interval: 2, price: 1 }),
+      ],
+      1000,
+    );
+    expect(codes(r.receipts)).toEqual([
+      'ok', 'not_permitted', 'ok', 'not_permitted', 'no_offer', 'no_offer', 'invalid_period',
+      'insufficient_funds', 'ok', 'contract_exists', 'unknown_contract', 'ok', 'not_permitted', 'not_permitted',
+    ]);
+    expect(c.state.contracts.get(1)).toMatchObject({ locked: 600, funded: 600 });
+    expect(c.balance('a')).toBe(400);
+
+    const m = c.block(
+      [
+        c.tx('a', 'meter', { interval: 0, import_wh: 100, export_wh: 0 }),
+        c.tx('a', 'meter', { interval: 0, import_wh: 200, export_wh: 0 }), // already reported
+        c.tx('a', 'meter', { interval: 1, import_wh: 50, export_wh: 0 }), // backwards
+        c.tx('a', 'meter', { interval: 3, import_wh: 300, export_wh: 0 }), // future
+        c.tx('a', 'meter', { interval: 1, import_wh: 100 + 200_000_000, export_wh: 0 }), // too large
+        c.tx('a', 'meter', { interval: 1, import_wh: 180, export_wh: 0 }),
+      ],
+      MIN + 1000,
+    );
+    expect(codes(m.receipts)).toEqual(['ok', 'reading_stale', 'reading_backwards', 'interval_future', 'reading_too_large', 'ok']);
+    expect(c.state.energy.get(1)?.get(c.id('a'))).toEqual({ import_wh: 80, export_wh: 0 });
+    const late = c.block([c.tx('p', 'meter', { interval: 0, import_wh: 0, export_wh: 5 })], 3 * MIN);
+    expect(codes(late.receipts)).toEqual(['interval_closed']);
+  });
+
+  it('prices: the current interval is locked once set, past ones are closed', async () => {
+    const c = await TestChain.create();
+    const r = c.block(
+      [
+        c.tx('operator', 'price', { interval: 5, price: 100 }),
+        c.tx('operator', 'price', { interval: 5, price: 120 }), // future: may be revised
+        c.tx('operator', 'price', { interval: 4, price: 100 }), // past
+      ],
+      5 * MIN + 10,
+    );
+    expect(codes(r.receipts)).toEqual(['ok', 'price_locked', 'interval_closed']);
+    const f = c.block([c.tx('operator', 'price', { interval: 6, price: 1 }), c.tx('operator', 'price', { interval: 6, price: 2 })], 5 * MIN + 20);
+    expect(codes(f.receipts)).toEqual(['ok', 'ok']);
+    expect(c.state.prices.get(6)).toBe(2);
+  });
+});
+
+describe('ledger: blocks', () => {
+  it('is pure: apply does not change its input, and equal blocks give equal state roots', async () => {
+    const c = await TestChain.create({ a: 'consumer' });
+    const before = stateRoot(c.state);
+    const prior = c.state;
+    c.block([c.tx('operator', 'mint', { to: c.id('a'), amount: 5, ref: '' })], 1000);
+    expect(stateRoot(prior)).toEqual(before);
+    expect(stateRoot(c.state)).not.toEqual(before);
+    const again = apply(prior, c.blocks[0]!, nobleVerifier);
+    expect(stateRoot(again.state)).toEqual(stateRoot(c.state));
+  });
+
+  it('refuses a block that does not follow the tip, or whose time goes backwards', async () => {
+    const c = await TestChain.create();
+    c.block([], 5000);
+    const mk = (height: number, prev: Uint8Array, time_ms: number) =>
+      buildBlockSync({ chain: c.state.chain_id, height, term: 1, prev, time_ms }, [], c.operator);
+    expect(() => apply(c.state, mk(3, c.state.last_hash, 6000), nobleVerifier)).toThrow(/bad_height/);
+    expect(() => apply(c.state, mk(2, new Uint8Array(32), 6000), nobleVerifier)).toThrow(/bad_prev/);
+    expect(() => apply(c.state, mk(2, c.state.last_hash, 4000), nobleVerifier)).toThrow(BlockError);
+  });
+
+  it('keeps a transaction from an unknown signer as a failed receipt', async () => {
+    const c = await TestChain.create();
+    const stranger = NobleSigner.fromSeed('stranger');
+    const body = { v: 1, chain: c.state.chain_id, kind: 'withdraw', from: stranger.id, seq: 0, amount: 1 } as TxBody;
+    const r = c.block([signTxSync(body, stranger)], 1000);
+    expect(codes(r.receipts)).toEqual(['unknown_account']);
+  });
+});
