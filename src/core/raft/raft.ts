@@ -1,0 +1,682 @@
+// Raft (Ongaro & Ousterhout, "In Search of an Understandable Consensus Algorithm",
+// extended version; and Ongaro's thesis, §4 membership, §9.6 pre-vote, §3.10 transfer)
+// as a pure state machine in etcd raft's shape: tick(), step(message), propose(entry),
+// ready(), advance(ready). It never does I/O and never reads a clock; the driver persists,
+// sends and applies in the order Ready states.
+//
+// Log entries are blocks. Membership comes from the ledger: the driver calls
+// setMembership() after applying a block that changed voters or learners (single-server
+// changes, at most one in flight: see canProposeMembershipChange()).
+import type { NodeId } from '../keys.js';
+import { quorumSize } from '../block.js';
+import type { Entry, HardState, Membership, Message, RaftConfig, RaftStats, Ready, Role } from './types.js';
+
+type Msg<T extends Message['type']> = Extract<Message, { type: T }>;
+
+interface Progress {
+  match: number;
+  next: number;
+  /** probe: one append at a time until the follower's log position is known; replicate: pipelined. */
+  state: 'probe' | 'replicate';
+  paused: boolean; // probe: waiting for a response
+  inflight: number[]; // last index of each append in flight (replicate)
+  recent_active: boolean; // heard from since the last check-quorum round
+}
+
+export class RaftInvariantError extends Error {
+  override name = 'RaftInvariantError';
+}
+
+export class Raft {
+  readonly id: NodeId;
+  readonly #cfg: RaftConfig;
+  term = 0;
+  vote: NodeId | null = null;
+  commit = 0;
+  role: Role = 'follower';
+  leader: NodeId | null = null;
+  /** log[i] holds index i; log[0] is the sentinel (term 0, hash = chain id). */
+  readonly log: Entry[];
+  #stable = 0; // highest index persisted
+  #applied = 0; // highest index handed to the driver for applying
+  #voters = new Set<NodeId>();
+  #learners = new Set<NodeId>();
+  #progress = new Map<NodeId, Progress>();
+  #votes = new Map<NodeId, boolean>();
+  #election_elapsed = 0;
+  #heartbeat_elapsed = 0;
+  #randomized_timeout = 0;
+  #transferee: NodeId | null = null;
+  #msgs: Message[] = [];
+  #truncated: Entry[] = [];
+  #prev_hard: HardState;
+  #pending_membership_index = 0;
+  readonly stats: RaftStats = { invalid_entries: 0, stale_messages: 0, elections_started: 0, proposals_refused: 0 };
+
+  /**
+   * Restores a node from what it persisted: its hard state and log (entries[0] must be the
+   * sentinel), the membership as of `applied`, and the index already applied to its state.
+   */
+  constructor(cfg: RaftConfig, restored: { hard: HardState; log: Entry[]; membership: Membership; applied: number }) {
+    this.#cfg = cfg;
+    this.id = cfg.id;
+    if (restored.log.length === 0 || restored.log[0]!.index !== 0) throw new RaftInvariantError('log must start with the sentinel');
+    restored.log.forEach((e, i) => {
+      if (e.index !== i) throw new RaftInvariantError(`log entry at ${i} has index ${e.index}`);
+    });
+    this.log = [...restored.log];
+    this.term = restored.hard.term;
+    this.vote = restored.hard.vote;
+    this.commit = Math.min(restored.hard.commit, this.lastIndex());
+    this.#stable = this.lastIndex();
+    this.#applied = Math.min(restored.applied, this.commit);
+    this.#prev_hard = { ...restored.hard };
+    this.setMembership(restored.membership);
+    this.#resetRandomizedTimeout();
+  }
+
+  // ---- reading the state ----------------------------------------------------------------
+
+  lastIndex(): number {
+    return this.log.length - 1;
+  }
+
+  lastTerm(): number {
+    return this.log[this.log.length - 1]!.term;
+  }
+
+  lastEntry(): Entry {
+    return this.log[this.log.length - 1]!;
+  }
+
+  termAt(index: number): number | null {
+    return index >= 0 && index < this.log.length ? this.log[index]!.term : null;
+  }
+
+  get applied(): number {
+    return this.#applied;
+  }
+
+  membership(): Membership {
+    return { voters: [...this.#voters], learners: [...this.#learners] };
+  }
+
+  isVoter(id: NodeId = this.id): boolean {
+    return this.#voters.has(id);
+  }
+
+  progressOf(id: NodeId): Readonly<{ match: number; next: number; state: string }> | null {
+    const p = this.#progress.get(id);
+    return p ? { match: p.match, next: p.next, state: p.state } : null;
+  }
+
+  transferee(): NodeId | null {
+    return this.#transferee;
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.commit };
+  }
+
+  // ---- membership ---------------------------------------------------------------------
+
+  /** Applies a membership taken from the ledger (effective from the applied index on). */
+  setMembership(m: Membership): void {
+    this.#voters = new Set(m.voters);
+    this.#learners = new Set(m.learners.filter((id) => !this.#voters.has(id)));
+    if (this.role === 'leader') {
+      for (const id of this.#peers()) if (!this.#progress.has(id)) this.#progress.set(id, this.#freshProgress());
+      for (const id of [...this.#progress.keys()]) if (id !== this.id && !this.#isMember(id)) this.#progress.delete(id);
+      // A removed leader steps down: it must never count itself toward a quorum again.
+      if (!this.#voters.has(this.id)) this.#becomeFollower(this.term, null);
+      else this.#maybeCommit();
+    }
+  }
+
+  /** One membership change in flight: the previous one must be applied first. */
+  canProposeMembershipChange(): boolean {
+    return this.role === 'leader' && this.#pending_membership_index <= this.#applied;
+  }
+
+  /** The driver marks the entry holding a membership transaction. */
+  notePendingMembershipChange(index: number): void {
+    this.#pending_membership_index = Math.max(this.#pending_membership_index, index);
+  }
+
+  #isMember(id: NodeId): boolean {
+    return this.#voters.has(id) || this.#learners.has(id);
+  }
+
+  #peers(): NodeId[] {
+    return [...this.#voters, ...this.#learners].filter((id) => id !== this.id);
+  }
+
+  // ---- time ---------------------------------------------------------------------------
+
+  tick(): void {
+    if (this.role === 'leader') {
+      this.#heartbeat_elapsed++;
+      this.#election_elapsed++;
+      if (this.#election_elapsed >= this.#cfg.election_ticks) {
+        this.#election_elapsed = 0;
+        if (this.#cfg.check_quorum && !this.#checkQuorumActive()) {
+          this.#becomeFollower(this.term, null); // §6.2: a leader that cannot reach a quorum steps down
+          return;
+        }
+        this.#transferee = null; // a transfer that did not finish within an election timeout is aborted
+      }
+      if (this.#heartbeat_elapsed >= this.#cfg.heartbeat_ticks) {
+        this.#heartbeat_elapsed = 0;
+        for (const id of this.#peers()) this.#sendHeartbeat(id);
+      }
+      return;
+    }
+    this.#election_elapsed++;
+    if (this.#election_elapsed >= this.#randomized_timeout && this.#voters.has(this.id)) {
+      this.#election_elapsed = 0;
+      this.#campaign(this.#cfg.pre_vote ? 'prevote' : 'vote', false);
+    }
+  }
+
+  /** Starts an election at once (tests, and a node told it is alone). */
+  campaign(): void {
+    if (this.#voters.has(this.id) && this.role !== 'leader') this.#campaign(this.#cfg.pre_vote ? 'prevote' : 'vote', false);
+  }
+
+  // ---- proposals ----------------------------------------------------------------------
+
+  /**
+   * Appends a block the driver built for index lastIndex()+1 in the current term. Refused
+   * (false) when not leader, during a leadership transfer, when the block does not fit the
+   * log's tip, or when too many entries are uncommitted.
+   */
+  propose(entry: Entry): boolean {
+    const refuse = () => {
+      this.stats.proposals_refused++;
+      return false;
+    };
+    if (this.role !== 'leader' || this.#transferee !== null) return refuse();
+    if (entry.index !== this.lastIndex() + 1 || entry.term !== this.term) return refuse();
+    if (this.lastIndex() - this.commit >= this.#cfg.max_uncommitted_entries) return refuse();
+    if (entry.block && entry.block.header.height !== entry.index) return refuse();
+    this.log.push(entry);
+    for (const id of this.#peers()) this.#sendAppend(id);
+    return true;
+  }
+
+  /** Asks the leader (this node) to hand leadership to `target` (thesis §3.10). */
+  transferLeadership(target: NodeId): boolean {
+    if (this.role !== 'leader' || target === this.id || !this.#voters.has(target)) return false;
+    this.#transferee = target;
+    this.#election_elapsed = 0;
+    const pr = this.#progress.get(target)!;
+    if (pr.match === this.lastIndex()) {
+      this.#send({ type: 'timeout_now', from: this.id, to: target, term: this.term });
+    } else {
+      pr.paused = false; // push the transferee now rather than at the next heartbeat
+      this.#sendAppend(target);
+    }
+    return true;
+  }
+
+  // ---- messages -----------------------------------------------------------------------
+
+  step(m: Message): void {
+    if (m.to !== this.id) return;
+    if (m.term > this.term) {
+      if (m.type === 'vote' || m.type === 'prevote') {
+        // §6 / thesis §4.2.3: while a leader is known and heard from recently, ignore
+        // campaigns, so a partitioned node cannot disrupt a healthy cluster.
+        const inLease = this.#cfg.check_quorum && this.leader !== null && this.#election_elapsed < this.#cfg.election_ticks;
+        if (!m.transfer && inLease) {
+          this.stats.stale_messages++;
+          return;
+        }
+      }
+      if (m.type === 'prevote') {
+        // A pre-vote never changes our term.
+      } else if (m.type === 'prevote_resp' && !m.reject) {
+        // Granted pre-votes carry the future term; we move there only after winning.
+      } else if (m.type === 'append' || m.type === 'heartbeat') {
+        this.#becomeFollower(m.term, m.from);
+      } else {
+        this.#becomeFollower(m.term, null);
+      }
+    } else if (m.term < this.term) {
+      this.stats.stale_messages++;
+      if ((this.#cfg.check_quorum || this.#cfg.pre_vote) && (m.type === 'append' || m.type === 'heartbeat')) {
+        // Tell a stale leader about the new term, so it steps down (etcd's behaviour).
+        this.#send({ type: 'append_resp', from: this.id, to: m.from, term: this.term, index: 0, reject: true, hint_index: 0, hint_term: 0, ack: null });
+      } else if (m.type === 'prevote') {
+        this.#send({ type: 'prevote_resp', from: this.id, to: m.from, term: this.term, reject: true });
+      }
+      return;
+    }
+
+    if (m.type === 'vote' || m.type === 'prevote') {
+      this.#handleVoteRequest(m);
+      return;
+    }
+    switch (this.role) {
+      case 'leader':
+        this.#stepLeader(m);
+        break;
+      case 'candidate':
+      case 'precandidate':
+        this.#stepCandidate(m);
+        break;
+      case 'follower':
+        this.#stepFollower(m);
+        break;
+    }
+  }
+
+  #handleVoteRequest(m: Msg<'vote' | 'prevote'>): void {
+    const respType = m.type === 'vote' ? 'vote_resp' : 'prevote_resp';
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === null && this.leader === null) ||
+      (m.type === 'prevote' && m.term > this.term);
+    // §5.4.1: grant only to a candidate whose log is at least as up-to-date as ours.
+    const upToDate = m.last_term > this.lastTerm() || (m.last_term === this.lastTerm() && m.last_index >= this.lastIndex());
+    if (canVote && upToDate) {
+      this.#send({ type: respType, from: this.id, to: m.from, term: m.term, reject: false });
+      if (m.type === 'vote') {
+        this.#election_elapsed = 0;
+        this.vote = m.from;
+      }
+    } else {
+      this.#send({ type: respType, from: this.id, to: m.from, term: this.term, reject: true });
+    }
+  }
+
+  #stepLeader(m: Message): void {
+    const pr = this.#progress.get(m.from);
+    if (!pr) return; // not a member (any more)
+    switch (m.type) {
+      case 'append_resp': {
+        pr.recent_active = true;
+        if (m.reject) {
+          if (this.#maybeDecrTo(pr, m.index, m.hint_index, m.hint_term)) {
+            if (pr.state === 'replicate') this.#becomeProbe(pr);
+            this.#sendAppend(m.from);
+          }
+          return;
+        }
+        const wasPaused = pr.paused || pr.inflight.length >= this.#cfg.max_inflight_appends;
+        if (m.index > pr.match) {
+          pr.match = m.index;
+          pr.next = Math.max(pr.next, m.index + 1);
+          if (pr.state === 'probe') this.#becomeReplicate(pr);
+          pr.inflight = pr.inflight.filter((i) => i > m.index);
+          if (this.#maybeCommit()) {
+            for (const id of this.#peers()) this.#sendAppend(id); // tell followers the new commit
+          } else if (wasPaused || pr.next <= this.lastIndex()) {
+            this.#sendAppend(m.from);
+          }
+        } else {
+          pr.inflight = pr.inflight.filter((i) => i > m.index);
+          pr.paused = false;
+          if (pr.next <= this.lastIndex()) this.#sendAppend(m.from);
+        }
+        if (this.#transferee === m.from && pr.match === this.lastIndex()) {
+          this.#send({ type: 'timeout_now', from: this.id, to: m.from, term: this.term });
+        }
+        return;
+      }
+      case 'heartbeat_resp':
+        pr.recent_active = true;
+        pr.paused = false;
+        if (pr.match < this.lastIndex()) {
+          // Appends may have been lost with the window full: fall back to probing.
+          if (pr.state === 'replicate' && pr.inflight.length >= this.#cfg.max_inflight_appends) this.#becomeProbe(pr);
+          this.#sendAppend(m.from);
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  #stepCandidate(m: Message): void {
+    switch (m.type) {
+      case 'append':
+        this.#becomeFollower(m.term, m.from);
+        this.#handleAppend(m);
+        return;
+      case 'heartbeat':
+        this.#becomeFollower(m.term, m.from);
+        this.#handleHeartbeat(m);
+        return;
+      case 'vote_resp':
+      case 'prevote_resp': {
+        const expected = this.role === 'candidate' ? 'vote_resp' : 'prevote_resp';
+        if (m.type !== expected || !this.#voters.has(m.from)) return;
+        this.#votes.set(m.from, !m.reject);
+        const granted = [...this.#votes.values()].filter(Boolean).length;
+        const rejected = this.#votes.size - granted;
+        const need = quorumSize(this.#voters.size, 'majority');
+        if (granted >= need) {
+          if (this.role === 'precandidate') this.#campaign('vote', false);
+          else this.#becomeLeader();
+        } else if (rejected >= need || rejected > this.#voters.size - need) {
+          this.#becomeFollower(this.term, null);
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  #stepFollower(m: Message): void {
+    switch (m.type) {
+      case 'append':
+        this.#election_elapsed = 0;
+        this.leader = m.from;
+        this.#handleAppend(m);
+        return;
+      case 'heartbeat':
+        this.#election_elapsed = 0;
+        this.leader = m.from;
+        this.#handleHeartbeat(m);
+        return;
+      case 'timeout_now':
+        // Thesis §3.10: the leader hands over; campaign now, without pre-vote.
+        if (this.#voters.has(this.id)) this.#campaign('vote', true);
+        return;
+      default:
+        return;
+    }
+  }
+
+  #handleHeartbeat(m: Msg<'heartbeat'>): void {
+    // The leader sends min(match, commit), so this never commits an unmatched entry.
+    if (m.commit > this.commit) this.commit = Math.min(m.commit, this.lastIndex());
+    this.#send({ type: 'heartbeat_resp', from: this.id, to: m.from, term: this.term });
+  }
+
+  #handleAppend(m: Msg<'append'>): void {
+    const reply = (fields: { index: number; reject: boolean; hint_index?: number; hint_term?: number; ack?: boolean }) => {
+      const last = this.log[fields.index];
+      this.#send({
+        type: 'append_resp',
+        from: this.id,
+        to: m.from,
+        term: this.term,
+        index: fields.index,
+        reject: fields.reject,
+        hint_index: fields.hint_index ?? 0,
+        hint_term: fields.hint_term ?? 0,
+        ack: fields.ack && last && last.index > 0 ? { height: last.index, hash: last.hash, sig: null } : null,
+      });
+    };
+    if (m.prev_index < this.commit) {
+      reply({ index: this.commit, reject: false });
+      return;
+    }
+    if (this.termAt(m.prev_index) !== m.prev_term) {
+      // §5.3 with the etcd optimisation: hint the largest index whose term is <= prev_term.
+      let hint = Math.min(m.prev_index, this.lastIndex());
+      while (hint > 0 && this.log[hint]!.term > m.prev_term) hint--;
+      reply({ index: m.prev_index, reject: true, hint_index: hint, hint_term: this.log[hint]!.term });
+      return;
+    }
+    // Check every new entry against its parent before touching the log.
+    let prev = this.log[m.prev_index]!;
+    for (let i = 0; i < m.entries.length; i++) {
+      const e = m.entries[i]!;
+      if (e.index !== m.prev_index + 1 + i || e.term < prev.term || e.term > m.term) {
+        this.stats.invalid_entries++;
+        return;
+      }
+      const existing = this.log[e.index];
+      if (!(existing && existing.term === e.term)) {
+        const problem = this.#cfg.validate(e, prev);
+        if (problem !== null) {
+          this.stats.invalid_entries++;
+          return;
+        }
+      }
+      prev = existing && existing.term === e.term ? existing : e;
+    }
+    for (const e of m.entries) {
+      const existing = this.log[e.index];
+      if (existing && existing.term === e.term) continue; // already have it (log matching, §5.3)
+      if (existing) {
+        if (e.index <= this.commit) throw new RaftInvariantError(`conflict at committed index ${e.index}`);
+        this.#truncateFrom(e.index);
+      }
+      this.log.push(e);
+    }
+    const lastNew = m.prev_index + m.entries.length;
+    if (m.commit > this.commit) this.commit = Math.min(m.commit, lastNew);
+    reply({ index: lastNew, reject: false, ack: m.entries.length > 0 });
+  }
+
+  #truncateFrom(index: number): void {
+    const removed = this.log.splice(index);
+    this.#truncated.push(...removed);
+    this.#stable = Math.min(this.#stable, index - 1);
+  }
+
+  // ---- roles --------------------------------------------------------------------------
+
+  #campaign(kind: 'prevote' | 'vote', transfer: boolean): void {
+    this.stats.elections_started++;
+    let term: number;
+    if (kind === 'prevote') {
+      this.role = 'precandidate';
+      this.leader = null;
+      term = this.term + 1; // asked for, not taken
+    } else {
+      this.#becomeFollowerState(this.term + 1);
+      this.role = 'candidate';
+      this.vote = this.id;
+      term = this.term;
+    }
+    this.#votes = new Map([[this.id, true]]);
+    this.#election_elapsed = 0;
+    this.#resetRandomizedTimeout();
+    if (quorumSize(this.#voters.size, 'majority') <= 1) {
+      if (kind === 'prevote') this.#campaign('vote', transfer);
+      else this.#becomeLeader();
+      return;
+    }
+    for (const id of this.#voters) {
+      if (id === this.id) continue;
+      this.#send({ type: kind, from: this.id, to: id, term, last_index: this.lastIndex(), last_term: this.lastTerm(), transfer });
+    }
+  }
+
+  #becomeFollowerState(term: number): void {
+    if (term !== this.term) {
+      this.term = term;
+      this.vote = null;
+    }
+    this.role = 'follower';
+    this.leader = null;
+    this.#transferee = null;
+    this.#heartbeat_elapsed = 0;
+    this.#election_elapsed = 0;
+    this.#resetRandomizedTimeout();
+  }
+
+  #becomeFollower(term: number, leader: NodeId | null): void {
+    this.#becomeFollowerState(term);
+    this.leader = leader;
+  }
+
+  #becomeLeader(): void {
+    this.role = 'leader';
+    this.leader = this.id;
+    this.#transferee = null;
+    this.#heartbeat_elapsed = 0;
+    this.#election_elapsed = 0;
+    this.#progress = new Map();
+    for (const id of this.#peers()) this.#progress.set(id, this.#freshProgress());
+    // Entries of earlier terms may hold a membership change not yet applied.
+    this.#pending_membership_index = this.lastIndex();
+    for (const id of this.#peers()) this.#sendHeartbeat(id);
+  }
+
+  #freshProgress(): Progress {
+    return { match: 0, next: this.lastIndex() + 1, state: 'probe', paused: false, inflight: [], recent_active: true };
+  }
+
+  #becomeProbe(pr: Progress): void {
+    pr.state = 'probe';
+    pr.paused = false;
+    pr.inflight = [];
+    pr.next = pr.match + 1;
+  }
+
+  #becomeReplicate(pr: Progress): void {
+    pr.state = 'replicate';
+    pr.paused = false;
+    pr.inflight = [];
+    pr.next = pr.match + 1;
+  }
+
+  /** etcd's Progress.MaybeDecrTo: back next off after a rejection; false if the rejection is stale. */
+  #maybeDecrTo(pr: Progress, rejected: number, hint_index: number, hint_term: number): boolean {
+    if (pr.state === 'replicate') {
+      if (rejected <= pr.match) return false;
+      pr.next = pr.match + 1;
+      return true;
+    }
+    if (pr.next - 1 !== rejected) return false;
+    // Skip every entry of ours whose term is above the follower's hint term.
+    let probe = Math.min(hint_index, this.lastIndex());
+    while (probe > 0 && this.log[probe]!.term > hint_term) probe--;
+    pr.next = Math.max(Math.min(rejected, probe + 1), pr.match + 1, 1);
+    pr.paused = false;
+    return true;
+  }
+
+  #checkQuorumActive(): boolean {
+    let active = this.#voters.has(this.id) ? 1 : 0;
+    for (const [id, pr] of this.#progress) {
+      if (this.#voters.has(id) && pr.recent_active) active++;
+      pr.recent_active = false;
+    }
+    return active >= quorumSize(this.#voters.size, 'majority');
+  }
+
+  /**
+   * §5.4.2 and Figure 8: commit only an index replicated on a commit quorum whose entry is
+   * of the current term; earlier entries then commit with it. The leader counts itself
+   * only for entries it has persisted, and not at all once it is not a voter.
+   */
+  #maybeCommit(): boolean {
+    const matches: number[] = [];
+    for (const id of this.#voters) {
+      if (id === this.id) matches.push(this.#stable);
+      else matches.push(this.#progress.get(id)?.match ?? 0);
+    }
+    matches.sort((a, b) => b - a);
+    const q = quorumSize(this.#voters.size, this.#cfg.commit_quorum);
+    const candidate = matches[q - 1] ?? 0;
+    if (candidate > this.commit && this.termAt(candidate) === this.term) {
+      this.commit = candidate;
+      return true;
+    }
+    return false;
+  }
+
+  // ---- sending ------------------------------------------------------------------------
+
+  #send(m: Message): void {
+    this.#msgs.push(m);
+  }
+
+  #sendHeartbeat(to: NodeId): void {
+    const pr = this.#progress.get(to);
+    const commit = Math.min(pr?.match ?? 0, this.commit);
+    this.#send({ type: 'heartbeat', from: this.id, to, term: this.term, commit });
+  }
+
+  #sendAppend(to: NodeId): void {
+    const pr = this.#progress.get(to);
+    if (!pr) return;
+    if (pr.state === 'probe' && pr.paused) return;
+    if (pr.state === 'replicate' && pr.inflight.length >= this.#cfg.max_inflight_appends) return;
+    const prev_index = pr.next - 1;
+    const prev_term = this.termAt(prev_index);
+    if (prev_term === null) {
+      this.#becomeProbe(pr);
+      return;
+    }
+    const entries: Entry[] = [];
+    let bytes = 0;
+    for (let i = pr.next; i <= this.lastIndex() && entries.length < this.#cfg.max_entries_per_append; i++) {
+      const e = this.log[i]!;
+      const size = this.#cfg.entry_bytes(e);
+      if (entries.length > 0 && bytes + size > this.#cfg.max_bytes_per_append) break;
+      entries.push(e);
+      bytes += size;
+    }
+    this.#send({ type: 'append', from: this.id, to, term: this.term, prev_index, prev_term, entries, commit: this.commit });
+    if (pr.state === 'replicate') {
+      if (entries.length > 0) {
+        pr.next = entries[entries.length - 1]!.index + 1;
+        pr.inflight.push(pr.next - 1);
+      }
+    } else {
+      pr.paused = true;
+    }
+  }
+
+  #resetRandomizedTimeout(): void {
+    const n = this.#cfg.election_ticks;
+    this.#randomized_timeout = n + Math.floor(this.#cfg.rand() * n);
+  }
+
+  // ---- ready / advance ----------------------------------------------------------------
+
+  hasReady(): boolean {
+    const hs = this.hardState();
+    return (
+      this.#msgs.length > 0 ||
+      this.#stable < this.lastIndex() ||
+      this.#truncated.length > 0 ||
+      Math.min(this.commit, this.#stable) > this.#applied ||
+      hs.term !== this.#prev_hard.term ||
+      hs.vote !== this.#prev_hard.vote ||
+      hs.commit !== this.#prev_hard.commit
+    );
+  }
+
+  ready(): Ready {
+    const hs = this.hardState();
+    const changed = hs.term !== this.#prev_hard.term || hs.vote !== this.#prev_hard.vote || hs.commit !== this.#prev_hard.commit;
+    const applyTo = Math.min(this.commit, this.#stable);
+    return {
+      hard_state: changed ? hs : null,
+      entries: this.log.slice(this.#stable + 1),
+      messages: [...this.#msgs],
+      committed: this.log.slice(this.#applied + 1, applyTo + 1),
+      truncated: [...this.#truncated],
+      role: this.role,
+      leader: this.leader,
+      term: this.term,
+      needs_noop: this.role === 'leader' && this.lastTerm() < this.term,
+    };
+  }
+
+  /** The driver has persisted, sent and applied what `rd` held. */
+  advance(rd: Ready): void {
+    if (rd.hard_state) this.#prev_hard = { ...rd.hard_state };
+    this.#msgs.splice(0, rd.messages.length);
+    this.#truncated.splice(0, rd.truncated.length);
+    if (rd.entries.length > 0) {
+      const last = rd.entries[rd.entries.length - 1]!;
+      // Persisted only if the log still holds exactly that entry (no truncation since).
+      if (this.log[last.index] === last) this.#stable = Math.max(this.#stable, last.index);
+    }
+    if (rd.committed.length > 0) this.#applied = Math.max(this.#applied, rd.committed[rd.committed.length - 1]!.index);
+    if (this.role === 'leader' && this.#maybeCommit()) {
+      for (const id of this.#peers()) this.#sendAppend(id);
+    }
+  }
+}

@@ -1,0 +1,110 @@
+// Types of the Raft core: entries are blocks, messages are plain objects (the wire codec
+// is the transport's business), and the hard state is what must survive a crash.
+import type { Block } from '../block.js';
+import type { NodeId } from '../keys.js';
+import type { CommitQuorum } from '../params.js';
+
+export interface Entry {
+  index: number; // = block height
+  term: number; // = block term
+  hash: string; // hex hash of the block header; index 0 holds the chain id
+  block: Block | null; // null only for the sentinel at index 0
+}
+
+export interface HardState {
+  term: number;
+  vote: NodeId | null;
+  commit: number;
+}
+
+export interface Membership {
+  voters: NodeId[];
+  learners: NodeId[];
+}
+
+/** A follower's signature over (chain, height, hash) of its last appended block. */
+export interface AckRequest {
+  height: number;
+  hash: string;
+  sig: Uint8Array | null; // filled in by the driver before sending
+}
+
+export type Message =
+  | { type: 'vote' | 'prevote'; from: NodeId; to: NodeId; term: number; last_index: number; last_term: number; transfer: boolean }
+  | { type: 'vote_resp' | 'prevote_resp'; from: NodeId; to: NodeId; term: number; reject: boolean }
+  | {
+      type: 'append';
+      from: NodeId;
+      to: NodeId;
+      term: number;
+      prev_index: number;
+      prev_term: number;
+      entries: Entry[];
+      commit: number;
+    }
+  | {
+      type: 'append_resp';
+      from: NodeId;
+      to: NodeId;
+      term: number;
+      index: number; // accepted: last index now matching; rejected: the rejected prev_index
+      reject: boolean;
+      hint_index: number;
+      hint_term: number;
+      ack: AckRequest | null;
+    }
+  | { type: 'heartbeat'; from: NodeId; to: NodeId; term: number; commit: number }
+  | { type: 'heartbeat_resp'; from: NodeId; to: NodeId; term: number }
+  | { type: 'timeout_now'; from: NodeId; to: NodeId; term: number };
+
+export type Role = 'follower' | 'precandidate' | 'candidate' | 'leader';
+
+export interface RaftConfig {
+  id: NodeId;
+  /** Ticks without a leader before a follower campaigns; randomised in [n, 2n). */
+  election_ticks: number;
+  heartbeat_ticks: number;
+  pre_vote: boolean;
+  check_quorum: boolean;
+  commit_quorum: CommitQuorum;
+  /** Batching and flow control of AppendEntries. */
+  max_entries_per_append: number;
+  max_bytes_per_append: number;
+  max_inflight_appends: number;
+  /** Uncommitted entries a leader accepts before refusing proposals. */
+  max_uncommitted_entries: number;
+  /** Seeded randomness in [0, 1): the core never calls Math.random. */
+  rand: () => number;
+  /**
+   * Checks an entry a leader sent (checkBlock against its parent); a non-null result
+   * means the entry is refused. Followers acknowledge only entries that pass.
+   */
+  validate: (entry: Entry, prev: Entry) => string | null;
+  /** Size of an entry for batching limits. */
+  entry_bytes: (entry: Entry) => number;
+}
+
+/** What the driver must do, in this order: persist, send, apply; then call advance(). */
+export interface Ready {
+  /** Persist when non-null, before sending any message of this Ready. */
+  hard_state: HardState | null;
+  /** Persist these entries; the store drops any entry at or above entries[0].index first. */
+  entries: Entry[];
+  messages: Message[];
+  /** Committed and persisted entries to apply, in order. */
+  committed: Entry[];
+  /** Uncommitted entries removed by log repair: their transactions go back to the mempool. */
+  truncated: Entry[];
+  role: Role;
+  leader: NodeId | null;
+  term: number;
+  /** A new leader needs an entry of its own term before earlier ones can commit (§5.4.2). */
+  needs_noop: boolean;
+}
+
+export interface RaftStats {
+  invalid_entries: number;
+  stale_messages: number;
+  elections_started: number;
+  proposals_refused: number;
+}
