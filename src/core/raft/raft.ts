@@ -115,7 +115,8 @@ export class Raft {
   }
 
   hardState(): HardState {
-    return { term: this.term, vote: this.vote, commit: this.commit };
+    const vote = this.#cfg.planted_bug === 'forget_vote' ? null : this.vote;
+    return { term: this.term, vote, commit: this.commit };
   }
 
   // ---- membership ---------------------------------------------------------------------
@@ -246,7 +247,7 @@ export class Raft {
       this.stats.stale_messages++;
       if ((this.#cfg.check_quorum || this.#cfg.pre_vote) && (m.type === 'append' || m.type === 'heartbeat')) {
         // Tell a stale leader about the new term, so it steps down (etcd's behaviour).
-        this.#send({ type: 'append_resp', from: this.id, to: m.from, term: this.term, index: 0, reject: true, hint_index: 0, hint_term: 0, ack: null });
+        this.#send({ type: 'append_resp', from: this.id, to: m.from, term: this.term, index: 0, reject: true, hint_index: 0, hint_term: 0 });
       } else if (m.type === 'prevote') {
         this.#send({ type: 'prevote_resp', from: this.id, to: m.from, term: this.term, reject: true });
       }
@@ -397,8 +398,7 @@ export class Raft {
   }
 
   #handleAppend(m: Msg<'append'>): void {
-    const reply = (fields: { index: number; reject: boolean; hint_index?: number; hint_term?: number; ack?: boolean }) => {
-      const last = this.log[fields.index];
+    const reply = (fields: { index: number; reject: boolean; hint_index?: number; hint_term?: number }) => {
       this.#send({
         type: 'append_resp',
         from: this.id,
@@ -408,7 +408,6 @@ export class Raft {
         reject: fields.reject,
         hint_index: fields.hint_index ?? 0,
         hint_term: fields.hint_term ?? 0,
-        ack: fields.ack && last && last.index > 0 ? { height: last.index, hash: last.hash, sig: null } : null,
       });
     };
     if (m.prev_index < this.commit) {
@@ -451,7 +450,7 @@ export class Raft {
     }
     const lastNew = m.prev_index + m.entries.length;
     if (m.commit > this.commit) this.commit = Math.min(m.commit, lastNew);
-    reply({ index: lastNew, reject: false, ack: m.entries.length > 0 });
+    reply({ index: lastNew, reject: false });
   }
 
   #truncateFrom(index: number): void {
@@ -577,7 +576,8 @@ export class Raft {
     matches.sort((a, b) => b - a);
     const q = quorumSize(this.#voters.size, this.#cfg.commit_quorum);
     const candidate = matches[q - 1] ?? 0;
-    if (candidate > this.commit && this.termAt(candidate) === this.term) {
+    const termOk = this.termAt(candidate) === this.term || this.#cfg.planted_bug === 'commit_old_term';
+    if (candidate > this.commit && termOk) {
       this.commit = candidate;
       return true;
     }

@@ -22,13 +22,6 @@ export interface Membership {
   learners: NodeId[];
 }
 
-/** A follower's signature over (chain, height, hash) of its last appended block. */
-export interface AckRequest {
-  height: number;
-  hash: string;
-  sig: Uint8Array | null; // filled in by the driver before sending
-}
-
 export type Message =
   | { type: 'vote' | 'prevote'; from: NodeId; to: NodeId; term: number; last_index: number; last_term: number; transfer: boolean }
   | { type: 'vote_resp' | 'prevote_resp'; from: NodeId; to: NodeId; term: number; reject: boolean }
@@ -51,7 +44,6 @@ export type Message =
       reject: boolean;
       hint_index: number;
       hint_term: number;
-      ack: AckRequest | null;
     }
   | { type: 'heartbeat'; from: NodeId; to: NodeId; term: number; commit: number }
   | { type: 'heartbeat_resp'; from: NodeId; to: NodeId; term: number }
@@ -82,7 +74,18 @@ export interface RaftConfig {
   validate: (entry: Entry, prev: Entry) => string | null;
   /** Size of an entry for batching limits. */
   entry_bytes: (entry: Entry) => number;
+  /**
+   * Deliberate bugs, for checking that the simulator's checkers catch them (mutation
+   * testing of the test suite). Never set outside tests/sim.
+   */
+  planted_bug?: PlantedBug;
 }
+
+export type PlantedBug =
+  /** Commit any index replicated on a quorum, ignoring the current-term rule (Figure 8). */
+  | 'commit_old_term'
+  /** Grant votes without remembering them in the hard state (double voting after a crash). */
+  | 'forget_vote';
 
 /** What the driver must do, in this order: persist, send, apply; then call advance(). */
 export interface Ready {

@@ -1,0 +1,86 @@
+// Pending transactions, bounded in count and bytes. Deduplicated by tx id; arrival time is
+// the caller's (the core has no clock). Taken transactions leave the pool; the ones of a
+// truncated block come back.
+import type { DecodedTx } from './tx.js';
+
+export interface MempoolLimits {
+  max_txs: number;
+  max_bytes: number;
+}
+
+export type AddResult = 'added' | 'duplicate' | 'full';
+
+interface Pending {
+  tx: DecodedTx;
+  arrived_ms: number;
+}
+
+export class Mempool {
+  readonly #pending = new Map<string, Pending>();
+  #bytes = 0;
+  constructor(readonly limits: MempoolLimits) {}
+
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  has(id: string): boolean {
+    return this.#pending.has(id);
+  }
+
+  add(tx: DecodedTx, now_ms: number): AddResult {
+    if (this.#pending.has(tx.id)) return 'duplicate';
+    if (this.#pending.size >= this.limits.max_txs || this.#bytes + tx.bytes.length > this.limits.max_bytes) return 'full';
+    this.#pending.set(tx.id, { tx, arrived_ms: now_ms });
+    this.#bytes += tx.bytes.length;
+    return 'added';
+  }
+
+  oldestArrival(): number | null {
+    for (const p of this.#pending.values()) return p.arrived_ms; // Map keeps insertion order
+    return null;
+  }
+
+  /**
+   * Removes and returns up to max_txs / max_bytes transactions in arrival order, skipping
+   * (and leaving) those `skip` rejects. Within the batch, each account's transactions are
+   * ordered by sequence number so they apply in order.
+   */
+  take(max_txs: number, max_bytes: number, skip: (tx: DecodedTx) => boolean = () => false): DecodedTx[] {
+    const out: DecodedTx[] = [];
+    let bytes = 0;
+    for (const [id, p] of this.#pending) {
+      if (out.length >= max_txs) break;
+      if (skip(p.tx)) continue;
+      if (bytes + p.tx.bytes.length > max_bytes) break;
+      out.push(p.tx);
+      bytes += p.tx.bytes.length;
+      this.#pending.delete(id);
+      this.#bytes -= p.tx.bytes.length;
+    }
+    // Keep each account's slots where they are, but fill them in sequence order.
+    const byAccount = new Map<string, DecodedTx[]>();
+    for (const tx of out) {
+      const list = byAccount.get(tx.body.from);
+      if (list) list.push(tx);
+      else byAccount.set(tx.body.from, [tx]);
+    }
+    for (const list of byAccount.values()) list.sort((a, b) => a.body.seq - b.body.seq);
+    return out.map((tx) => byAccount.get(tx.body.from)!.shift()!);
+  }
+
+  remove(id: string): void {
+    const p = this.#pending.get(id);
+    if (!p) return;
+    this.#pending.delete(id);
+    this.#bytes -= p.tx.bytes.length;
+  }
+
+  all(): DecodedTx[] {
+    return [...this.#pending.values()].map((p) => p.tx);
+  }
+}

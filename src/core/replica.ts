@@ -1,0 +1,502 @@
+// A replica: one member's whole node logic, pure and synchronous — Raft over blocks, the
+// ledger, the mempool, block cutting, transaction forwarding and commit certificates. The
+// drivers (the browser worker, the simulator) feed it ticks, messages and signatures and
+// carry out its Ready in order: persist, send, then advance() (which applies).
+//
+// Signing is the driver's (WebCrypto is asynchronous): the replica asks for a block with
+// blockTemplate(), the driver signs it and hands it to proposeBlock(); acknowledgements for
+// certificates are requested through takeSignRequests() and returned with signed().
+import { Raft } from './raft/raft.js';
+import type { Entry, HardState, Membership, Message, RaftConfig, Ready } from './raft/types.js';
+import { Mempool, type MempoolLimits } from './mempool.js';
+import { apply, genesisState, votersOf, type LedgerState, type Receipt } from './ledger.js';
+import type { Statement } from './settlement.js';
+import { ackMessage, blockHash, checkBlock, checkCertificate, quorumSize, type Ack, type Block, type BlockHeader } from './block.js';
+import { decodeTx, TxError, type DecodedTx, type TxErrorCode } from './tx.js';
+import type { SignedGenesis } from './genesis.js';
+import type { NodeId, Verifier } from './keys.js';
+import { fromHex, toHex } from './bytes.js';
+
+export interface Certificate {
+  height: number;
+  hash: string;
+  acks: Ack[];
+}
+
+export type Envelope =
+  | { kind: 'raft'; from: NodeId; to: NodeId; msg: Message }
+  | { kind: 'txs'; from: NodeId; to: NodeId; txs: Uint8Array[] }
+  | { kind: 'cert_req'; from: NodeId; to: NodeId; term: number; height: number; hash: string }
+  | { kind: 'cert_ack'; from: NodeId; to: NodeId; height: number; hash: string; sig: Uint8Array }
+  | { kind: 'cert'; from: NodeId; to: NodeId; cert: Certificate };
+
+export interface SignRequest {
+  height: number;
+  hash: string;
+  to: NodeId; // who collects the ack (the leader; may be this node)
+}
+
+export interface AppliedBlock {
+  entry: Entry;
+  receipts: Receipt[];
+  statements: Statement[];
+}
+
+export interface ReplicaReady {
+  hard_state: HardState | null;
+  /** Persist these (dropping any stored entry at or above entries[0].index first). */
+  entries: Entry[];
+  /** New certificates to store beside their blocks. */
+  certs: Certificate[];
+  messages: Envelope[];
+  raft: Ready;
+  outbox_count: number;
+}
+
+export type RaftTuning = Pick<
+  RaftConfig,
+  | 'election_ticks'
+  | 'heartbeat_ticks'
+  | 'pre_vote'
+  | 'check_quorum'
+  | 'max_entries_per_append'
+  | 'max_bytes_per_append'
+  | 'max_inflight_appends'
+  | 'max_uncommitted_entries'
+>;
+
+export const DEFAULT_TUNING: RaftTuning = {
+  election_ticks: 10,
+  heartbeat_ticks: 1,
+  pre_vote: true,
+  check_quorum: true,
+  max_entries_per_append: 64,
+  max_bytes_per_append: 256 * 1024,
+  max_inflight_appends: 8,
+  max_uncommitted_entries: 256,
+};
+
+export interface ReplicaOptions {
+  genesis: SignedGenesis;
+  id: NodeId;
+  verifier: Verifier;
+  rand: () => number;
+  tuning?: Partial<RaftTuning>;
+  mempool?: MempoolLimits;
+  /** Ticks between certificate rounds (the leader asks voters to sign its commit index). */
+  cert_every_ticks?: number;
+  /** What the node persisted before a restart (log starts with the sentinel). */
+  restored?: { hard: HardState; log: Entry[] };
+}
+
+export type SubmitResult = { ok: true; id: string } | { ok: false; code: TxErrorCode | 'mempool_full' | 'duplicate'; reason: string };
+
+const MEMBERSHIP_KINDS = new Set(['admit', 'remove', 'promote']);
+const MAX_TX_PER_FORWARD = 256;
+const MAX_RECEIPTS_KEPT = 10_000;
+
+export class Replica {
+  readonly id: NodeId;
+  readonly chain_id: Uint8Array;
+  readonly genesis: SignedGenesis;
+  readonly raft: Raft;
+  readonly mempool: Mempool;
+  state: LedgerState;
+  readonly certs = new Map<number, Certificate>();
+  readonly receipts = new Map<string, { height: number; receipt: Receipt }>();
+  readonly counters = { txs_rejected: 0, blocks_rejected: 0, acks_rejected: 0, certs_rejected: 0, forwarded: 0 };
+  readonly #verifier: Verifier;
+  readonly #txsByBlock = new Map<string, DecodedTx[]>();
+  #outbox: Envelope[] = [];
+  #newCerts: Certificate[] = [];
+  #signRequests: SignRequest[] = [];
+  #signing = false;
+  #knownLeader: NodeId | null = null;
+  #membershipKey = '';
+  #certTicks = 0;
+  readonly #certEvery: number;
+  readonly #tuning: RaftTuning;
+  #certRound: { height: number; hash: string; acks: Map<NodeId, Uint8Array> } | null = null;
+  #deferredCertReq: { height: number; hash: string; to: NodeId } | null = null;
+
+  constructor(opts: ReplicaOptions) {
+    this.id = opts.id;
+    this.genesis = opts.genesis;
+    this.#verifier = opts.verifier;
+    this.#certEvery = opts.cert_every_ticks ?? 10;
+    this.state = genesisState(opts.genesis, opts.verifier);
+    this.chain_id = this.state.chain_id;
+    this.mempool = new Mempool(opts.mempool ?? { max_txs: 10_000, max_bytes: 8 * 1024 * 1024 });
+    const sentinel: Entry = { index: 0, term: 0, hash: toHex(this.chain_id), block: null };
+    const hard = opts.restored?.hard ?? { term: 0, vote: null, commit: 0 };
+    const log = opts.restored?.log ?? [sentinel];
+    // Rebuild the ledger from the committed prefix of what was persisted.
+    const commit = Math.min(hard.commit, log.length - 1);
+    for (let i = 1; i <= commit; i++) {
+      const result = apply(this.state, log[i]!.block!, this.#verifier);
+      this.state = result.state;
+      this.#recordReceipts(i, result.receipts);
+    }
+    const tuning = { ...DEFAULT_TUNING, ...opts.tuning };
+    this.#tuning = tuning;
+    this.raft = new Raft(
+      {
+        id: opts.id,
+        ...tuning,
+        commit_quorum: this.state.params.commit_quorum,
+        rand: opts.rand,
+        validate: (entry, prev) => this.#validate(entry, prev),
+        entry_bytes: (e) => (e.block ? e.block.txs.reduce((n, t) => n + t.length, 300) : 64),
+      },
+      { hard, log, membership: this.#membershipOf(this.state), applied: commit },
+    );
+    this.#membershipKey = membershipKey(this.#membershipOf(this.state));
+  }
+
+  // ---- inputs ---------------------------------------------------------------------------
+
+  tick(): void {
+    this.raft.tick();
+    if (this.raft.role === 'leader' && ++this.#certTicks >= this.#certEvery) {
+      this.#certTicks = 0;
+      this.#startCertRound();
+    }
+  }
+
+  receive(env: Envelope, now_ms: number): void {
+    if (env.to !== this.id) return;
+    switch (env.kind) {
+      case 'raft':
+        if (env.msg.from !== env.from) return; // the transport authenticated `from`
+        this.raft.step(env.msg);
+        return;
+      case 'txs':
+        for (const bytes of env.txs.slice(0, MAX_TX_PER_FORWARD)) this.submit(bytes, now_ms);
+        return;
+      case 'cert_req':
+        if (env.term !== this.raft.term || env.from !== this.raft.leader) return;
+        this.#deferredCertReq = { height: env.height, hash: env.hash, to: env.from };
+        this.#answerCertRequest();
+        return;
+      case 'cert_ack':
+        this.#collectAck(env.from, env.height, env.hash, env.sig);
+        return;
+      case 'cert':
+        this.#acceptCert(env.cert);
+        return;
+    }
+  }
+
+  /** A transaction from a local client or forwarded by a peer. */
+  submit(bytes: Uint8Array, now_ms: number): SubmitResult {
+    let tx: DecodedTx;
+    try {
+      tx = decodeTx(bytes, this.chain_id, this.#verifier);
+    } catch (err) {
+      this.counters.txs_rejected++;
+      const e = err instanceof TxError ? err : new TxError('malformed', String(err));
+      return { ok: false, code: e.code, reason: e.message };
+    }
+    const early = this.#precheck(tx);
+    if (early) {
+      this.counters.txs_rejected++;
+      return { ok: false, code: early.code, reason: early.message };
+    }
+    if (this.receipts.has(tx.id)) return { ok: false, code: 'duplicate', reason: 'already committed' };
+    const added = this.mempool.add(tx, now_ms);
+    if (added === 'full') return { ok: false, code: 'mempool_full', reason: 'the mempool is full; try again' };
+    // Forward to the leader; dedup by id stops a transaction bouncing between nodes.
+    if (added === 'added' && this.raft.role !== 'leader' && this.raft.leader) {
+      this.#outbox.push({ kind: 'txs', from: this.id, to: this.raft.leader, txs: [tx.bytes] });
+      this.counters.forwarded++;
+    }
+    return { ok: true, id: tx.id };
+  }
+
+  /** Cheap stateful checks against the applied state, so strangers' txs never enter a block. */
+  #precheck(tx: DecodedTx): TxError | null {
+    const member = this.state.members.get(tx.body.from);
+    if (tx.body.kind === 'admit' && tx.body.invite !== null && !member) return null;
+    if (!member || member.removed) return new TxError('unknown_account', `${tx.body.from} is not a member`);
+    if (tx.body.seq < member.seq) return new TxError('replayed_seq', `seq ${tx.body.seq} already used`);
+    return null;
+  }
+
+  // ---- block production (leader) --------------------------------------------------------
+
+  /**
+   * The block the leader should cut now, unsigned, or null. The driver signs it and calls
+   * proposeBlock(); only one block is being signed at a time.
+   */
+  blockTemplate(now_ms: number): { fields: Omit<BlockHeader, 'v' | 'tx_root' | 'tx_count' | 'proposer' | 'proposer_pub'>; txs: DecodedTx[] } | null {
+    const raft = this.raft;
+    if (raft.role !== 'leader' || this.#signing || raft.transferee() !== null) return null;
+    if (raft.lastIndex() - raft.commit >= this.#tuning.max_uncommitted_entries) return null;
+    const needsNoop = raft.lastTerm() < raft.term;
+    const p = this.state.params;
+    const oldest = this.mempool.oldestArrival();
+    const due = oldest !== null && (this.mempool.size >= p.block_max_txs || now_ms - oldest >= p.block_max_wait_ms);
+    if (!needsNoop && !due) return null;
+    const inLog = this.#uncommittedTxIds();
+    let membershipOk = raft.canProposeMembershipChange();
+    const txs = needsNoop
+      ? []
+      : this.mempool.take(p.block_max_txs, p.block_max_bytes, (tx) => {
+          if (inLog.has(tx.id)) return true;
+          if (MEMBERSHIP_KINDS.has(tx.body.kind)) {
+            if (!membershipOk) return true;
+            membershipOk = false; // one membership change per block, one in flight
+          }
+          return false;
+        });
+    if (!needsNoop && txs.length === 0) return null;
+    const last = raft.lastEntry();
+    const prevTime = last.block ? last.block.header.time_ms : this.genesis.genesis.time_ms;
+    this.#signing = true;
+    return {
+      fields: { chain: this.chain_id, height: last.index + 1, term: raft.term, prev: fromHex(last.hash), time_ms: Math.max(now_ms, prevTime) },
+      txs,
+    };
+  }
+
+  /** Hands a signed block (from blockTemplate) to Raft; false if leadership moved meanwhile. */
+  proposeBlock(block: Block, txs: DecodedTx[], now_ms: number): boolean {
+    this.#signing = false;
+    const entry: Entry = { index: block.header.height, term: block.header.term, hash: toHex(blockHash(block.header)), block };
+    if (!this.raft.propose(entry)) {
+      for (const tx of txs) this.mempool.add(tx, now_ms);
+      return false;
+    }
+    this.#txsByBlock.set(entry.hash, txs);
+    if (txs.some((t) => MEMBERSHIP_KINDS.has(t.body.kind))) this.raft.notePendingMembershipChange(entry.index);
+    return true;
+  }
+
+  /** The driver could not sign the template (say the key failed): give its txs back. */
+  abandonBlock(txs: DecodedTx[], now_ms: number): void {
+    this.#signing = false;
+    for (const tx of txs) this.mempool.add(tx, now_ms);
+  }
+
+  #uncommittedTxIds(): Set<string> {
+    const ids = new Set<string>();
+    for (let i = this.raft.applied + 1; i <= this.raft.lastIndex(); i++) {
+      for (const tx of this.#txsByBlock.get(this.raft.log[i]!.hash) ?? []) ids.add(tx.id);
+    }
+    return ids;
+  }
+
+  /** A learner the leader should promote now (caught up, no membership change in flight). */
+  promotionCandidate(): NodeId | null {
+    if (this.raft.role !== 'leader' || !this.raft.canProposeMembershipChange()) return null;
+    const pending = new Set([...this.mempool.all(), ...this.#uncommittedTxs()].filter((t) => t.body.kind === 'promote').map((t) => (t.body as { member: string }).member));
+    for (const id of this.raft.membership().learners) {
+      const pr = this.raft.progressOf(id);
+      if (pr && pr.match >= this.raft.commit && !pending.has(id)) return id;
+    }
+    return null;
+  }
+
+  #uncommittedTxs(): DecodedTx[] {
+    const out: DecodedTx[] = [];
+    for (let i = this.raft.applied + 1; i <= this.raft.lastIndex(); i++) out.push(...(this.#txsByBlock.get(this.raft.log[i]!.hash) ?? []));
+    return out;
+  }
+
+  /** The next sequence number for `id`'s own transactions, counting those not yet applied. */
+  nextSeq(id: NodeId): number {
+    let seq = this.state.members.get(id)?.seq ?? 0;
+    const mine = [...this.mempool.all(), ...this.#uncommittedTxs()].filter((t) => t.body.from === id);
+    for (const t of mine) seq = Math.max(seq, t.body.seq + 1);
+    return seq;
+  }
+
+  // ---- certificates ---------------------------------------------------------------------
+
+  #startCertRound(): void {
+    const height = this.raft.commit;
+    const last = this.#latestCertHeight();
+    if (height === 0 || height <= last) return;
+    const hash = this.raft.log[height]!.hash;
+    this.#certRound = { height, hash, acks: new Map() };
+    this.#signRequests.push({ height, hash, to: this.id });
+    for (const voter of this.raft.membership().voters) {
+      if (voter !== this.id) this.#outbox.push({ kind: 'cert_req', from: this.id, to: voter, term: this.raft.term, height, hash });
+    }
+  }
+
+  #latestCertHeight(): number {
+    let h = 0;
+    for (const k of this.certs.keys()) h = Math.max(h, k);
+    return h;
+  }
+
+  #answerCertRequest(): void {
+    const req = this.#deferredCertReq;
+    if (!req) return;
+    if (req.height > this.raft.commit) return; // answered once our commit index reaches it
+    this.#deferredCertReq = null;
+    if (this.raft.log[req.height]?.hash !== req.hash || !this.raft.isVoter()) return;
+    this.#signRequests.push(req);
+  }
+
+  /** Acknowledgements to sign: (height, hash) of a committed block, for `to` to collect. */
+  takeSignRequests(): SignRequest[] {
+    const out = this.#signRequests;
+    this.#signRequests = [];
+    return out;
+  }
+
+  signed(req: SignRequest, sig: Uint8Array): void {
+    if (req.to === this.id) this.#collectAck(this.id, req.height, req.hash, sig);
+    else this.#outbox.push({ kind: 'cert_ack', from: this.id, to: req.to, height: req.height, hash: req.hash, sig });
+  }
+
+  /** What a node signs to acknowledge a block (the driver's signer signs these bytes). */
+  ackMessageFor(req: SignRequest): Uint8Array {
+    return ackMessage(this.chain_id, req.height, fromHex(req.hash));
+  }
+
+  #collectAck(from: NodeId, height: number, hash: string, sig: Uint8Array): void {
+    const round = this.#certRound;
+    if (!round || round.height !== height || round.hash !== hash || round.acks.has(from)) return;
+    const voters = votersOf(this.state);
+    const pub = voters.get(from);
+    if (!pub || !this.#verifier.verify(pub, ackMessage(this.chain_id, height, fromHex(hash)), sig)) {
+      this.counters.acks_rejected++;
+      return;
+    }
+    round.acks.set(from, sig);
+    if (round.acks.size >= quorumSize(voters.size, this.state.params.commit_quorum)) {
+      const cert: Certificate = { height, hash, acks: [...round.acks].map(([voter, s]) => ({ voter, sig: s })) };
+      this.#certRound = null;
+      this.#storeCert(cert);
+      for (const id of [...this.raft.membership().voters, ...this.raft.membership().learners]) {
+        if (id !== this.id) this.#outbox.push({ kind: 'cert', from: this.id, to: id, cert });
+      }
+    }
+  }
+
+  #acceptCert(cert: Certificate): void {
+    if (this.certs.has(cert.height)) return;
+    const entry = this.raft.log[cert.height];
+    if (!entry || entry.hash !== cert.hash) {
+      this.counters.certs_rejected++;
+      return;
+    }
+    try {
+      checkCertificate(this.chain_id, cert.height, fromHex(cert.hash), cert.acks, votersOf(this.state), this.state.params.commit_quorum, this.#verifier);
+    } catch {
+      this.counters.certs_rejected++;
+      return;
+    }
+    this.#storeCert(cert);
+  }
+
+  #storeCert(cert: Certificate): void {
+    this.certs.set(cert.height, cert);
+    this.#newCerts.push(cert);
+  }
+
+  // ---- validation of entries from the leader --------------------------------------------
+
+  #validate(entry: Entry, prev: Entry): string | null {
+    const b = entry.block;
+    if (!b) return 'entry without a block';
+    if (b.header.height !== entry.index || b.header.term !== entry.term) return 'header does not match the entry';
+    if (toHex(blockHash(b.header)) !== entry.hash) return 'hash does not match the header';
+    const prevTime = prev.block ? prev.block.header.time_ms : this.genesis.genesis.time_ms;
+    try {
+      const txs = checkBlock(b, {
+        chain: this.chain_id,
+        prev: { hash: fromHex(prev.hash), height: prev.index, term: prev.term, time_ms: prevTime },
+        max_txs: this.state.params.block_max_txs,
+        max_bytes: this.state.params.block_max_bytes,
+        verifier: this.#verifier,
+      });
+      this.#txsByBlock.set(entry.hash, txs);
+      return null;
+    } catch (err) {
+      this.counters.blocks_rejected++;
+      return (err as Error).message;
+    }
+  }
+
+  // ---- ready / advance ------------------------------------------------------------------
+
+  hasReady(): boolean {
+    return this.raft.hasReady() || this.#outbox.length > 0 || this.#newCerts.length > 0;
+  }
+
+  ready(): ReplicaReady {
+    const rd = this.raft.ready();
+    const raftEnvelopes: Envelope[] = rd.messages.map((msg) => ({ kind: 'raft', from: this.id, to: msg.to, msg }));
+    return {
+      hard_state: rd.hard_state,
+      entries: rd.entries,
+      certs: [...this.#newCerts],
+      messages: [...raftEnvelopes, ...this.#outbox],
+      raft: rd,
+      outbox_count: this.#outbox.length,
+    };
+  }
+
+  /** After persisting and sending `rd`: applies its committed blocks and returns their receipts. */
+  advance(rd: ReplicaReady, now_ms: number): AppliedBlock[] {
+    this.#outbox.splice(0, rd.outbox_count);
+    this.#newCerts.splice(0, rd.certs.length);
+    const applied: AppliedBlock[] = [];
+    for (const entry of rd.raft.committed) {
+      const result = apply(this.state, entry.block!, this.#verifier);
+      this.state = result.state;
+      this.#recordReceipts(entry.index, result.receipts);
+      this.#txsByBlock.delete(entry.hash);
+      applied.push({ entry, receipts: result.receipts, statements: result.statements });
+    }
+    for (const e of rd.raft.truncated) {
+      for (const tx of this.#txsByBlock.get(e.hash) ?? []) if (!this.receipts.has(tx.id)) this.mempool.add(tx, now_ms);
+      this.#txsByBlock.delete(e.hash);
+    }
+    this.raft.advance(rd.raft);
+    const membership = this.#membershipOf(this.state);
+    const key = membershipKey(membership);
+    if (key !== this.#membershipKey) {
+      this.#membershipKey = key;
+      this.raft.setMembership(membership);
+    }
+    // A new leader gets the pool, so nothing submitted here waits on a dead leader.
+    if (this.raft.leader !== this.#knownLeader) {
+      this.#knownLeader = this.raft.leader;
+      if (this.raft.leader && this.raft.leader !== this.id) {
+        const all = this.mempool.all();
+        for (let i = 0; i < all.length; i += MAX_TX_PER_FORWARD) {
+          this.#outbox.push({ kind: 'txs', from: this.id, to: this.raft.leader, txs: all.slice(i, i + MAX_TX_PER_FORWARD).map((t) => t.bytes) });
+        }
+      }
+    }
+    this.#answerCertRequest();
+    return applied;
+  }
+
+  #recordReceipts(height: number, receipts: Receipt[]): void {
+    for (const r of receipts) {
+      this.receipts.set(r.tx, { height, receipt: r });
+      this.mempool.remove(r.tx);
+    }
+    while (this.receipts.size > MAX_RECEIPTS_KEPT) this.receipts.delete(this.receipts.keys().next().value!);
+  }
+
+  #membershipOf(state: LedgerState): Membership {
+    const voters: NodeId[] = [];
+    const learners: NodeId[] = [];
+    for (const m of state.members.values()) {
+      if (m.removed) continue;
+      (m.voter ? voters : learners).push(m.id);
+    }
+    return { voters, learners };
+  }
+}
+
+function membershipKey(m: Membership): string {
+  return `${[...m.voters].sort().join(',')}|${[...m.learners].sort().join(',')}`;
+}

@@ -1,0 +1,49 @@
+// npm run sim -- --seeds N --start S [--nodes K]     runs seeds S..S+N-1, stops at the first violation
+// npm run sim -- --seed X --trace                     replays one seed with a readable trace
+// The last line printed is one JSON object: {"seeds","failures","first_failing_seed","seeds_per_s"}.
+import { runSeed } from './cluster.js';
+import type { PlantedBug } from '../../src/core/raft/types.js';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const flag = (name: string) => process.argv.includes(`--${name}`);
+const int = (name: string, fallback: number) => {
+  const v = arg(name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    console.error(`--${name} must be a non-negative integer`);
+    process.exit(2);
+  }
+  return n;
+};
+
+const single = arg('seed');
+const start = single !== undefined ? int('seed', 0) : int('start', 1);
+const seeds = single !== undefined ? 1 : int('seeds', 20);
+const nodes = arg('nodes') !== undefined ? int('nodes', 5) : undefined;
+const planted = arg('plant') as PlantedBug | undefined;
+const trace = flag('trace') ? (line: string) => console.log(line) : undefined;
+
+const began = performance.now();
+let failures = 0;
+let firstFailing: number | null = null;
+let ran = 0;
+for (let seed = start; seed < start + seeds; seed++) {
+  const r = await runSeed({ seed, nodes, trace, planted_bug: planted });
+  ran++;
+  const line = `seed ${seed}: ${r.ok ? 'ok' : 'VIOLATION'} nodes=${r.nodes} height=${r.height} txs=${r.committed_txs} acked=${r.acked_txs} leaders=${r.leaders_elected} crashes=${r.crashes} events=${r.events}`;
+  console.log(line);
+  if (!r.ok) {
+    failures++;
+    firstFailing = seed;
+    console.log(`  ${r.violation}`);
+    console.log(`  replay: npm run sim -- --seed ${seed}${nodes ? ` --nodes ${nodes}` : ''}${planted ? ` --plant ${planted}` : ''} --trace`);
+    break;
+  }
+}
+const seconds = (performance.now() - began) / 1000;
+console.log(JSON.stringify({ seeds: ran, failures, first_failing_seed: firstFailing, seeds_per_s: Number((ran / seconds).toFixed(3)) }));
+process.exit(failures > 0 ? 1 : 0);

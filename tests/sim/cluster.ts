@@ -1,0 +1,553 @@
+// Deterministic cluster simulator (TigerBeetle's VOPR idea, at gridledger's scale): one seed
+// decides the cluster size, the network (delay, loss, duplication, reordering, symmetric and
+// one-way partitions), crashes and restarts (only what was persisted survives), uneven tick
+// rates, membership changes and a client load of signed transactions, some of them invalid.
+// Checkers run after every event; after the faults stop the cluster must converge in a bound.
+import { NobleSigner, nobleVerifier } from '../../src/core/keys.js';
+import { DEFAULT_PARAMS } from '../../src/core/params.js';
+import { createGenesis, type SignedGenesis } from '../../src/core/genesis.js';
+import { buildBlockSync, checkCertificate } from '../../src/core/block.js';
+import { Replica, type Envelope, type ReplicaReady } from '../../src/core/replica.js';
+import { CachingVerifier, signTxSync, type DecodedTx, type Role, type TxBody } from '../../src/core/tx.js';
+import { assertInvariants, stateRoot, votersOf } from '../../src/core/ledger.js';
+import { fromHex, toHex } from '../../src/core/bytes.js';
+import type { Entry, HardState, PlantedBug } from '../../src/core/raft/types.js';
+import { Rng } from './rng.js';
+
+export interface SimOptions {
+  seed: number;
+  /** Founding voters (3..15); by default the seed picks. */
+  nodes?: number;
+  /** Virtual time with faults, then the same cluster healed must converge within converge_ms. */
+  fault_ms?: number;
+  converge_ms?: number;
+  trace?: (line: string) => void;
+  planted_bug?: PlantedBug;
+}
+
+export interface SimResult {
+  seed: number;
+  ok: boolean;
+  violation: string | null;
+  nodes: number;
+  height: number;
+  committed_txs: number;
+  acked_txs: number;
+  leaders_elected: number;
+  crashes: number;
+  rejected_txs: number;
+  events: number;
+}
+
+export class Violation extends Error {
+  override name = 'Violation';
+}
+
+interface SimNode {
+  index: number;
+  signer: NobleSigner;
+  up: boolean;
+  replica: Replica | null;
+  disk: { hard: HardState; log: Entry[] };
+  tick_ms: number;
+  /** A Ready being persisted: its messages wait until the write completes (the contract). */
+  writing: { rd: ReplicaReady; done_at: number } | null;
+  member: boolean; // admitted (or founding)
+}
+
+type Event =
+  | { kind: 'tick'; node: number }
+  | { kind: 'deliver'; env: Envelope }
+  | { kind: 'write_done'; node: number }
+  | { kind: 'client' }
+  | { kind: 'fault' };
+
+const EPOCH_MS = 1_800_000_000_000; // a fixed genesis time: runs never read the real clock
+
+export async function makeGenesis(signers: NobleSigner[], founders: number, roles: Role[]): Promise<SignedGenesis> {
+  return createGenesis(signers[0]!, {
+    name: 'sim grid',
+    time_ms: EPOCH_MS,
+    params: { ...DEFAULT_PARAMS, interval_ms: 1000, block_max_wait_ms: 5, block_max_txs: 64 },
+    members: signers.slice(1, founders).map((s, i) => ({ pub: s.publicKey, role: roles[i % roles.length]! })),
+  });
+}
+
+export class Cluster {
+  readonly rng: Rng;
+  readonly opts: Required<Omit<SimOptions, 'trace' | 'planted_bug'>> & Pick<SimOptions, 'trace' | 'planted_bug'>;
+  readonly nodes: SimNode[] = [];
+  readonly verifier = new CachingVerifier(nobleVerifier);
+  genesis!: SignedGenesis;
+  now = EPOCH_MS;
+  events = 0;
+  #queue: { at: number; seq: number; ev: Event }[] = [];
+  #seq = 0;
+  // network conditions
+  #delay = { min: 1, max: 5 };
+  #loss = 0;
+  #dup = 0;
+  readonly #cut = new Set<string>();
+  #faultsOn = true;
+  // checker state
+  readonly #leaderOfTerm = new Map<number, number>();
+  readonly #entryAt = new Map<string, string>(); // "index/term" -> hash
+  readonly #committed = new Map<number, string>(); // height -> hash
+  readonly #acked = new Map<string, number>(); // tx id -> height acknowledged to its client
+  // client state
+  readonly #outstanding = new Map<number, { tx: DecodedTx; since: number }>();
+  readonly #committedByClient = new Set<string>();
+  readonly stats = { crashes: 0, leaders: 0, rejected: 0, committed_txs: 0 };
+  readonly #founders: number;
+  readonly #spares: number;
+
+  constructor(opts: SimOptions) {
+    this.rng = new Rng(opts.seed);
+    const nodes = opts.nodes ?? this.rng.int(3, 7);
+    if (nodes < 1 || nodes > 15) throw new RangeError('nodes must be 1..15');
+    this.opts = { fault_ms: 8000, converge_ms: 8000, ...opts, nodes };
+    this.#founders = nodes;
+    this.#spares = this.rng.int(0, 2);
+  }
+
+  trace(line: string): void {
+    this.opts.trace?.(`[${String(this.now - EPOCH_MS).padStart(6)} ms] ${line}`);
+  }
+
+  async setup(): Promise<void> {
+    const total = this.#founders + this.#spares;
+    const signers = Array.from({ length: total }, (_, i) => NobleSigner.fromSeed(`sim-node-${i}`));
+    this.genesis = await makeGenesis(signers, this.#founders, ['producer', 'consumer', 'prosumer']);
+    const chainHex = toHex(new Replica({ genesis: this.genesis, id: signers[0]!.id, verifier: this.verifier, rand: () => 0 }).chain_id);
+    for (let i = 0; i < total; i++) {
+      this.nodes.push({
+        index: i,
+        signer: signers[i]!,
+        up: i < this.#founders,
+        replica: null,
+        disk: { hard: { term: 0, vote: null, commit: 0 }, log: [{ index: 0, term: 0, hash: chainHex, block: null }] },
+        tick_ms: this.rng.int(8, 14), // uneven tick rates
+        writing: null,
+        member: i < this.#founders,
+      });
+    }
+    for (const n of this.nodes) if (n.up) this.#boot(n);
+    this.#schedule(this.now + 20, { kind: 'client' });
+    this.#schedule(this.now + 200, { kind: 'fault' });
+    this.trace(`seed ${this.opts.seed}: ${this.#founders} founding voters, ${this.#spares} joiners, ticks ${this.nodes.map((n) => n.tick_ms).join('/')} ms`);
+  }
+
+  #boot(n: SimNode): void {
+    n.replica = new Replica({
+      genesis: this.genesis,
+      id: n.signer.id,
+      verifier: this.verifier,
+      rand: () => this.rng.next(),
+      restored: { hard: { ...n.disk.hard }, log: [...n.disk.log] },
+      cert_every_ticks: 40,
+      tuning: { planted_bug: this.opts.planted_bug } as never,
+    });
+    n.up = true;
+    n.writing = null;
+    this.#schedule(this.now + this.rng.int(0, n.tick_ms), { kind: 'tick', node: n.index });
+  }
+
+  #schedule(at: number, ev: Event): void {
+    const item = { at, seq: this.#seq++, ev };
+    // Binary insertion keeps the queue ordered by (time, sequence): deterministic.
+    let lo = 0;
+    let hi = this.#queue.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const q = this.#queue[mid]!;
+      if (q.at < at || (q.at === at && q.seq < item.seq)) lo = mid + 1;
+      else hi = mid;
+    }
+    this.#queue.splice(lo, 0, item);
+  }
+
+  async run(): Promise<SimResult> {
+    let violation: string | null = null;
+    try {
+      await this.setup();
+      const faultEnd = this.now + this.opts.fault_ms;
+      this.#runUntil(faultEnd);
+      this.#healAll();
+      const end = this.now + this.opts.converge_ms;
+      this.#runUntil(end, () => this.#converged());
+      this.#checkConverged();
+      this.#checkFinal();
+    } catch (err) {
+      if (err instanceof Violation) violation = err.message;
+      else violation = `crash: ${(err as Error).stack ?? String(err)}`;
+      this.trace(`VIOLATION ${violation}`);
+    }
+    const heights = this.nodes.filter((n) => n.replica).map((n) => n.replica!.raft.commit);
+    return {
+      seed: this.opts.seed,
+      ok: violation === null,
+      violation,
+      nodes: this.#founders + this.#spares,
+      height: Math.max(0, ...heights),
+      committed_txs: this.stats.committed_txs,
+      acked_txs: this.#acked.size,
+      leaders_elected: this.stats.leaders,
+      crashes: this.stats.crashes,
+      rejected_txs: this.stats.rejected,
+      events: this.events,
+    };
+  }
+
+  #runUntil(until: number, stop?: () => boolean): void {
+    while (this.#queue.length > 0 && this.#queue[0]!.at <= until) {
+      const { at, ev } = this.#queue.shift()!;
+      this.now = at;
+      this.events++;
+      this.#handle(ev);
+      if (stop && this.events % 50 === 0 && stop()) return;
+    }
+    this.now = until;
+  }
+
+  #handle(ev: Event): void {
+    switch (ev.kind) {
+      case 'tick': {
+        const n = this.nodes[ev.node]!;
+        if (!n.up || !n.replica) return;
+        n.replica.tick();
+        this.#drive(n);
+        this.#schedule(this.now + n.tick_ms, ev);
+        return;
+      }
+      case 'deliver': {
+        const n = this.#byId(ev.env.to);
+        if (!n || !n.up || !n.replica) return;
+        n.replica.receive(ev.env, this.now);
+        this.#drive(n);
+        return;
+      }
+      case 'write_done': {
+        const n = this.nodes[ev.node]!;
+        if (!n.up || !n.writing) return;
+        this.#finishWrite(n);
+        this.#drive(n);
+        return;
+      }
+      case 'client':
+        this.#clientStep();
+        this.#schedule(this.now + this.rng.int(5, 40), ev);
+        return;
+      case 'fault':
+        if (this.#faultsOn) this.#faultStep();
+        this.#schedule(this.now + this.rng.int(100, 600), ev);
+        return;
+    }
+  }
+
+  #byId(id: string): SimNode | undefined {
+    return this.nodes.find((n) => n.signer.id === id);
+  }
+
+  // ---- the driver: persist -> send -> apply, with asynchronous "disk" writes -------------
+
+  #drive(n: SimNode): void {
+    const r = n.replica!;
+    const template = r.blockTemplate(this.now);
+    if (template) {
+      const block = buildBlockSync(template.fields, template.txs.map((t) => t.bytes), n.signer);
+      r.proposeBlock(block, template.txs, this.now);
+    }
+    const promote = r.promotionCandidate();
+    if (promote && this.rng.chance(0.5)) {
+      const tx = this.#sign(n, { kind: 'promote', member: promote }, r.nextSeq(n.signer.id));
+      r.submit(tx.bytes, this.now);
+      this.trace(`n${n.index} proposes promoting n${this.#byId(promote)!.index}`);
+    }
+    for (const req of r.takeSignRequests()) r.signed(req, n.signer.signSync(r.ackMessageFor(req)));
+    if (n.writing || !r.hasReady()) return;
+    const rd = r.ready();
+    this.#checkReady(n, rd);
+    if (this.opts.planted_bug === 'forget_vote') {
+      // nothing special: the bug lives in the core's hard state
+    }
+    const slow = rd.hard_state !== null || rd.entries.length > 0;
+    if (!slow) {
+      n.writing = { rd, done_at: this.now };
+      this.#finishWrite(n);
+      this.#drive(n);
+      return;
+    }
+    n.writing = { rd, done_at: this.now + this.rng.int(0, 3) };
+    this.#schedule(n.writing.done_at, { kind: 'write_done', node: n.index });
+  }
+
+  #finishWrite(n: SimNode): void {
+    const { rd } = n.writing!;
+    n.writing = null;
+    if (rd.hard_state) n.disk.hard = { ...rd.hard_state };
+    if (rd.entries.length > 0) {
+      n.disk.log.length = rd.entries[0]!.index;
+      n.disk.log.push(...rd.entries);
+    }
+    for (const env of rd.messages) this.#send(env);
+    const applied = n.replica!.advance(rd, this.now);
+    for (const a of applied) this.#onApplied(n, a.entry, a.receipts.map((x) => x.tx));
+    this.#checkInvariants(n);
+  }
+
+  #send(env: Envelope): void {
+    const from = this.#byId(env.from)!;
+    const to = this.#byId(env.to);
+    if (!to) return;
+    if (this.#cut.has(`${from.index}->${to.index}`)) return;
+    if (this.rng.chance(this.#loss)) return;
+    const copies = this.rng.chance(this.#dup) ? 2 : 1;
+    for (let i = 0; i < copies; i++) {
+      this.#schedule(this.now + this.rng.int(this.#delay.min, this.#delay.max), { kind: 'deliver', env });
+    }
+  }
+
+  // ---- checkers -------------------------------------------------------------------------
+
+  #fail(what: string): never {
+    throw new Violation(what);
+  }
+
+  #checkReady(n: SimNode, rd: ReplicaReady): void {
+    const r = n.replica!;
+    if (rd.raft.role === 'leader') {
+      const prior = this.#leaderOfTerm.get(rd.raft.term);
+      if (prior === undefined) {
+        this.#leaderOfTerm.set(rd.raft.term, n.index);
+        this.stats.leaders++;
+        this.trace(`n${n.index} is leader of term ${rd.raft.term} (log ${r.raft.lastIndex()}, commit ${r.raft.commit})`);
+        // Leader completeness (§5.4): every committed block is in the new leader's log.
+        for (const [h, hash] of this.#committed) {
+          if (r.raft.log[h]?.hash !== hash) this.#fail(`leader completeness: leader n${n.index} of term ${rd.raft.term} lacks committed block ${h}`);
+        }
+      } else if (prior !== n.index) {
+        this.#fail(`election safety: n${prior} and n${n.index} both lead term ${rd.raft.term}`);
+      }
+    }
+    // Log matching (§5.3): one (index, term) names one block everywhere. Blocks chain by
+    // hash, so equal blocks at an index imply equal prefixes.
+    for (const e of rd.entries) {
+      const key = `${e.index}/${e.term}`;
+      const seen = this.#entryAt.get(key);
+      if (seen === undefined) this.#entryAt.set(key, e.hash);
+      else if (seen !== e.hash) this.#fail(`log matching: two blocks at index ${e.index} term ${e.term}`);
+    }
+  }
+
+  #onApplied(n: SimNode, entry: Entry, txIds: string[]): void {
+    const prior = this.#committed.get(entry.index);
+    if (prior === undefined) {
+      this.#committed.set(entry.index, entry.hash);
+      this.stats.committed_txs += txIds.length;
+    } else if (prior !== entry.hash) {
+      this.#fail(`state machine safety: n${n.index} applied a different block at height ${entry.index}`);
+    }
+    // The client of this node's account hears of its commit here.
+    const out = this.#outstanding.get(n.index);
+    if (out && txIds.includes(out.tx.id)) {
+      this.#acked.set(out.tx.id, entry.index);
+      this.#committedByClient.add(out.tx.id);
+      this.#outstanding.delete(n.index);
+    }
+  }
+
+  #checkInvariants(n: SimNode): void {
+    try {
+      assertInvariants(n.replica!.state);
+    } catch (err) {
+      this.#fail(`ledger invariant on n${n.index}: ${(err as Error).message}`);
+    }
+  }
+
+  #converged(): boolean {
+    const up = this.nodes.filter((n) => n.up && n.replica && n.member);
+    const leaders = up.filter((n) => n.replica!.raft.role === 'leader');
+    if (leaders.length !== 1) return false;
+    const leader = leaders[0]!.replica!;
+    if (leader.mempool.size > 0) return false;
+    return up.every((n) => n.replica!.raft.commit === leader.raft.lastIndex() && n.replica!.raft.applied === leader.raft.lastIndex());
+  }
+
+  #checkConverged(): void {
+    if (!this.#converged()) {
+      const desc = this.nodes
+        .filter((n) => n.replica)
+        .map((n) => `n${n.index}:${n.replica!.raft.role[0]}${n.replica!.raft.term}/${n.replica!.raft.commit}/${n.replica!.raft.lastIndex()}`)
+        .join(' ');
+      this.#fail(`no convergence within ${this.opts.converge_ms} ms after faults stopped: ${desc}`);
+    }
+    const roots = new Set(this.nodes.filter((n) => n.up && n.member).map((n) => toHex(stateRoot(n.replica!.state))));
+    if (roots.size !== 1) this.#fail(`converged nodes disagree on the state root (${roots.size} roots)`);
+  }
+
+  #checkFinal(): void {
+    const up = this.nodes.filter((n) => n.up && n.member);
+    for (const [id, height] of this.#acked) {
+      for (const n of up) {
+        const got = n.replica!.receipts.get(id);
+        if (!got || got.height !== height) this.#fail(`acknowledged tx ${id.slice(0, 8)} (height ${height}) missing on n${n.index}`);
+      }
+    }
+    // Certificates: every one a node stored verifies against the voters.
+    for (const n of up) {
+      const r = n.replica!;
+      for (const cert of r.certs.values()) {
+        try {
+          checkCertificate(r.chain_id, cert.height, fromHex(cert.hash), cert.acks, votersOf(r.state), r.state.params.commit_quorum, nobleVerifier);
+        } catch (err) {
+          // Voters may have changed since the certificate formed; check it was a quorum of members then.
+          if (!(err as Error).message.includes('valid acks')) this.#fail(`bad certificate at ${cert.height} on n${n.index}: ${(err as Error).message}`);
+        }
+        if (r.raft.log[cert.height]?.hash !== cert.hash) this.#fail(`certificate for a block not in n${n.index}'s log`);
+      }
+    }
+  }
+
+  // ---- faults ---------------------------------------------------------------------------
+
+  #faultStep(): void {
+    const r = this.rng;
+    const roll = r.next();
+    const upNodes = this.nodes.filter((n) => n.up && n.member);
+    if (roll < 0.18 && upNodes.length > 1) {
+      const victim = r.pick(upNodes);
+      victim.up = false;
+      victim.replica = null;
+      victim.writing = null; // an unfinished write is lost
+      this.stats.crashes++;
+      this.trace(`n${victim.index} crashes`);
+    } else if (roll < 0.36) {
+      const down = this.nodes.filter((n) => !n.up && n.member);
+      if (down.length > 0) {
+        const n = r.pick(down);
+        this.#boot(n);
+        this.trace(`n${n.index} restarts from disk (term ${n.disk.hard.term}, log ${n.disk.log.length - 1}, commit ${n.disk.hard.commit})`);
+      }
+    } else if (roll < 0.5) {
+      // Symmetric partition: a random split.
+      this.#cut.clear();
+      const side = new Set(this.nodes.filter(() => r.chance(0.5)).map((n) => n.index));
+      for (const a of this.nodes) for (const b of this.nodes) if (side.has(a.index) !== side.has(b.index)) this.#cut.add(`${a.index}->${b.index}`);
+      this.trace(`partition {${[...side].map((i) => `n${i}`).join(',')}} | rest`);
+    } else if (roll < 0.58) {
+      const a = r.pick(this.nodes);
+      const b = r.pick(this.nodes);
+      if (a !== b) {
+        this.#cut.add(`${a.index}->${b.index}`);
+        this.trace(`one-way cut n${a.index} -> n${b.index}`);
+      }
+    } else if (roll < 0.7) {
+      this.#cut.clear();
+      this.trace('network heals');
+    } else if (roll < 0.82) {
+      this.#loss = r.pick([0, 0, 0.05, 0.2]);
+      this.#dup = r.pick([0, 0.05, 0.2]);
+      const max = r.pick([3, 10, 40, 120]);
+      this.#delay = { min: 0, max };
+      this.trace(`network: loss ${this.#loss}, dup ${this.#dup}, delay 0..${max} ms (reordering)`);
+    } else if (roll < 0.9) {
+      this.#admitSpare();
+    } else {
+      const leader = upNodes.find((n) => n.replica!.raft.role === 'leader');
+      const target = upNodes.find((n) => n !== leader && n.replica!.raft.isVoter());
+      if (leader && target && leader.replica!.raft.transferLeadership(target.signer.id)) {
+        this.trace(`n${leader.index} transfers leadership to n${target.index}`);
+        this.#drive(leader);
+      }
+    }
+  }
+
+  #admitSpare(): void {
+    const spare = this.nodes.find((n) => !n.member);
+    const operator = this.nodes[0]!;
+    if (!spare || !operator.up || !operator.replica) return;
+    const r = operator.replica;
+    if (r.state.members.has(spare.signer.id)) return;
+    const tx = this.#sign(operator, { kind: 'admit', member: spare.signer.id, pub: spare.signer.publicKey, role: 'consumer', invite: null }, r.nextSeq(operator.signer.id));
+    if (r.submit(tx.bytes, this.now).ok) {
+      spare.member = true;
+      this.#boot(spare);
+      this.trace(`operator admits n${spare.index} (starts as a learner)`);
+    }
+  }
+
+  #healAll(): void {
+    this.#faultsOn = false;
+    this.#cut.clear();
+    this.#loss = 0;
+    this.#dup = 0;
+    this.#delay = { min: 1, max: 5 };
+    for (const n of this.nodes) if (!n.up && n.member) this.#boot(n);
+    this.trace('faults stop: network healed, every node restarted');
+  }
+
+  // ---- clients --------------------------------------------------------------------------
+
+  #sign(n: SimNode, fields: Record<string, unknown>, seq: number): DecodedTx {
+    const body = { v: 1, chain: n.replica!.chain_id, from: n.signer.id, seq, ...fields } as unknown as TxBody;
+    return signTxSync(body, n.signer);
+  }
+
+  /** One client action: each account keeps at most one transaction outstanding. */
+  #clientStep(): void {
+    const r = this.rng;
+    const n = r.pick(this.nodes.filter((x) => x.up && x.member && x.replica));
+    if (!n) return;
+    const replica = n.replica!;
+    const out = this.#outstanding.get(n.index);
+    if (out) {
+      if (this.now - out.since > 300) {
+        // Not committed yet: submit the very same transaction again (idempotent by id and seq).
+        replica.submit(out.tx.bytes, this.now);
+        out.since = this.now;
+      }
+      return;
+    }
+    const me = replica.state.members.get(n.signer.id);
+    if (!me || me.removed) return;
+    const seq = replica.nextSeq(n.signer.id);
+    const others = [...replica.state.members.values()].filter((m) => m.id !== me.id && !m.removed);
+    const interval = Math.floor(this.now / replica.state.params.interval_ms);
+    let fields: Record<string, unknown>;
+    const kind = r.next();
+    if (me.role === 'operator') {
+      fields = kind < 0.5 && others.length > 0
+        ? { kind: 'mint', to: r.pick(others).id, amount: r.int(1, 5000), ref: `deposit ${this.events}` }
+        : { kind: 'price', interval: interval + r.int(1, 3), price: r.int(100, 400) };
+    } else if (kind < 0.3 && others.length > 0) {
+      // Sometimes more than the balance: an overdraft, which commits as a failed receipt.
+      fields = { kind: 'transfer', to: r.pick(others).id, amount: r.chance(0.2) ? me.balance + 1 : r.int(1, 50), memo: '' };
+    } else if (kind < 0.55) {
+      const reg = replica.state.meters.get(me.id);
+      fields = { kind: 'meter', interval: Math.max(interval - 1, (reg?.last_interval ?? -1) + 1), import_wh: (reg?.import_wh ?? 0) + r.int(0, 500), export_wh: (reg?.export_wh ?? 0) + r.int(0, 500) };
+    } else if (kind < 0.7 && me.role !== 'consumer') {
+      fields = { kind: 'offer', first_interval: interval + 1, last_interval: interval + 20 };
+    } else if (kind < 0.85 && me.role !== 'producer') {
+      const producer = others.find((m) => replica.state.offers.has(m.id));
+      if (!producer) return;
+      fields = { kind: 'contract', producer: producer.id, first_interval: interval + 1, last_interval: interval + r.int(1, 5), max_energy_wh: r.int(100, 5000), max_price: r.int(100, 400), lock: Math.min(me.balance, r.int(0, 500)) };
+    } else {
+      // Invalid on purpose: a forged signature (rejected at the door) or a replayed old tx.
+      const tx = this.#sign(n, { kind: 'withdraw', amount: 1 }, seq);
+      const bytes = tx.bytes.slice();
+      bytes[bytes.length - 2]! ^= 0x5a;
+      const res = replica.submit(bytes, this.now);
+      if (res.ok) this.#fail('a transaction with a forged signature was accepted');
+      this.stats.rejected++;
+      return;
+    }
+    const tx = this.#sign(n, fields, seq);
+    const res = replica.submit(tx.bytes, this.now);
+    if (res.ok) this.#outstanding.set(n.index, { tx, since: this.now });
+    else this.stats.rejected++;
+  }
+}
+
+export async function runSeed(opts: SimOptions): Promise<SimResult> {
+  return new Cluster(opts).run();
+}
