@@ -32,8 +32,20 @@ export function isNodeId(value: unknown): value is NodeId {
   return typeof value === 'string' && value.length === NODE_ID_HEX_CHARS && /^[0-9a-f]+$/.test(value);
 }
 
+// Decompressing a key costs a modular square root; members are few, so remember answers.
+const validKeys = new Map<string, boolean>();
+const VALID_KEYS_MAX = 4096;
+
 export function isValidPublicKey(publicKey: Uint8Array): boolean {
-  return publicKey.length === PUBLIC_KEY_BYTES && p256.utils.isValidPublicKey(publicKey, true);
+  if (publicKey.length !== PUBLIC_KEY_BYTES) return false;
+  const key = toHex(publicKey);
+  let ok = validKeys.get(key);
+  if (ok === undefined) {
+    ok = p256.utils.isValidPublicKey(publicKey, true);
+    if (validKeys.size >= VALID_KEYS_MAX) validKeys.clear();
+    validKeys.set(key, ok);
+  }
+  return ok;
 }
 
 /** Deterministic (RFC 6979) signer over a raw 32-byte secret; also signs synchronously. */

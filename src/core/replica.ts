@@ -151,6 +151,8 @@ export class Replica {
       { hard, log, membership: this.#membershipOf(this.state), applied: commit },
     );
     this.#membershipKey = membershipKey(this.#membershipOf(this.state));
+    // Restored but uncommitted blocks: remember their txs so they are not proposed twice.
+    for (let i = commit + 1; i < log.length; i++) this.#validate(log[i]!, log[i - 1]!);
   }
 
   // ---- inputs ---------------------------------------------------------------------------
@@ -480,7 +482,8 @@ export class Replica {
 
   #recordReceipts(height: number, receipts: Receipt[]): void {
     for (const r of receipts) {
-      this.receipts.set(r.tx, { height, receipt: r });
+      // A copy included again later fails as a replay; the first inclusion is the one that counts.
+      if (!this.receipts.has(r.tx)) this.receipts.set(r.tx, { height, receipt: r });
       this.mempool.remove(r.tx);
     }
     while (this.receipts.size > MAX_RECEIPTS_KEPT) this.receipts.delete(this.receipts.keys().next().value!);
