@@ -63,6 +63,7 @@ export type RaftTuning = Pick<
   | 'max_bytes_per_append'
   | 'max_inflight_appends'
   | 'max_uncommitted_entries'
+  | 'planted_bug'
 >;
 
 export const DEFAULT_TUNING: RaftTuning = {

@@ -3,6 +3,7 @@
 // The last line printed is one JSON object: {"seeds","failures","first_failing_seed","seeds_per_s"}.
 import { runSeed } from './cluster.js';
 import type { PlantedBug } from '../../src/core/raft/types.js';
+import type { DriverBug } from './cluster.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,7 +25,7 @@ const single = arg('seed');
 const start = single !== undefined ? int('seed', 0) : int('start', 1);
 const seeds = single !== undefined ? 1 : int('seeds', 20);
 const nodes = arg('nodes') !== undefined ? int('nodes', 5) : undefined;
-const planted = arg('plant') as PlantedBug | undefined;
+const planted = arg('plant') as PlantedBug | DriverBug | undefined;
 const trace = flag('trace') ? (line: string) => console.log(line) : undefined;
 
 const began = performance.now();

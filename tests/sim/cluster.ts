@@ -22,8 +22,11 @@ export interface SimOptions {
   fault_ms?: number;
   converge_ms?: number;
   trace?: (line: string) => void;
-  planted_bug?: PlantedBug;
+  planted_bug?: PlantedBug | DriverBug;
 }
+
+/** A bug planted in the simulated driver: it sends a Ready's messages before persisting it. */
+export type DriverBug = 'send_before_persist';
 
 export interface SimResult {
   seed: number;
@@ -60,15 +63,17 @@ type Event =
   | { kind: 'deliver'; env: Envelope }
   | { kind: 'write_done'; node: number }
   | { kind: 'client' }
-  | { kind: 'fault' };
+  | { kind: 'fault' }
+  | { kind: 'restart'; node: number }
+  | { kind: 'crash'; node: number; restart_ms: number };
 
 const EPOCH_MS = 1_800_000_000_000; // a fixed genesis time: runs never read the real clock
 
-export async function makeGenesis(signers: NobleSigner[], founders: number, roles: Role[]): Promise<SignedGenesis> {
+export async function makeGenesis(signers: NobleSigner[], founders: number, roles: Role[], commit_quorum: 'majority' | 'two_thirds' = 'majority'): Promise<SignedGenesis> {
   return createGenesis(signers[0]!, {
     name: 'sim grid',
     time_ms: EPOCH_MS,
-    params: { ...DEFAULT_PARAMS, interval_ms: 1000, block_max_wait_ms: 5, block_max_txs: 64 },
+    params: { ...DEFAULT_PARAMS, interval_ms: 1000, block_max_wait_ms: 5, block_max_txs: 64, commit_quorum },
     members: signers.slice(1, founders).map((s, i) => ({ pub: s.publicKey, role: roles[i % roles.length]! })),
   });
 }
@@ -108,7 +113,16 @@ export class Cluster {
     this.opts = { fault_ms: 8000, converge_ms: 8000, ...opts, nodes };
     this.#founders = nodes;
     this.#spares = this.rng.int(0, 2);
+    // The seed also picks the configuration: pre-vote and check-quorum on or off, and the
+    // commit quorum rule, so every combination is exercised.
+    this.#config = {
+      pre_vote: this.rng.chance(0.6),
+      check_quorum: this.rng.chance(0.6),
+      commit_quorum: this.rng.chance(0.7) ? 'majority' : 'two_thirds',
+    };
   }
+
+  readonly #config: { pre_vote: boolean; check_quorum: boolean; commit_quorum: 'majority' | 'two_thirds' };
 
   trace(line: string): void {
     this.opts.trace?.(`[${String(this.now - EPOCH_MS).padStart(6)} ms] ${line}`);
@@ -117,7 +131,7 @@ export class Cluster {
   async setup(): Promise<void> {
     const total = this.#founders + this.#spares;
     const signers = Array.from({ length: total }, (_, i) => NobleSigner.fromSeed(`sim-node-${i}`));
-    this.genesis = await makeGenesis(signers, this.#founders, ['producer', 'consumer', 'prosumer']);
+    this.genesis = await makeGenesis(signers, this.#founders, ['producer', 'consumer', 'prosumer'], this.#config.commit_quorum);
     const chainHex = toHex(new Replica({ genesis: this.genesis, id: signers[0]!.id, verifier: this.verifier, rand: () => 0 }).chain_id);
     for (let i = 0; i < total; i++) {
       this.nodes.push({
@@ -134,7 +148,8 @@ export class Cluster {
     for (const n of this.nodes) if (n.up) this.#boot(n);
     this.#schedule(this.now + 20, { kind: 'client' });
     this.#schedule(this.now + 200, { kind: 'fault' });
-    this.trace(`seed ${this.opts.seed}: ${this.#founders} founding voters, ${this.#spares} joiners, ticks ${this.nodes.map((n) => n.tick_ms).join('/')} ms`);
+    const c = this.#config;
+    this.trace(`seed ${this.opts.seed}: ${this.#founders} founding voters, ${this.#spares} joiners, pre-vote ${c.pre_vote}, check-quorum ${c.check_quorum}, ${c.commit_quorum} commits, ticks ${this.nodes.map((n) => n.tick_ms).join('/')} ms`);
   }
 
   #boot(n: SimNode): void {
@@ -145,7 +160,11 @@ export class Cluster {
       rand: () => this.rng.next(),
       restored: { hard: { ...n.disk.hard }, log: [...n.disk.log] },
       cert_every_ticks: 40,
-      tuning: { planted_bug: this.opts.planted_bug } as never,
+      tuning: {
+        pre_vote: this.#config.pre_vote,
+        check_quorum: this.#config.check_quorum,
+        ...(this.opts.planted_bug && this.opts.planted_bug !== 'send_before_persist' ? { planted_bug: this.opts.planted_bug } : {}),
+      },
     });
     n.up = true;
     n.writing = null;
@@ -239,8 +258,22 @@ export class Cluster {
         return;
       case 'fault':
         if (this.#faultsOn) this.#faultStep();
-        this.#schedule(this.now + this.rng.int(100, 600), ev);
+        this.#schedule(this.now + this.rng.int(30, 400), ev);
         return;
+      case 'crash': {
+        const n = this.nodes[ev.node]!;
+        if (!n.up) return;
+        this.#crash(n);
+        this.#schedule(this.now + ev.restart_ms, { kind: 'restart', node: n.index });
+        return;
+      }
+      case 'restart': {
+        const n = this.nodes[ev.node]!;
+        if (n.up || !this.#faultsOn) return;
+        this.#boot(n);
+        this.trace(`n${n.index} restarts from disk (term ${n.disk.hard.term}, vote ${n.disk.hard.vote ? `n${this.#byId(n.disk.hard.vote)?.index}` : '-'}, log ${n.disk.log.length - 1}, commit ${n.disk.hard.commit})`);
+        return;
+      }
     }
   }
 
@@ -267,17 +300,19 @@ export class Cluster {
     if (n.writing || !r.hasReady()) return;
     const rd = r.ready();
     this.#checkReady(n, rd);
-    if (this.opts.planted_bug === 'forget_vote') {
-      // nothing special: the bug lives in the core's hard state
-    }
     const slow = rd.hard_state !== null || rd.entries.length > 0;
+    if (slow && this.opts.planted_bug === 'send_before_persist') {
+      for (const env of rd.messages) this.#send(env);
+      rd.messages = [];
+    }
     if (!slow) {
       n.writing = { rd, done_at: this.now };
       this.#finishWrite(n);
       this.#drive(n);
       return;
     }
-    n.writing = { rd, done_at: this.now + this.rng.int(0, 3) };
+    // An IndexedDB transaction with strict durability takes milliseconds.
+    n.writing = { rd, done_at: this.now + this.rng.int(0, 12) };
     this.#schedule(n.writing.done_at, { kind: 'write_done', node: n.index });
   }
 
@@ -297,6 +332,11 @@ export class Cluster {
 
   #send(env: Envelope): void {
     const from = this.#byId(env.from)!;
+    // Nemesis: a voter sometimes crashes right after granting its vote, and comes back at
+    // once, in the middle of the election: the moment a forgotten vote would do harm.
+    if (this.#faultsOn && env.kind === 'raft' && env.msg.type === 'vote_resp' && !env.msg.reject && this.rng.chance(0.25)) {
+      this.#schedule(this.now, { kind: 'crash', node: from.index, restart_ms: this.rng.int(1, 30) });
+    }
     const to = this.#byId(env.to);
     if (!to) return;
     if (this.#cut.has(`${from.index}->${to.index}`)) return;
@@ -364,8 +404,15 @@ export class Cluster {
     }
   }
 
+  /** Nodes the ledger counts as members (a joiner whose admit never committed is not one). */
+  #members(): SimNode[] {
+    const leader = this.nodes.find((n) => n.up && n.replica?.raft.role === 'leader');
+    const state = leader?.replica!.state;
+    return this.nodes.filter((n) => n.up && n.replica && n.member && (!state || (state.members.has(n.signer.id) && !state.members.get(n.signer.id)!.removed)));
+  }
+
   #converged(): boolean {
-    const up = this.nodes.filter((n) => n.up && n.replica && n.member);
+    const up = this.#members();
     const leaders = up.filter((n) => n.replica!.raft.role === 'leader');
     if (leaders.length !== 1) return false;
     const leader = leaders[0]!.replica!;
@@ -381,12 +428,12 @@ export class Cluster {
         .join(' ');
       this.#fail(`no convergence within ${this.opts.converge_ms} ms after faults stopped: ${desc}`);
     }
-    const roots = new Set(this.nodes.filter((n) => n.up && n.member).map((n) => toHex(stateRoot(n.replica!.state))));
+    const roots = new Set(this.#members().map((n) => toHex(stateRoot(n.replica!.state))));
     if (roots.size !== 1) this.#fail(`converged nodes disagree on the state root (${roots.size} roots)`);
   }
 
   #checkFinal(): void {
-    const up = this.nodes.filter((n) => n.up && n.member);
+    const up = this.#members();
     for (const [id, height] of this.#acked) {
       for (const n of up) {
         const got = n.replica!.receipts.get(id);
@@ -416,11 +463,9 @@ export class Cluster {
     const upNodes = this.nodes.filter((n) => n.up && n.member);
     if (roll < 0.18 && upNodes.length > 1) {
       const victim = r.pick(upNodes);
-      victim.up = false;
-      victim.replica = null;
-      victim.writing = null; // an unfinished write is lost
-      this.stats.crashes++;
-      this.trace(`n${victim.index} crashes`);
+      this.#crash(victim);
+      // Most crashed nodes come back soon (a reloaded tab); some stay down for a while.
+      if (r.chance(0.7)) this.#schedule(this.now + r.int(5, 300), { kind: 'restart', node: victim.index });
     } else if (roll < 0.36) {
       const down = this.nodes.filter((n) => !n.up && n.member);
       if (down.length > 0) {
@@ -462,14 +507,24 @@ export class Cluster {
     }
   }
 
+  #crash(n: SimNode): void {
+    n.up = false;
+    n.replica = null;
+    n.writing = null; // an unfinished write is lost, and the messages waiting on it
+    this.stats.crashes++;
+    this.trace(`n${n.index} crashes`);
+  }
+
   #admitSpare(): void {
     const spare = this.nodes.find((n) => !n.member);
     const operator = this.nodes[0]!;
     if (!spare || !operator.up || !operator.replica) return;
     const r = operator.replica;
-    if (r.state.members.has(spare.signer.id)) return;
+    if (r.state.members.has(spare.signer.id) || this.#outstanding.has(operator.index)) return;
     const tx = this.#sign(operator, { kind: 'admit', member: spare.signer.id, pub: spare.signer.publicKey, role: 'consumer', invite: null }, r.nextSeq(operator.signer.id));
     if (r.submit(tx.bytes, this.now).ok) {
+      // Like any client, the operator resubmits until the admit commits.
+      this.#outstanding.set(operator.index, { tx, since: this.now });
       spare.member = true;
       this.#boot(spare);
       this.trace(`operator admits n${spare.index} (starts as a learner)`);

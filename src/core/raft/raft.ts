@@ -240,6 +240,12 @@ export class Raft {
         // Granted pre-votes carry the future term; we move there only after winning.
       } else if (m.type === 'append' || m.type === 'heartbeat') {
         this.#becomeFollower(m.term, m.from);
+      } else if (m.type === 'vote') {
+        // Figure 2: the timer restarts on granting a vote or hearing the leader, not on
+        // merely learning a higher term, or a stale candidate could starve the best log.
+        const elapsed = this.#election_elapsed;
+        this.#becomeFollower(m.term, null);
+        this.#election_elapsed = elapsed;
       } else {
         this.#becomeFollower(m.term, null);
       }
