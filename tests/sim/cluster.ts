@@ -65,7 +65,8 @@ type Event =
   | { kind: 'client' }
   | { kind: 'fault' }
   | { kind: 'restart'; node: number }
-  | { kind: 'crash'; node: number; restart_ms: number };
+  | { kind: 'crash'; node: number; restart_ms: number }
+  | { kind: 'timeout'; node: number };
 
 const EPOCH_MS = 1_800_000_000_000; // a fixed genesis time: runs never read the real clock
 
@@ -260,6 +261,13 @@ export class Cluster {
         if (this.#faultsOn) this.#faultStep();
         this.#schedule(this.now + this.rng.int(30, 400), ev);
         return;
+      case 'timeout': {
+        const n = this.nodes[ev.node]!;
+        if (!n.up || !n.replica) return;
+        n.replica.raft.campaign();
+        this.#drive(n);
+        return;
+      }
       case 'crash': {
         const n = this.nodes[ev.node]!;
         if (!n.up) return;
@@ -334,8 +342,12 @@ export class Cluster {
     const from = this.#byId(env.from)!;
     // Nemesis: a voter sometimes crashes right after granting its vote, and comes back at
     // once, in the middle of the election: the moment a forgotten vote would do harm.
+    // Another voter's election timer fires early at the same moment (a stalled tab waking
+    // up), so two candidates may share a term.
     if (this.#faultsOn && env.kind === 'raft' && env.msg.type === 'vote_resp' && !env.msg.reject && this.rng.chance(0.25)) {
-      this.#schedule(this.now, { kind: 'crash', node: from.index, restart_ms: this.rng.int(1, 30) });
+      this.#schedule(this.now, { kind: 'crash', node: from.index, restart_ms: this.rng.int(1, 10) });
+      const rival = this.rng.pick(this.nodes.filter((n) => n.up && n.signer.id !== env.to && n !== from));
+      if (rival) this.#schedule(this.now + this.rng.int(0, 3), { kind: 'timeout', node: rival.index });
     }
     const to = this.#byId(env.to);
     if (!to) return;

@@ -151,6 +151,35 @@ describe('Raft §5.3 log replication and repair', () => {
     expect(alt.node('s1').commit).toBe(3);
   });
 
+  it('Figure 8 with the current-term rule removed (a planted bug): a committed entry is lost', () => {
+    const net = new Net(
+      S5,
+      {
+        s1: { log: logOf(1, 2), hard: { term: 3, commit: 1 } },
+        s2: { log: logOf(1, 2), hard: { term: 3, commit: 1 } },
+        s3: { log: logOf(1), hard: { term: 3, commit: 1 } },
+        s4: { log: logOf(1), hard: { term: 3, commit: 1 } },
+        s5: { log: logOf(1, 3), hard: { term: 3, commit: 1 } },
+      },
+      { planted_bug: 'commit_old_term' },
+    );
+    net.isolate('s4');
+    net.cut.add('s1->s5');
+    net.elect('s1');
+    net.tick(['s1'], 2);
+    expect(net.node('s1').commit).toBe(2); // wrongly committed by counting replicas
+    expect(net.applied.get('s1')!.map((e) => e.hash)).toContain('2/2');
+    net.heal();
+    net.isolate('s1');
+    net.elect('s5');
+    net.elect('s5'); // s2, s3, s4 grant: last term 3 beats 2
+    // s5 now commits its own index 2 (term 3) the same buggy way: two different blocks
+    // are committed at height 2 — exactly what the current-term rule prevents.
+    expect(net.node('s5').commit).toBeGreaterThanOrEqual(2);
+    expect(net.node('s5').log[2]!.hash).toBe('2/3');
+    expect(net.applied.get('s1')!.find((e) => e.index === 2)!.hash).toBe('2/2');
+  });
+
   it('a lagging node far behind catches up in batches', () => {
     const net = new Net(S3);
     net.elect('s1');
