@@ -42,6 +42,8 @@ export interface SimResult {
   events: number;
 }
 
+const MAX_EVENTS_PER_RUN = 200_000;
+
 export class Violation extends Error {
   override name = 'Violation';
 }
@@ -223,6 +225,8 @@ export class Cluster {
       const { at, ev } = this.#queue.shift()!;
       this.now = at;
       this.events++;
+      // A run that stops advancing time (a message storm) is a liveness bug, not a hang.
+      if (this.events > MAX_EVENTS_PER_RUN) this.#fail(`liveness: more than ${MAX_EVENTS_PER_RUN} events by ${this.now} ms (a message storm?)`);
       this.#handle(ev);
       if (stop && this.events % 50 === 0 && stop()) return;
     }
