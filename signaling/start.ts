@@ -1,34 +1,26 @@
 // `npm start`: builds the app when the build is missing or older than the sources, then
-// serves it on PORT (default 8080) and prints the URL to open.
-import { createServer } from 'node:http';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { execSync } from 'node:child_process';
+// serves it and the signaling server on one port (PORT, default 8080) and prints the URL.
+// ICE servers for the pages: ICE_SERVERS='[{"urls":"stun:stun.example.org:3478"}]';
+// LOOPBACK_ONLY=1 keeps WebRTC candidates on 127.0.0.1 (a grid of tabs on one machine).
+import { buildIfStale, dist } from './build.js';
 import { staticHandler } from './static.js';
+import { startGridServer, type RTCIceServerLike } from './server.js';
 
-const root = join(import.meta.dirname, '..');
-const dist = join(root, 'dist');
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
+function iceServersFromEnv(): RTCIceServerLike[] {
+  const raw = process.env.ICE_SERVERS;
+  if (!raw) return [];
+  const parsed: unknown = JSON.parse(raw);
+  if (!Array.isArray(parsed)) throw new Error('ICE_SERVERS must be a JSON array of RTCIceServer objects');
+  return parsed as RTCIceServerLike[];
 }
 
-const builtAt = existsSync(join(dist, 'index.html')) ? statSync(join(dist, 'index.html')).mtimeMs : 0;
-const sourcesAt = Math.max(newestMtime(join(root, 'src')), statSync(join(root, 'index.html')).mtimeMs);
-if (builtAt < sourcesAt) {
-  console.log('building the app (vite build)…');
-  execSync('npx vite build --logLevel warn', { cwd: root, stdio: 'inherit' });
-}
-
+buildIfStale();
 const port = Number(process.env.PORT ?? 8080);
-const host = process.env.HOST ?? '0.0.0.0';
-const server = createServer(staticHandler(dist));
-server.listen(port, host, () => {
-  console.log(`gridledger is up: open http://localhost:${port}/`);
+const grid = await startGridServer({
+  port,
+  host: process.env.HOST ?? '0.0.0.0',
+  handler: staticHandler(dist),
+  config: { ice_servers: iceServersFromEnv(), loopback_only: process.env.LOOPBACK_ONLY === '1' },
 });
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => server.close(() => process.exit(0)));
+console.log(`gridledger is up: open http://localhost:${port}/`);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void grid.close().then(() => process.exit(0)));

@@ -9,7 +9,7 @@
 import { Raft } from './raft/raft.js';
 import type { Entry, HardState, Membership, Message, RaftConfig, Ready } from './raft/types.js';
 import { Mempool, type MempoolLimits } from './mempool.js';
-import { apply, genesisState, votersOf, type LedgerState, type Receipt } from './ledger.js';
+import { apply, genesisState, votersOf, type ApplyResult, type LedgerState, type Receipt } from './ledger.js';
 import type { Statement } from './settlement.js';
 import { ackMessage, blockHash, checkBlock, checkCertificate, quorumSize, type Ack, type Block, type BlockHeader } from './block.js';
 import { decodeTx, TxError, type DecodedTx, type TxErrorCode } from './tx.js';
@@ -86,8 +86,12 @@ export interface ReplicaOptions {
   mempool?: MempoolLimits;
   /** Ticks between certificate rounds (the leader asks voters to sign its commit index). */
   cert_every_ticks?: number;
-  /** What the node persisted before a restart (log starts with the sentinel). */
-  restored?: { hard: HardState; log: Entry[] };
+  /**
+   * What the node persisted before a restart: the log (starting with the sentinel), its
+   * certificates, and optionally a ledger snapshot taken at a committed height, so a reload
+   * replays only the blocks after it.
+   */
+  restored?: { hard: HardState; log: Entry[]; certs?: Certificate[]; snapshot?: { height: number; state: LedgerState } };
 }
 
 export type SubmitResult = { ok: true; id: string } | { ok: false; code: TxErrorCode | 'mempool_full' | 'duplicate'; reason: string };
@@ -117,7 +121,9 @@ export class Replica {
   #certTicks = 0;
   readonly #certEvery: number;
   readonly #tuning: RaftTuning;
-  #certRound: { height: number; hash: string; acks: Map<NodeId, Uint8Array> } | null = null;
+  #certRound: { height: number; hash: string; voters: Map<NodeId, Uint8Array>; acks: Map<NodeId, Uint8Array> } | null = null;
+  /** Blocks applied while checking a synced batch's certificate, reused by advance(). */
+  readonly #preApplied = new Map<string, ApplyResult>();
   #deferredCertReq: { height: number; hash: string; to: NodeId } | null = null;
 
   constructor(opts: ReplicaOptions) {
@@ -131,9 +137,17 @@ export class Replica {
     const sentinel: Entry = { index: 0, term: 0, hash: toHex(this.chain_id), block: null };
     const hard = opts.restored?.hard ?? { term: 0, vote: null, commit: 0 };
     const log = opts.restored?.log ?? [sentinel];
-    // Rebuild the ledger from the committed prefix of what was persisted.
+    // Rebuild the ledger from the committed prefix of what was persisted, starting from the
+    // snapshot when it matches the log.
     const commit = Math.min(hard.commit, log.length - 1);
-    for (let i = 1; i <= commit; i++) {
+    let from = 1;
+    const snap = opts.restored?.snapshot;
+    if (snap && snap.height <= commit && snap.height > 0 && snap.state.chain_id && log[snap.height]) {
+      this.state = snap.state;
+      from = snap.height + 1;
+    }
+    for (const cert of opts.restored?.certs ?? []) if (log[cert.height]?.hash === cert.hash) this.certs.set(cert.height, cert);
+    for (let i = from; i <= commit; i++) {
       const result = apply(this.state, log[i]!.block!, this.#verifier);
       this.state = result.state;
       this.#recordReceipts(i, result.receipts);
@@ -316,16 +330,22 @@ export class Replica {
 
   // ---- certificates ---------------------------------------------------------------------
 
+  // A certificate for height h holds acks from a quorum of the voters in the state after
+  // block h: the round starts at the applied height, where this node's state is exactly that.
   #startCertRound(): void {
-    const height = this.raft.commit;
+    const height = this.raft.applied;
     const last = this.#latestCertHeight();
     if (height === 0 || height <= last) return;
     const hash = this.raft.log[height]!.hash;
-    this.#certRound = { height, hash, acks: new Map() };
+    this.#certRound = { height, hash, voters: votersOf(this.state), acks: new Map() };
     this.#signRequests.push({ height, hash, to: this.id });
     for (const voter of this.raft.membership().voters) {
       if (voter !== this.id) this.#outbox.push({ kind: 'cert_req', from: this.id, to: voter, term: this.raft.term, height, hash });
     }
+  }
+
+  latestCertHeight(): number {
+    return this.#latestCertHeight();
   }
 
   #latestCertHeight(): number {
@@ -363,7 +383,7 @@ export class Replica {
   #collectAck(from: NodeId, height: number, hash: string, sig: Uint8Array): void {
     const round = this.#certRound;
     if (!round || round.height !== height || round.hash !== hash || round.acks.has(from)) return;
-    const voters = votersOf(this.state);
+    const voters = round.voters;
     const pub = voters.get(from);
     if (!pub || !this.#verifier.verify(pub, ackMessage(this.chain_id, height, fromHex(hash)), sig)) {
       this.counters.acks_rejected++;
@@ -399,6 +419,59 @@ export class Replica {
   #storeCert(cert: Certificate): void {
     this.certs.set(cert.height, cert);
     this.#newCerts.push(cert);
+  }
+
+  // ---- sync: certified batches from any peer --------------------------------------------
+
+  /**
+   * What this node serves to a peer syncing from `from`: a batch of at most `max` blocks
+   * ending at a certified height, that certificate, and the newest certified height.
+   */
+  syncBatch(from: number, max: number): { entries: Entry[]; certs: Certificate[]; tip: number } {
+    const tip = this.#latestCertHeight();
+    const heights = [...this.certs.keys()].filter((h) => h >= from && h <= this.raft.applied).sort((a, b) => a - b);
+    let to = 0;
+    for (const h of heights) if (h < from + max) to = h;
+    if (to === 0) return { entries: [], certs: [], tip };
+    return { entries: this.raft.log.slice(from, to + 1), certs: [this.certs.get(to)!], tip };
+  }
+
+  /**
+   * Accepts a batch fetched from any peer: the blocks must extend what this node applied,
+   * chain by hash, carry valid signatures, and end at a block whose certificate holds a
+   * quorum of the voters of the state after it. Returns a reason when refused.
+   */
+  acceptSynced(entries: Entry[], cert: Certificate): string | null {
+    const first = entries[0];
+    const last = entries[entries.length - 1];
+    if (!first || !last) return 'empty batch';
+    if (first.index !== this.raft.applied + 1) return `batch starts at ${first.index}, expected ${this.raft.applied + 1}`;
+    if (last.index !== cert.height || last.hash !== cert.hash) return 'the certificate is not for the last block';
+    if (this.raft.role !== 'follower') return 'not a follower';
+    // Check blocks against their parents (signatures, hashes, Merkle roots) and run them on a
+    // scratch state to learn the voters the certificate must satisfy.
+    let prev = this.raft.log[first.index - 1]!;
+    let state = this.state;
+    const results: ApplyResult[] = [];
+    for (const e of entries) {
+      const problem = e.index === prev.index + 1 ? this.#validate(e, prev) : 'not contiguous';
+      if (problem !== null) return `block ${e.index}: ${problem}`;
+      const result = apply(state, e.block!, this.#verifier);
+      results.push(result);
+      state = result.state;
+      prev = e;
+    }
+    try {
+      checkCertificate(this.chain_id, cert.height, fromHex(cert.hash), cert.acks, votersOf(state), state.params.commit_quorum, this.#verifier);
+    } catch (err) {
+      this.counters.certs_rejected++;
+      return (err as Error).message;
+    }
+    const refused = this.raft.appendCertified(entries, cert.height);
+    if (refused !== null) return refused;
+    entries.forEach((e, i) => this.#preApplied.set(e.hash, results[i]!));
+    this.#storeCert(cert);
+    return null;
   }
 
   // ---- validation of entries from the leader --------------------------------------------
@@ -450,7 +523,8 @@ export class Replica {
     this.#newCerts.splice(0, rd.certs.length);
     const applied: AppliedBlock[] = [];
     for (const entry of rd.raft.committed) {
-      const result = apply(this.state, entry.block!, this.#verifier);
+      const result = this.#preApplied.get(entry.hash) ?? apply(this.state, entry.block!, this.#verifier);
+      this.#preApplied.delete(entry.hash);
       this.state = result.state;
       this.#recordReceipts(entry.index, result.receipts);
       this.#txsByBlock.delete(entry.hash);

@@ -205,6 +205,46 @@ export class Raft {
     return true;
   }
 
+  /**
+   * Sync: appends blocks fetched from any peer whose last one, at `certified`, carries a
+   * valid commit certificate (checked by the caller). A certified block is committed, so it
+   * is in every future leader's log (§5.4) and may be appended and committed here without
+   * a leader, like a snapshot. Entries are checked against their parents with `validate`.
+   * Returns a reason when refused. Never on a leader or candidate: their logs hold every
+   * committed entry already.
+   */
+  appendCertified(entries: Entry[], certified: number): string | null {
+    if (this.role !== 'follower') return `not a follower (${this.role})`;
+    const first = entries[0];
+    const last = entries[entries.length - 1];
+    if (!first || !last || last.index !== certified) return 'the batch does not end at the certified block';
+    if (first.index < 1 || first.index > this.lastIndex() + 1) return `gap before ${first.index}`;
+    let prev = this.log[first.index - 1]!;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      if (e.index !== first.index + i) return 'entries are not contiguous';
+      const existing = this.log[e.index];
+      if (existing && existing.hash === e.hash) {
+        prev = existing;
+        continue;
+      }
+      if (existing && e.index <= this.commit) {
+        // Two certified histories: Raft's safety was broken somewhere. Refuse loudly.
+        throw new RaftInvariantError(`certified block ${e.index} conflicts with a committed one`);
+      }
+      const problem = this.#cfg.validate(e, prev);
+      if (problem !== null) {
+        this.stats.invalid_entries++;
+        return `block ${e.index}: ${problem}`;
+      }
+      if (existing) this.#truncateFrom(e.index);
+      this.log.push(e);
+      prev = e;
+    }
+    this.commit = Math.max(this.commit, certified);
+    return null;
+  }
+
   /** Asks the leader (this node) to hand leadership to `target` (thesis §3.10). */
   transferLeadership(target: NodeId): boolean {
     if (this.role !== 'leader' || target === this.id || !this.#voters.has(target)) return false;
