@@ -1,0 +1,32 @@
+// Playwright: real Chromium from Debian, the real server (app + signaling) on loopback.
+import { defineConfig } from '@playwright/test';
+
+export const E2E_PORT = Number(process.env.E2E_PORT ?? 8391);
+
+export default defineConfig({
+  testDir: 'tests/e2e',
+  testMatch: '**/*.e2e.ts',
+  workers: 1,
+  fullyParallel: false,
+  timeout: 180_000,
+  expect: { timeout: 30_000 },
+  reporter: process.env.CI ? [['list']] : [['list']],
+  retries: 0,
+  use: {
+    baseURL: `http://127.0.0.1:${E2E_PORT}`,
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      // Loopback candidates need this flag and the camera/microphone grant (DESIGN.md §2).
+      args: ['--allow-loopback-in-peer-connection', '--disable-background-timer-throttling', '--disable-renderer-backgrounding'],
+    },
+    permissions: ['camera', 'microphone'],
+  },
+  webServer: {
+    command: `tsx signaling/start.ts`,
+    env: { PORT: String(E2E_PORT), HOST: '127.0.0.1', LOOPBACK_ONLY: '1' },
+    url: `http://127.0.0.1:${E2E_PORT}/config.json`,
+    timeout: 120_000,
+    reuseExistingServer: false,
+    stdout: 'ignore',
+  },
+});

@@ -1,0 +1,84 @@
+// The page's signaling client: joins the grid's room, relays WebRTC signals, reports
+// presence, and reconnects with backoff when the server goes away.
+export interface IceConfig {
+  ice_servers: RTCIceServer[];
+  loopback_only: boolean;
+}
+
+export interface SignalingHandlers {
+  onWelcome(peers: string[], config: IceConfig): void;
+  onJoined(peer: string): void;
+  onLeft(peer: string): void;
+  onSignal(from: string, data: unknown): void;
+  onState(state: SignalingState, detail: string): void;
+}
+
+export type SignalingState = 'connecting' | 'online' | 'lost';
+
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 10_000;
+
+export class SignalingClient {
+  #socket: WebSocket | null = null;
+  #backoff_ms = BACKOFF_MIN_MS;
+  #closed = false;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  state: SignalingState = 'connecting';
+
+  constructor(
+    private readonly url: string,
+    private readonly room: string,
+    private readonly peer: string,
+    private readonly handlers: SignalingHandlers,
+  ) {
+    this.#connect();
+  }
+
+  #setState(state: SignalingState, detail: string): void {
+    this.state = state;
+    this.handlers.onState(state, detail);
+  }
+
+  #connect(): void {
+    if (this.#closed) return;
+    this.#setState(this.state === 'lost' ? 'lost' : 'connecting', 'connecting to the signaling server');
+    const socket = new WebSocket(this.url);
+    this.#socket = socket;
+    socket.onopen = () => {
+      this.#backoff_ms = BACKOFF_MIN_MS;
+      socket.send(JSON.stringify({ t: 'join', room: this.room, peer: this.peer }));
+    };
+    socket.onmessage = (ev) => {
+      let msg: { t?: string; peers?: string[]; peer?: string; from?: string; data?: unknown; config?: IceConfig };
+      try {
+        msg = JSON.parse(String(ev.data));
+      } catch {
+        return;
+      }
+      if (msg.t === 'welcome' && Array.isArray(msg.peers) && msg.config) {
+        this.#setState('online', `${msg.peers.length} other tabs online`);
+        this.handlers.onWelcome(msg.peers, msg.config);
+      } else if (msg.t === 'joined' && msg.peer) this.handlers.onJoined(msg.peer);
+      else if (msg.t === 'left' && msg.peer) this.handlers.onLeft(msg.peer);
+      else if (msg.t === 'signal' && msg.from) this.handlers.onSignal(msg.from, msg.data);
+    };
+    socket.onclose = (ev) => {
+      if (this.#socket !== socket || this.#closed) return;
+      this.#socket = null;
+      const why = ev.code >= 4000 ? `server closed the connection: ${ev.reason || ev.code}` : 'lost the signaling server';
+      this.#setState('lost', `${why}; retrying in ${Math.round(this.#backoff_ms / 100) / 10} s`);
+      this.#timer = setTimeout(() => this.#connect(), this.#backoff_ms);
+      this.#backoff_ms = Math.min(BACKOFF_MAX_MS, this.#backoff_ms * 2);
+    };
+  }
+
+  signal(to: string, data: unknown): void {
+    if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.send(JSON.stringify({ t: 'signal', to, data }));
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#socket?.close();
+  }
+}

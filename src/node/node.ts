@@ -1,0 +1,789 @@
+// The browser node, run in a dedicated worker: the driver around the pure replica. It owns
+// the timers, the IndexedDB store, the peer sessions on the data channels the page hands
+// over, sync, and the API the page calls through comlink. The driver keeps etcd raft's
+// order for every Ready: persist (strict IndexedDB transaction) → send → apply → advance.
+import { Replica, type AppliedBlock, type Certificate, type Envelope, type ReplicaReady } from '../core/replica.js';
+import { checkGenesis, chainIdOf, createGenesis, decodeGenesis, encodeGenesis, operatorIdOf, type SignedGenesis } from '../core/genesis.js';
+import { nobleVerifier, type NodeId } from '../core/keys.js';
+import { CachingVerifier, decodeTx, inviteMessage, signTx, TxError, type Invite, type Role, type TxBody } from '../core/tx.js';
+import { buildBlock, blockHash, type Block } from '../core/block.js';
+import { DEFAULT_PARAMS, type GridParams } from '../core/params.js';
+import { inclusionProof, leafHash } from '../core/merkle.js';
+import { encodeCanonical, decodeCanonical, type CanonicalValue } from '../core/codec.js';
+import { fromHex, toHex } from '../core/bytes.js';
+import { currentInterval, type LedgerState, type Member } from '../core/ledger.js';
+import { WebCryptoSigner } from './webcrypto-signer.js';
+import { NodeStore } from './store.js';
+import { PeerSession, type Rejection } from './peers.js';
+import { WIRE_LIMITS, type Frame } from '../net/wire.js';
+
+export const NODE_TIMING = {
+  tick_ms: 100,
+  election_ticks: 10, // 1–2 s election timeout
+  heartbeat_ticks: 1,
+  cert_every_ticks: 5,
+  sync_every_ms: 1000,
+  sync_batch: 128,
+  sync_timeout_ms: 3000,
+  snapshot_every_ms: 5000,
+  rebroadcast_ms: 2000,
+} as const;
+
+const MAX_JOIN_REQUESTS = 50;
+const MAX_EVENTS_KEPT = 200;
+
+export type NodeRole = 'operator' | Role | 'auditor' | 'none';
+
+export interface PeerInfo {
+  id: NodeId;
+  authenticated: boolean;
+  rtt_ms: number | null;
+  member: boolean;
+  missed_pings: number;
+}
+
+export interface MemberInfo {
+  id: NodeId;
+  role: Member['role'];
+  voter: boolean;
+  removed: boolean;
+  balance: number;
+  online: boolean;
+}
+
+export interface NodeStatus {
+  id: NodeId;
+  grid: string | null;
+  grid_name: string | null;
+  has_genesis: boolean;
+  role: NodeRole;
+  raft_role: string;
+  term: number;
+  leader: NodeId | null;
+  height: number; // committed
+  applied: number;
+  last_index: number;
+  cert_height: number;
+  voter: boolean;
+  members: number;
+  voters: number;
+  peers: PeerInfo[];
+  balance: number;
+  mempool: number;
+  interval: number;
+  time_ms: number;
+  rejected: Record<string, number>;
+  counters: Replica['counters'];
+  committed_txs: number;
+  operator: boolean;
+  join_requests: JoinRequest[];
+  events: string[];
+  quorum_ok: boolean;
+}
+
+export interface JoinRequest {
+  id: NodeId;
+  pub: Uint8Array;
+  role: Role;
+  name: string;
+  at_ms: number;
+}
+
+export interface BlockSummary {
+  height: number;
+  term: number;
+  hash: string;
+  time_ms: number;
+  proposer: NodeId;
+  tx_count: number;
+  certified: boolean;
+}
+
+export interface TxView {
+  id: string;
+  index: number;
+  kind: string;
+  from: NodeId;
+  seq: number;
+  body: string; // a readable JSON rendering
+  receipt: { ok: boolean; code?: string; reason?: string } | null;
+}
+
+export interface BlockView extends BlockSummary {
+  prev: string;
+  tx_root: string;
+  txs: TxView[];
+  cert: { voters: NodeId[] } | null;
+}
+
+export interface InclusionProofView {
+  height: number;
+  index: number;
+  tree_size: number;
+  leaf_hash: Uint8Array;
+  proof: Uint8Array[];
+  tx_root: Uint8Array;
+}
+
+export type SubmitOutcome = { ok: true; id: string } | { ok: false; code: string; reason: string };
+
+export class GridNode {
+  readonly signer: WebCryptoSigner;
+  readonly id: NodeId;
+  readonly verifier = new CachingVerifier(nobleVerifier);
+  grid: string | null;
+  replica: Replica | null = null;
+  readonly sessions = new Map<NodeId, PeerSession>();
+  readonly rejected: Record<string, number> = {};
+  readonly joinRequests = new Map<NodeId, JoinRequest>();
+  readonly events: string[] = [];
+  committed_txs = 0;
+  #store: NodeStore;
+  #genesisBytes: Uint8Array | null = null;
+  #driving = false;
+  #again = false;
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #sync: { peer: NodeId; sent_ms: number } | null = null;
+  #lastSnapshot_ms = 0;
+  #myPending = new Map<string, { bytes: Uint8Array; sent_ms: number }>();
+  #onPeerClosed: ((id: NodeId, gen: number) => void) | null = null;
+  #stopped = false;
+
+  private constructor(store: NodeStore, signer: WebCryptoSigner, grid: string | null) {
+    this.#store = store;
+    this.signer = signer;
+    this.id = signer.id;
+    this.grid = grid;
+  }
+
+  /** Opens (or creates) the node kept in database `db_name`. */
+  static async open(db_name: string, grid_hint: string | null): Promise<GridNode> {
+    const store = await NodeStore.open(db_name);
+    const loaded = await store.load();
+    let signer: WebCryptoSigner;
+    if (loaded.identity) signer = await WebCryptoSigner.fromKeyPair(loaded.identity.keys);
+    else {
+      signer = await WebCryptoSigner.generate();
+      await store.saveIdentity({ keys: signer.keyPair, created_ms: Date.now() });
+    }
+    const node = new GridNode(store, signer, loaded.grid?.grid ?? grid_hint);
+    if (!loaded.grid && grid_hint) await store.saveGrid({ grid: grid_hint, genesis: null });
+    if (loaded.grid?.genesis) {
+      const signed = decodeGenesis(loaded.grid.genesis);
+      node.#genesisBytes = loaded.grid.genesis;
+      const sentinel = { index: 0, term: 0, hash: loaded.grid.grid, block: null };
+      const log = [sentinel, ...loaded.entries];
+      // The stored log must be contiguous; anything past a gap is dropped (it was never acked).
+      let end = 1;
+      while (end < log.length && log[end]!.index === end) end++;
+      node.#startReplica(signed, {
+        hard: loaded.hard ?? { term: 0, vote: null, commit: 0 },
+        log: log.slice(0, end),
+        certs: loaded.certs,
+        ...(loaded.snapshot ? { snapshot: loaded.snapshot } : {}),
+      });
+      node.#event(`resumed from IndexedDB at height ${node.replica!.raft.commit}`);
+    }
+    node.#startTimers();
+    return node;
+  }
+
+  // ---- grid lifecycle ---------------------------------------------------------------------
+
+  async createGrid(name: string, params: Partial<GridParams> = {}): Promise<string> {
+    if (this.replica) throw new Error('this node already belongs to a grid');
+    const signed = await createGenesis(this.signer, { name, time_ms: Date.now(), params: { ...DEFAULT_PARAMS, ...params } });
+    checkGenesis(signed, this.verifier);
+    const grid = toHex(chainIdOf(signed.genesis));
+    await this.#adoptGenesis(signed, grid);
+    this.#event(`created grid "${name}" as its operator`);
+    return grid;
+  }
+
+  async #adoptGenesis(signed: SignedGenesis, grid: string): Promise<void> {
+    this.grid = grid;
+    this.#genesisBytes = encodeGenesis(signed);
+    await this.#store.saveGrid({ grid, genesis: this.#genesisBytes });
+    this.#startReplica(signed, undefined);
+    this.#kick();
+  }
+
+  #startReplica(signed: SignedGenesis, restored: ConstructorParameters<typeof Replica>[0]['restored']): void {
+    this.replica = new Replica({
+      genesis: signed,
+      id: this.id,
+      verifier: this.verifier,
+      rand: Math.random,
+      tuning: { election_ticks: NODE_TIMING.election_ticks, heartbeat_ticks: NODE_TIMING.heartbeat_ticks },
+      cert_every_ticks: NODE_TIMING.cert_every_ticks,
+      ...(restored ? { restored } : {}),
+    });
+  }
+
+  /** Joins `grid` (from an invite link or a grid URL); the genesis comes from peers. */
+  async setGrid(grid: string): Promise<void> {
+    if (!/^[0-9a-f]{64}$/.test(grid)) throw new Error('not a grid id');
+    if (this.grid && this.grid !== grid) throw new Error('this tab already belongs to another grid');
+    if (this.grid === grid) return;
+    this.grid = grid;
+    await this.#store.saveGrid({ grid, genesis: null });
+  }
+
+  // ---- peers --------------------------------------------------------------------------------
+
+  onPeerClosed(cb: (id: NodeId, gen: number) => void): void {
+    this.#onPeerClosed = cb;
+  }
+
+  /** A data channel from the page; `gen` names the page's connection it belongs to. */
+  addChannel(peer: NodeId, gen: number, channel: RTCDataChannel): void {
+    if (!this.grid) {
+      channel.close();
+      return;
+    }
+    const old = this.sessions.get(peer);
+    const session = new PeerSession(
+      peer,
+      channel,
+      {
+        signer: this.signer,
+        verifier: this.verifier,
+        grid: this.grid,
+        height: () => this.replica?.latestCertHeight() ?? 0,
+        member: () => this.#isMember(),
+      },
+      {
+        onAuthenticated: (s) => this.#onAuthenticated(s),
+        onFrame: (s, f) => this.#onFrame(s, f),
+        onClosed: (s, reason) => {
+          if (this.sessions.get(s.id) !== s) return; // replaced by a newer connection
+          this.sessions.delete(s.id);
+          if (s.authenticated) this.#event(`peer ${short(s.id)} left: ${reason}`);
+          if (this.#sync?.peer === s.id) this.#sync = null;
+          this.#onPeerClosed?.(s.id, gen);
+        },
+        onRejected: (_s, reason, detail) => this.#count(reason, detail),
+      },
+    );
+    this.sessions.set(peer, session);
+    old?.close('replaced by a new connection');
+  }
+
+  #count(reason: Rejection | string, _detail: string): void {
+    this.rejected[reason] = (this.rejected[reason] ?? 0) + 1;
+  }
+
+  #onAuthenticated(s: PeerSession): void {
+    this.#event(`peer ${short(s.id)} connected`);
+    if (!this.replica) s.send({ t: 'genesis_req' });
+    else if (s.remote_height > this.replica.raft.applied) this.#requestSync(s);
+  }
+
+  #onFrame(s: PeerSession, f: Frame): void {
+    const now = Date.now();
+    switch (f.t) {
+      case 'env':
+        if (!this.replica) return;
+        this.replica.receive(f.env, now);
+        this.#kick();
+        return;
+      case 'genesis_req':
+        if (this.#genesisBytes) s.send({ t: 'genesis', bytes: this.#genesisBytes });
+        return;
+      case 'genesis':
+        void this.#onGenesis(f.bytes);
+        return;
+      case 'sync_req': {
+        if (!this.replica) return;
+        const batch = this.replica.syncBatch(f.from, Math.min(f.max, WIRE_LIMITS.sync_batch_max));
+        s.send({ t: 'sync_resp', ...batch });
+        return;
+      }
+      case 'sync_resp':
+        this.#onSyncResponse(s, f.entries, f.certs, f.tip);
+        return;
+      case 'join_req': {
+        if (!this.#isOperator() || this.replica?.state.members.has(s.id)) return;
+        if (this.joinRequests.size >= MAX_JOIN_REQUESTS && !this.joinRequests.has(s.id)) return this.#count('join_requests_full', '');
+        // The session proved this key, so the request cannot be made in someone else's name.
+        this.joinRequests.set(s.id, { id: s.id, pub: s.remotePub!, role: f.role, name: f.name, at_ms: now });
+        this.#event(`join request from ${short(s.id)} (${f.role})`);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  async #onGenesis(bytes: Uint8Array): Promise<void> {
+    if (this.replica || !this.grid) return;
+    try {
+      const signed = decodeGenesis(bytes);
+      if (toHex(chainIdOf(signed.genesis)) !== this.grid) throw new Error('genesis is not this grid');
+      checkGenesis(signed, this.verifier);
+      await this.#adoptGenesis(signed, this.grid);
+      this.#event(`received the genesis of "${signed.genesis.name}"`);
+      for (const s of this.sessions.values()) if (s.authenticated) this.#requestSync(s);
+    } catch (err) {
+      this.#count('bad_genesis', (err as Error).message);
+    }
+  }
+
+  // ---- sync ---------------------------------------------------------------------------------
+
+  #requestSync(s: PeerSession): void {
+    if (!this.replica || this.#sync || this.replica.raft.role !== 'follower') return;
+    this.#sync = { peer: s.id, sent_ms: Date.now() };
+    s.send({ t: 'sync_req', from: this.replica.raft.applied + 1, max: NODE_TIMING.sync_batch });
+  }
+
+  #onSyncResponse(s: PeerSession, entries: import('../core/raft/types.js').Entry[], certs: Certificate[], tip: number): void {
+    if (!this.replica || this.#sync?.peer !== s.id) return;
+    this.#sync = null;
+    s.remote_height = tip;
+    const cert = certs[0];
+    if (entries.length === 0 || !cert) return;
+    const refused = this.replica.acceptSynced(entries, cert);
+    if (refused !== null) {
+      this.#count('sync_refused', refused);
+      return;
+    }
+    this.#kick();
+    if (tip > cert.height) this.#requestSync(s);
+  }
+
+  #syncTick(): void {
+    const r = this.replica;
+    if (!r || this.#sync) {
+      if (this.#sync && Date.now() - this.#sync.sent_ms > NODE_TIMING.sync_timeout_ms) this.#sync = null;
+      return;
+    }
+    // Behind a peer's certified height by more than Raft's own traffic would cover soon.
+    const candidates = [...this.sessions.values()].filter((s) => s.authenticated && s.remote_height > r.raft.applied);
+    const needs = !this.#isMember() || r.raft.leader === null || candidates.some((s) => s.remote_height > r.raft.applied + 64);
+    if (!needs || candidates.length === 0) return;
+    this.#requestSync(candidates[Math.floor(Math.random() * candidates.length)]!);
+  }
+
+  // ---- the driver ---------------------------------------------------------------------------
+
+  #startTimers(): void {
+    this.#timers.push(
+      setInterval(() => {
+        if (!this.replica || this.#stopped) return;
+        this.replica.tick();
+        this.#kick();
+      }, NODE_TIMING.tick_ms),
+      setInterval(() => {
+        this.#syncTick();
+        this.#rebroadcastMine();
+        // Peers learn our certified height from hellos only; refresh it through sync replies.
+      }, NODE_TIMING.sync_every_ms),
+    );
+  }
+
+  #kick(): void {
+    if (this.#stopped) return;
+    if (this.#driving) {
+      this.#again = true;
+      return;
+    }
+    void this.#drive();
+  }
+
+  async #drive(): Promise<void> {
+    this.#driving = true;
+    try {
+      do {
+        this.#again = false;
+        const r = this.replica;
+        if (!r) return;
+        await this.#produce(r);
+        while (r.hasReady()) {
+          const rd = r.ready();
+          if (rd.hard_state || rd.entries.length > 0 || rd.certs.length > 0) {
+            await this.#store.persist({ hard_state: rd.hard_state, entries: rd.entries, certs: rd.certs });
+          }
+          this.#sendAll(rd);
+          const applied = r.advance(rd, Date.now());
+          if (applied.length > 0) await this.#onApplied(r, applied);
+        }
+      } while (this.#again);
+    } catch (err) {
+      // A failed IndexedDB write must not be followed by sends that depend on it: stop.
+      this.#event(`driver stopped: ${(err as Error).message}`);
+      this.#count('driver_error', (err as Error).message);
+      this.#stopped = true;
+    } finally {
+      this.#driving = false;
+    }
+  }
+
+  /** Leader duties that need a signature: cut a block, sign acks, promote learners. */
+  async #produce(r: Replica): Promise<void> {
+    const now = Date.now();
+    const template = r.blockTemplate(now);
+    if (template) {
+      let block: Block;
+      try {
+        block = await buildBlock(template.fields, template.txs.map((t) => t.bytes), this.signer);
+      } catch (err) {
+        r.abandonBlock(template.txs, now);
+        throw err;
+      }
+      r.proposeBlock(block, template.txs, Date.now());
+    }
+    for (const req of r.takeSignRequests()) r.signed(req, await this.signer.sign(r.ackMessageFor(req)));
+    const promote = r.promotionCandidate();
+    if (promote) {
+      const tx = await signTx({ v: 1, chain: r.chain_id, kind: 'promote', from: this.id, seq: r.nextSeq(this.id), member: promote }, this.signer);
+      r.submit(tx.bytes, now);
+      this.#event(`promoting ${short(promote)} to voter`);
+    }
+  }
+
+  #sendAll(rd: ReplicaReady): void {
+    for (const env of rd.messages) this.#send(env);
+  }
+
+  #send(env: Envelope): void {
+    const s = this.sessions.get(env.to);
+    if (s?.authenticated) s.send({ t: 'env', env });
+  }
+
+  async #onApplied(r: Replica, applied: AppliedBlock[]): Promise<void> {
+    for (const a of applied) {
+      this.committed_txs += a.receipts.length;
+      for (const rc of a.receipts) this.#myPending.delete(rc.tx);
+      if (this.joinRequests.size > 0) for (const id of this.joinRequests.keys()) if (r.state.members.has(id)) this.joinRequests.delete(id);
+    }
+    const now = Date.now();
+    const snapshot = now - this.#lastSnapshot_ms >= NODE_TIMING.snapshot_every_ms ? { height: r.raft.applied, state: r.state } : null;
+    if (snapshot) this.#lastSnapshot_ms = now;
+    await this.#store.saveApplied(
+      applied.map((a) => ({ height: a.entry.index, receipts: a.receipts })),
+      snapshot,
+    );
+  }
+
+  // ---- transactions -------------------------------------------------------------------------
+
+  /** Signs and submits a transaction of this node (the seq is filled in). */
+  async submit(fields: DistributiveOmit<TxBody, 'v' | 'chain' | 'from' | 'seq'>): Promise<SubmitOutcome> {
+    const r = this.replica;
+    if (!r) return { ok: false, code: 'no_grid', reason: 'this tab has not joined a grid yet' };
+    const body = { ...fields, v: 1, chain: r.chain_id, from: this.id, seq: r.nextSeq(this.id) } as TxBody;
+    let tx;
+    try {
+      tx = await signTx(body, this.signer);
+    } catch (err) {
+      return { ok: false, code: err instanceof TxError ? err.code : 'malformed', reason: (err as Error).message };
+    }
+    return this.submitBytes(tx.bytes);
+  }
+
+  /** Submits an already signed transaction (also the path tests use to inject bad ones). */
+  submitBytes(bytes: Uint8Array): SubmitOutcome {
+    const r = this.replica;
+    if (!r) return { ok: false, code: 'no_grid', reason: 'this tab has not joined a grid yet' };
+    const result = r.submit(bytes, Date.now());
+    if (!result.ok) return result;
+    this.#myPending.set(result.id, { bytes, sent_ms: Date.now() });
+    this.#broadcastIfNoLeader(bytes);
+    this.#kick();
+    return result;
+  }
+
+  /** Without a known leader (not a member yet, or an election), hand the tx to every peer. */
+  #broadcastIfNoLeader(bytes: Uint8Array): void {
+    const r = this.replica!;
+    if (r.raft.leader !== null) return;
+    for (const s of this.sessions.values()) {
+      if (s.authenticated) s.send({ t: 'env', env: { kind: 'txs', from: this.id, to: s.id, txs: [bytes] } });
+    }
+  }
+
+  #rebroadcastMine(): void {
+    const r = this.replica;
+    if (!r) return;
+    const now = Date.now();
+    for (const [id, p] of this.#myPending) {
+      if (r.receipts.has(id)) {
+        this.#myPending.delete(id);
+        continue;
+      }
+      if (now - p.sent_ms < NODE_TIMING.rebroadcast_ms) continue;
+      p.sent_ms = now;
+      if (!r.mempool.has(id)) r.submit(p.bytes, now); // dropped by a truncation or a restart
+      if (r.raft.leader && r.raft.leader !== this.id) this.#send({ kind: 'txs', from: this.id, to: r.raft.leader, txs: [p.bytes] });
+      else this.#broadcastIfNoLeader(p.bytes);
+    }
+    if (this.#myPending.size > 0) this.#kick();
+  }
+
+  /** Where a transaction stands: committed (with its receipt), pending, or unknown. */
+  txStatus(id: string): { state: 'committed'; height: number; ok: boolean; reason?: string } | { state: 'pending' | 'unknown' } {
+    const r = this.replica;
+    const got = r?.receipts.get(id);
+    if (got) return { state: 'committed', height: got.height, ok: got.receipt.ok, ...(got.receipt.ok ? {} : { reason: got.receipt.reason }) };
+    if (r?.mempool.has(id) || this.#myPending.has(id)) return { state: 'pending' };
+    return { state: 'unknown' };
+  }
+
+  // ---- invites and join requests ---------------------------------------------------------------
+
+  async makeInvite(role: Role, ttl_ms: number): Promise<string> {
+    const r = this.replica;
+    if (!r || !this.#isOperator()) throw new Error('only the operator makes invites');
+    const code = crypto.getRandomValues(new Uint8Array(16));
+    const expires_ms = Date.now() + ttl_ms;
+    const sig = await this.signer.sign(inviteMessage(r.chain_id, code, role, expires_ms));
+    const invite: Invite = { code, role, expires_ms, sig };
+    return base64url(encodeCanonical(invite as unknown as CanonicalValue));
+  }
+
+  /** Presents an invite: this node's own `admit` transaction, signed by itself. */
+  async acceptInvite(token: string): Promise<SubmitOutcome> {
+    const r = this.replica;
+    if (!r) return { ok: false, code: 'no_grid', reason: 'waiting for the grid’s genesis from a peer' };
+    if (r.state.members.has(this.id)) return { ok: false, code: 'already_member', reason: 'this node is a member already' };
+    let invite: Invite;
+    try {
+      invite = decodeCanonical(fromBase64url(token), 1024) as unknown as Invite;
+    } catch (err) {
+      return { ok: false, code: 'bad_invite', reason: `the invite link is damaged: ${(err as Error).message}` };
+    }
+    if (typeof invite !== 'object' || invite === null || typeof invite.expires_ms !== 'number') return { ok: false, code: 'bad_invite', reason: 'not an invite' };
+    if (invite.expires_ms < Date.now()) return { ok: false, code: 'invite_expired', reason: 'this invite has expired; ask the operator for a new one' };
+    return this.submit({ kind: 'admit', member: this.id, pub: this.signer.publicKey, role: invite.role, invite });
+  }
+
+  /** A tab without an invite asks the operator (over any open channel to it) to admit it. */
+  requestJoin(role: Role, name: string): number {
+    let sent = 0;
+    for (const s of this.sessions.values()) {
+      if (s.authenticated) {
+        s.send({ t: 'join_req', pub: this.signer.publicKey, role, name: name.slice(0, 64) });
+        sent++;
+      }
+    }
+    return sent;
+  }
+
+  async approveJoin(id: NodeId): Promise<SubmitOutcome> {
+    const req = this.joinRequests.get(id);
+    if (!req) return { ok: false, code: 'unknown_request', reason: 'no such join request' };
+    const out = await this.submit({ kind: 'admit', member: id, pub: req.pub, role: req.role, invite: null });
+    if (out.ok) this.joinRequests.delete(id);
+    return out;
+  }
+
+  // ---- reading ------------------------------------------------------------------------------
+
+  #isMember(): boolean {
+    const m = this.replica?.state.members.get(this.id);
+    return !!m && !m.removed;
+  }
+
+  #isOperator(): boolean {
+    return !!this.replica && this.replica.state.operator === this.id;
+  }
+
+  status(): NodeStatus {
+    const r = this.replica;
+    const state: LedgerState | null = r?.state ?? null;
+    const me = state?.members.get(this.id);
+    const peers: PeerInfo[] = [...this.sessions.values()].map((s) => ({
+      id: s.id,
+      authenticated: s.authenticated,
+      rtt_ms: s.rtt_ms,
+      member: s.remote_member,
+      missed_pings: s.missed_pings,
+    }));
+    const online = new Set(peers.filter((p) => p.authenticated).map((p) => p.id));
+    const voters = state ? [...state.members.values()].filter((m) => m.voter && !m.removed) : [];
+    const votersOnline = voters.filter((m) => m.id === this.id || online.has(m.id)).length;
+    return {
+      id: this.id,
+      grid: this.grid,
+      grid_name: r?.genesis.genesis.name ?? null,
+      has_genesis: !!r,
+      role: !r ? 'none' : me && !me.removed ? me.role : 'auditor',
+      raft_role: r?.raft.role ?? 'none',
+      term: r?.raft.term ?? 0,
+      leader: r?.raft.leader ?? null,
+      height: r?.raft.commit ?? 0,
+      applied: r?.raft.applied ?? 0,
+      last_index: r?.raft.lastIndex() ?? 0,
+      cert_height: r?.latestCertHeight() ?? 0,
+      voter: !!me?.voter && !me.removed,
+      members: state ? [...state.members.values()].filter((m) => !m.removed).length : 0,
+      voters: voters.length,
+      peers,
+      balance: me?.balance ?? 0,
+      mempool: r?.mempool.size ?? 0,
+      interval: state ? currentInterval(state) : 0,
+      time_ms: state?.time_ms ?? 0,
+      rejected: { ...this.rejected },
+      counters: r ? { ...r.counters } : { txs_rejected: 0, blocks_rejected: 0, acks_rejected: 0, certs_rejected: 0, forwarded: 0 },
+      committed_txs: this.committed_txs,
+      operator: this.#isOperator(),
+      join_requests: [...this.joinRequests.values()],
+      events: this.events.slice(-20),
+      quorum_ok: voters.length > 0 && votersOnline * 2 > voters.length,
+    };
+  }
+
+  members(): MemberInfo[] {
+    const state = this.replica?.state;
+    if (!state) return [];
+    const online = new Set([...this.sessions.values()].filter((s) => s.authenticated).map((s) => s.id));
+    return [...state.members.values()].map((m) => ({
+      id: m.id,
+      role: m.role,
+      voter: m.voter,
+      removed: m.removed,
+      balance: m.balance,
+      online: m.id === this.id || online.has(m.id),
+    }));
+  }
+
+  blocks(before: number | null, count: number): BlockSummary[] {
+    const r = this.replica;
+    if (!r) return [];
+    const top = Math.min(before ?? r.raft.commit, r.raft.commit);
+    const out: BlockSummary[] = [];
+    for (let h = top; h >= 1 && out.length < Math.min(count, 100); h--) out.push(this.#summary(h));
+    return out;
+  }
+
+  #summary(h: number): BlockSummary {
+    const r = this.replica!;
+    const e = r.raft.log[h]!;
+    const b = e.block!;
+    return {
+      height: h,
+      term: e.term,
+      hash: e.hash,
+      time_ms: b.header.time_ms,
+      proposer: b.header.proposer,
+      tx_count: b.txs.length,
+      certified: r.certs.has(h),
+    };
+  }
+
+  async block(height: number): Promise<BlockView | null> {
+    const r = this.replica;
+    if (!r || height < 1 || height > r.raft.commit) return null;
+    const b = r.raft.log[height]!.block!;
+    const stored = await this.#store.receiptsAt(height);
+    const receipts = new Map((stored ?? []).map((x) => [x.tx, x]));
+    const txs: TxView[] = b.txs.map((bytes, index) => {
+      const tx = decodeTx(bytes, r.chain_id, this.verifier);
+      const rc = receipts.get(tx.id) ?? (r.receipts.get(tx.id)?.height === height ? r.receipts.get(tx.id)!.receipt : undefined);
+      return {
+        id: tx.id,
+        index,
+        kind: tx.body.kind,
+        from: tx.body.from,
+        seq: tx.body.seq,
+        body: renderBody(tx.body),
+        receipt: rc ? (rc.ok ? { ok: true } : { ok: false, code: rc.code, reason: rc.reason }) : null,
+      };
+    });
+    const cert = r.certs.get(height);
+    return {
+      ...this.#summary(height),
+      prev: toHex(b.header.prev),
+      tx_root: toHex(b.header.tx_root),
+      txs,
+      cert: cert ? { voters: cert.acks.map((a) => a.voter) } : null,
+    };
+  }
+
+  /** The Merkle inclusion proof of transaction `index` of block `height` (RFC 6962). */
+  proveTx(height: number, index: number): InclusionProofView | null {
+    const r = this.replica;
+    const b = r?.raft.log[height]?.block;
+    if (!r || !b || height > r.raft.commit || index < 0 || index >= b.txs.length) return null;
+    return {
+      height,
+      index,
+      tree_size: b.txs.length,
+      leaf_hash: leafHash(b.txs[index]!),
+      proof: inclusionProof(b.txs, index),
+      tx_root: b.header.tx_root,
+    };
+  }
+
+  /** The block's header hash, for the page to check the proof's root is the header's. */
+  headerHash(height: number): string | null {
+    const b = this.replica?.raft.log[height]?.block;
+    return b ? toHex(blockHash(b.header)) : null;
+  }
+
+  // ---- leaving ------------------------------------------------------------------------------
+
+  /** The tab is closing: hand leadership to the most caught-up voter, then close channels. */
+  leave(): void {
+    const r = this.replica;
+    if (r && r.raft.role === 'leader') {
+      let best: NodeId | null = null;
+      let bestMatch = -1;
+      for (const id of r.raft.membership().voters) {
+        const pr = r.raft.progressOf(id);
+        if (id !== this.id && pr && pr.match > bestMatch && this.sessions.get(id)?.authenticated) {
+          best = id;
+          bestMatch = pr.match;
+        }
+      }
+      if (best && r.raft.transferLeadership(best)) {
+        const rd = r.ready();
+        // Only the timeout_now matters now; entries still unpersisted are not sent.
+        for (const env of rd.messages) if (env.kind === 'raft' && env.msg.type === 'timeout_now') this.#send(env);
+      }
+    }
+    this.#stopped = true;
+    for (const t of this.#timers) clearInterval(t);
+    for (const s of [...this.sessions.values()]) s.close('leaving');
+  }
+
+  // ---- test-only fault injection (drives tests 7 and the drills) -------------------------------
+
+  injectRaw(peer: NodeId, bytes: Uint8Array): boolean {
+    const s = this.sessions.get(peer);
+    if (!s) return false;
+    s.sendRaw(bytes);
+    return true;
+  }
+
+  operatorId(): NodeId | null {
+    return this.replica ? operatorIdOf(this.replica.genesis.genesis) : null;
+  }
+
+  #event(text: string): void {
+    this.events.push(`${new Date().toISOString().slice(11, 19)} ${text}`);
+    if (this.events.length > MAX_EVENTS_KEPT) this.events.splice(0, this.events.length - MAX_EVENTS_KEPT);
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+function short(id: string): string {
+  return id.slice(0, 8);
+}
+
+function renderBody(body: TxBody): string {
+  return JSON.stringify(body, (k, v) => (k === 'chain' ? undefined : v instanceof Uint8Array ? toHex(v).slice(0, 16) + '…' : v));
+}
+
+export function base64url(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+export function fromBase64url(text: string): Uint8Array {
+  const s = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+}

@@ -1,0 +1,225 @@
+// Peer sessions in the worker: one per data channel the page transferred. A session
+// authenticates the peer (signed hello over a fresh challenge: the node id must be the hash
+// of the key that signed our nonce), pings every second and drops a peer that misses three
+// pings, frames and chunks outgoing frames with backpressure on bufferedAmount, and turns
+// malformed input into counted rejections; a peer that keeps sending them is cut off.
+import { fromHex } from '../core/bytes.js';
+import { taggedHash } from '../core/hash.js';
+import { nodeIdOf, type NodeId, type Signer, type Verifier } from '../core/keys.js';
+import { decodeFrame, encodeFrame, Reassembler, toChannelMessages, WireError, type Frame } from '../net/wire.js';
+
+export const PEER_LIMITS = {
+  ping_every_ms: 1000,
+  missed_pings_max: 3,
+  /** Above this many bytes queued in the channel, frames wait in our own queue. */
+  high_water_bytes: 64 * 1024,
+  queue_max_messages: 4096,
+  queue_max_bytes: 16 * 1024 * 1024,
+  /** Rejected frames a peer may send before it is cut off. */
+  strikes_max: 20,
+  handshake_ms: 5000,
+} as const;
+
+export type Rejection = WireError['code'] | 'unauthenticated' | 'spoofed_sender' | 'wrong_grid' | 'bad_identity' | 'bad_auth' | 'queue_full' | 'handler_error';
+
+export interface SessionEvents {
+  onFrame(session: PeerSession, frame: Frame): void;
+  onAuthenticated(session: PeerSession): void;
+  onClosed(session: PeerSession, reason: string): void;
+  onRejected(session: PeerSession, reason: Rejection, detail: string): void;
+}
+
+export interface LocalIdentity {
+  signer: Signer;
+  verifier: Verifier;
+  grid: string;
+  height: () => number;
+  member: () => boolean;
+}
+
+function authMessage(grid: string, nonce: Uint8Array, pub: Uint8Array): Uint8Array {
+  return taggedHash('peer-auth', fromHex(grid), nonce, pub);
+}
+
+export class PeerSession {
+  authenticated = false;
+  closed = false;
+  rtt_ms: number | null = null;
+  remote_height = 0;
+  remote_member = false;
+  strikes = 0;
+  readonly opened_ms = Date.now();
+  #remotePub: Uint8Array | null = null;
+  readonly #nonce = crypto.getRandomValues(new Uint8Array(16));
+  readonly #reassembler = new Reassembler();
+  #queue: Uint8Array[] = [];
+  #queuedBytes = 0;
+  #frameId = 0;
+  #pingN = 0;
+  #pingSentAt = new Map<number, number>();
+  #missed = 0;
+  #timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(
+    readonly id: NodeId, // the id the page connected to; proven by the hello
+    readonly channel: RTCDataChannel,
+    private readonly me: LocalIdentity,
+    private readonly events: SessionEvents,
+  ) {
+    channel.binaryType = 'arraybuffer';
+    channel.bufferedAmountLowThreshold = PEER_LIMITS.high_water_bytes / 2;
+    channel.onopen = () => this.#sendHello();
+    channel.onclose = () => this.close('channel closed');
+    channel.onerror = () => this.close('channel error');
+    channel.onbufferedamountlow = () => this.#flush();
+    channel.onmessage = (ev: MessageEvent) => this.#onMessage(ev.data);
+    if (channel.readyState === 'open') this.#sendHello();
+    setTimeout(() => {
+      if (!this.authenticated) this.close('handshake timed out');
+    }, PEER_LIMITS.handshake_ms);
+  }
+
+  #sendHello(): void {
+    this.send({ t: 'hello', v: 1, pub: this.me.signer.publicKey, grid: this.me.grid, nonce: this.#nonce, height: this.me.height(), member: this.me.member() });
+  }
+
+  send(frame: Frame): void {
+    if (this.closed) return;
+    let parts: Uint8Array[];
+    try {
+      parts = toChannelMessages(encodeFrame(frame), this.#frameId++);
+    } catch (err) {
+      this.events.onRejected(this, 'too_large', (err as Error).message);
+      return;
+    }
+    for (const p of parts) {
+      if (this.#queue.length >= PEER_LIMITS.queue_max_messages || this.#queuedBytes + p.length > PEER_LIMITS.queue_max_bytes) {
+        // Raft retries what is lost; a peer this far behind is better served by sync.
+        this.events.onRejected(this, 'queue_full', 'send queue full, frame dropped');
+        return;
+      }
+      this.#queue.push(p);
+      this.#queuedBytes += p.length;
+    }
+    this.#flush();
+  }
+
+  #flush(): void {
+    const ch = this.channel;
+    while (this.#queue.length > 0 && ch.readyState === 'open' && ch.bufferedAmount < PEER_LIMITS.high_water_bytes) {
+      const p = this.#queue.shift()!;
+      this.#queuedBytes -= p.length;
+      try {
+        ch.send(p as Uint8Array<ArrayBuffer>);
+      } catch (err) {
+        this.close(`send failed: ${(err as Error).message}`);
+        return;
+      }
+    }
+  }
+
+  #onMessage(data: unknown): void {
+    if (this.closed) return;
+    try {
+      if (!(data instanceof ArrayBuffer)) throw new WireError('malformed', 'text message on a binary channel');
+      const whole = this.#reassembler.push(new Uint8Array(data));
+      if (!whole) return;
+      this.#onFrame(decodeFrame(whole));
+    } catch (err) {
+      if (err instanceof WireError) this.#reject(err.code, err.message);
+      else this.#reject('handler_error', (err as Error).message ?? String(err));
+    }
+  }
+
+  #reject(reason: Rejection, detail: string): void {
+    this.events.onRejected(this, reason, detail);
+    if (++this.strikes >= PEER_LIMITS.strikes_max) this.close(`cut off after ${this.strikes} rejected frames`);
+  }
+
+  #onFrame(frame: Frame): void {
+    switch (frame.t) {
+      case 'hello': {
+        if (this.#remotePub) return this.#reject('bad_auth', 'second hello');
+        if (frame.grid !== this.me.grid) {
+          this.#reject('wrong_grid', 'peer is on another grid');
+          return this.close('peer is on another grid');
+        }
+        if (nodeIdOf(frame.pub) !== this.id) {
+          this.#reject('bad_identity', 'hello key does not match the peer id');
+          return this.close('peer identity mismatch');
+        }
+        this.#remotePub = frame.pub;
+        this.remote_height = frame.height;
+        this.remote_member = frame.member;
+        const message = authMessage(this.me.grid, frame.nonce, this.me.signer.publicKey);
+        void this.me.signer.sign(message).then((sig) => this.send({ t: 'auth', sig }));
+        return;
+      }
+      case 'auth': {
+        if (!this.#remotePub || this.authenticated) return this.#reject('bad_auth', 'auth out of order');
+        if (!this.me.verifier.verify(this.#remotePub, authMessage(this.me.grid, this.#nonce, this.#remotePub), frame.sig)) {
+          this.#reject('bad_auth', 'challenge signature does not verify');
+          return this.close('peer failed the challenge');
+        }
+        this.authenticated = true;
+        this.#timer = setInterval(() => this.#ping(), PEER_LIMITS.ping_every_ms);
+        this.events.onAuthenticated(this);
+        return;
+      }
+      case 'ping':
+        if (!this.authenticated) return this.#reject('unauthenticated', 'ping before auth');
+        this.send({ t: 'pong', n: frame.n });
+        return;
+      case 'pong': {
+        const sent = this.#pingSentAt.get(frame.n);
+        if (sent === undefined) return;
+        this.#pingSentAt.clear();
+        this.#missed = 0;
+        this.rtt_ms = Math.round((performance.now() - sent) * 10) / 10;
+        return;
+      }
+      default:
+        if (!this.authenticated) return this.#reject('unauthenticated', `${frame.t} before auth`);
+        if (frame.t === 'env' && frame.env.from !== this.id) return this.#reject('spoofed_sender', 'envelope from another node');
+        this.events.onFrame(this, frame);
+    }
+  }
+
+  /** The thesis' rule: a peer that misses three pings in a row is dropped. */
+  #ping(): void {
+    if (this.#pingSentAt.size >= PEER_LIMITS.missed_pings_max) {
+      this.close(`missed ${PEER_LIMITS.missed_pings_max} pings`);
+      return;
+    }
+    const n = ++this.#pingN;
+    this.#pingSentAt.set(n, performance.now());
+    this.#missed = this.#pingSentAt.size;
+    this.send({ t: 'ping', n });
+  }
+
+  /** Test-only fault injection: raw bytes straight onto the channel. */
+  sendRaw(bytes: Uint8Array): void {
+    if (this.channel.readyState === 'open') this.channel.send(bytes as Uint8Array<ArrayBuffer>);
+  }
+
+  get missed_pings(): number {
+    return this.#missed;
+  }
+
+  get remotePub(): Uint8Array | null {
+    return this.#remotePub;
+  }
+
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    try {
+      this.channel.close();
+    } catch {
+      // already closed
+    }
+    this.events.onClosed(this, reason);
+  }
+}
+

@@ -1,0 +1,129 @@
+// The node's durable store: one IndexedDB database per node (idb). The persistence
+// contract of the Raft core is kept here: hard state, entries and certificates are written
+// in one transaction with strict durability, and the driver sends nothing that depends on
+// them until that transaction has completed. Derived data (receipts, a ledger snapshot with
+// its height) is written in its own transaction and can always be rebuilt from the log.
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import type { Entry, HardState } from '../core/raft/types.js';
+import type { Certificate } from '../core/replica.js';
+import type { LedgerState, Receipt } from '../core/ledger.js';
+
+export interface StoredGrid {
+  grid: string; // chain id, hex
+  genesis: Uint8Array | null; // encoded signed genesis once known
+}
+
+export interface StoredIdentity {
+  keys: CryptoKeyPair; // non-extractable private key, stored as a CryptoKey
+  created_ms: number;
+}
+
+export interface BlockReceipts {
+  height: number;
+  receipts: Receipt[];
+}
+
+interface NodeDB extends DBSchema {
+  meta: {
+    key: string;
+    value: unknown;
+  };
+  entries: { key: number; value: Entry };
+  certs: { key: number; value: Certificate };
+  receipts: { key: number; value: BlockReceipts };
+}
+
+export interface PersistBatch {
+  hard_state: HardState | null;
+  entries: Entry[];
+  certs: Certificate[];
+}
+
+export interface Loaded {
+  identity: StoredIdentity | null;
+  grid: StoredGrid | null;
+  hard: HardState | null;
+  entries: Entry[];
+  certs: Certificate[];
+  snapshot: { height: number; state: LedgerState } | null;
+}
+
+export class NodeStore {
+  private constructor(private readonly db: IDBPDatabase<NodeDB>) {}
+
+  static async open(name: string): Promise<NodeStore> {
+    const db = await openDB<NodeDB>(name, 1, {
+      upgrade(db) {
+        db.createObjectStore('meta');
+        db.createObjectStore('entries');
+        db.createObjectStore('certs');
+        db.createObjectStore('receipts');
+      },
+    });
+    return new NodeStore(db);
+  }
+
+  async load(): Promise<Loaded> {
+    const tx = this.db.transaction(['meta', 'entries', 'certs'], 'readonly');
+    const [identity, grid, hard, snapshot, entries, certs] = await Promise.all([
+      tx.objectStore('meta').get('identity'),
+      tx.objectStore('meta').get('grid'),
+      tx.objectStore('meta').get('hard'),
+      tx.objectStore('meta').get('snapshot'),
+      tx.objectStore('entries').getAll(),
+      tx.objectStore('certs').getAll(),
+    ]);
+    await tx.done;
+    return {
+      identity: (identity as StoredIdentity | undefined) ?? null,
+      grid: (grid as StoredGrid | undefined) ?? null,
+      hard: (hard as HardState | undefined) ?? null,
+      entries,
+      certs,
+      snapshot: (snapshot as Loaded['snapshot'] | undefined) ?? null,
+    };
+  }
+
+  async saveIdentity(identity: StoredIdentity): Promise<void> {
+    const tx = this.db.transaction('meta', 'readwrite', { durability: 'strict' });
+    await tx.store.put(identity, 'identity');
+    await tx.done;
+  }
+
+  async saveGrid(grid: StoredGrid): Promise<void> {
+    const tx = this.db.transaction('meta', 'readwrite', { durability: 'strict' });
+    await tx.store.put(grid, 'grid');
+    await tx.done;
+  }
+
+  /** Hard state, entries (replacing any at or above the first) and certificates, durably. */
+  async persist(batch: PersistBatch): Promise<void> {
+    const tx = this.db.transaction(['meta', 'entries', 'certs'], 'readwrite', { durability: 'strict' });
+    const entries = tx.objectStore('entries');
+    const first = batch.entries[0];
+    const writes: Promise<unknown>[] = [];
+    if (first) {
+      writes.push(entries.delete(IDBKeyRange.lowerBound(first.index)));
+      for (const e of batch.entries) writes.push(entries.put(e, e.index));
+    }
+    if (batch.hard_state) writes.push(tx.objectStore('meta').put(batch.hard_state, 'hard'));
+    for (const c of batch.certs) writes.push(tx.objectStore('certs').put(c, c.height));
+    await Promise.all([...writes, tx.done]);
+  }
+
+  /** Receipts of applied blocks and, now and then, a ledger snapshot with its height. */
+  async saveApplied(receipts: BlockReceipts[], snapshot: { height: number; state: LedgerState } | null): Promise<void> {
+    const tx = this.db.transaction(['meta', 'receipts'], 'readwrite', { durability: 'relaxed' });
+    const writes: Promise<unknown>[] = receipts.map((r) => tx.objectStore('receipts').put(r, r.height));
+    if (snapshot) writes.push(tx.objectStore('meta').put(snapshot, 'snapshot'));
+    await Promise.all([...writes, tx.done]);
+  }
+
+  async receiptsAt(height: number): Promise<Receipt[] | null> {
+    return (await this.db.get('receipts', height))?.receipts ?? null;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,47 @@
+// The dedicated worker's entry: one GridNode per tab, exposed to the page with comlink.
+import * as Comlink from 'comlink';
+import { GridNode } from './node.js';
+import type { Role, TxBody } from '../core/tx.js';
+import type { GridParams } from '../core/params.js';
+import type { NodeId } from '../core/keys.js';
+
+let node: GridNode | null = null;
+
+function need(): GridNode {
+  if (!node) throw new Error('the node is not started yet');
+  return node;
+}
+
+type SubmitFields = Parameters<GridNode['submit']>[0];
+
+const api = {
+  async init(db_name: string, grid_hint: string | null) {
+    if (!node) node = await GridNode.open(db_name, grid_hint);
+    else if (grid_hint && !node.grid) await node.setGrid(grid_hint);
+    return { id: node.id, grid: node.grid };
+  },
+  createGrid: (name: string, params?: Partial<GridParams>) => need().createGrid(name, params),
+  setGrid: (grid: string) => need().setGrid(grid),
+  status: () => need().status(),
+  members: () => need().members(),
+  blocks: (before: number | null, count: number) => need().blocks(before, count),
+  block: (height: number) => need().block(height),
+  proveTx: (height: number, index: number) => need().proveTx(height, index),
+  headerHash: (height: number) => need().headerHash(height),
+  submit: (fields: SubmitFields) => need().submit(fields),
+  submitBytes: (bytes: Uint8Array) => need().submitBytes(bytes),
+  txStatus: (id: string) => need().txStatus(id),
+  makeInvite: (role: Role, ttl_ms: number) => need().makeInvite(role, ttl_ms),
+  acceptInvite: (token: string) => need().acceptInvite(token),
+  requestJoin: (role: Role, name: string) => need().requestJoin(role, name),
+  approveJoin: (id: NodeId) => need().approveJoin(id),
+  addChannel: (peer: NodeId, gen: number, channel: RTCDataChannel) => need().addChannel(peer, gen, channel),
+  onPeerClosed: (cb: (id: NodeId, gen: number) => void) => need().onPeerClosed(cb),
+  leave: () => need().leave(),
+  injectRaw: (peer: NodeId, bytes: Uint8Array) => need().injectRaw(peer, bytes),
+};
+
+export type NodeApi = typeof api;
+export type { SubmitFields, TxBody };
+
+Comlink.expose(api);

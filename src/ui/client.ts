@@ -1,0 +1,106 @@
+// The page's side of a node: picks this tab's identity (sessionStorage + navigator.locks),
+// starts the worker, and connects it to its peers: signaling on a WebSocket, one
+// RTCPeerConnection per peer, every data channel transferred to the worker.
+import * as Comlink from 'comlink';
+import type { NodeApi } from '../node/worker.js';
+import { SignalingClient, type SignalingState } from '../net/signaling-client.js';
+import { PeerLinks } from '../net/peer-links.js';
+
+const SLOT_KEY = 'gridledger.slot';
+
+export interface ClientState {
+  signaling: SignalingState | 'off';
+  signaling_detail: string;
+}
+
+export interface Client {
+  api: Comlink.Remote<NodeApi>;
+  id: string;
+  grid: string | null;
+  slot: string;
+  state: ClientState;
+  connect(grid: string): void;
+  onChange(cb: () => void): void;
+}
+
+function newSlot(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Holds the slot's lock for the tab's lifetime; false when another tab holds it. */
+function tryLock(slot: string): Promise<boolean> {
+  if (!navigator.locks) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    void navigator.locks.request(`gridledger:${slot}`, { ifAvailable: true }, (lock) => {
+      if (!lock) {
+        resolve(false);
+        return;
+      }
+      resolve(true);
+      return new Promise<void>(() => {}); // held until the tab goes away
+    });
+  });
+}
+
+/** This tab's node slot: kept across reloads; a duplicated tab (same sessionStorage) gets a new one. */
+async function claimSlot(): Promise<string> {
+  let slot = sessionStorage.getItem(SLOT_KEY);
+  if (!slot || !(await tryLock(slot))) {
+    slot = newSlot();
+    await tryLock(slot);
+  }
+  sessionStorage.setItem(SLOT_KEY, slot);
+  return slot;
+}
+
+export async function startClient(gridHint: string | null): Promise<Client> {
+  const slot = await claimSlot();
+  const worker = new Worker(new URL('../node/worker.ts', import.meta.url), { type: 'module', name: `node-${slot}` });
+  const api = Comlink.wrap<NodeApi>(worker);
+  const { id, grid } = await api.init(`gridledger-${slot}`, gridHint);
+  const listeners: (() => void)[] = [];
+  const changed = () => listeners.forEach((cb) => cb());
+  let signaling: SignalingClient | null = null;
+  let links: PeerLinks | null = null;
+
+  const client: Client = {
+    api,
+    id,
+    grid,
+    slot,
+    state: { signaling: 'off', signaling_detail: '' },
+    onChange: (cb) => listeners.push(cb),
+    connect(gridId: string) {
+      if (signaling) return;
+      client.grid = gridId;
+      const peerLinks = new PeerLinks(id, {
+        onChannel: (peer, gen, channel) => void api.addChannel(peer, gen, Comlink.transfer(channel, [channel as unknown as Transferable])),
+        onState: () => changed(),
+      });
+      links = peerLinks;
+      const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/signal`;
+      signaling = new SignalingClient(wsUrl, gridId, id, {
+        onWelcome: (peers, config) => peerLinks.welcome(peers, config),
+        onJoined: (peer) => peerLinks.joined(peer),
+        onLeft: (peer) => peerLinks.left(peer),
+        onSignal: (from, data) => void peerLinks.signal(from, data),
+        onState: (state, detail) => {
+          client.state.signaling = state;
+          client.state.signaling_detail = detail;
+          changed();
+        },
+      });
+      peerLinks.attach(signaling);
+      void api.onPeerClosed(Comlink.proxy((peer: string, gen: number) => peerLinks.dropped(peer, gen)));
+    },
+  };
+
+  // Closing the tab: hand leadership over, then close every connection so peers know at once.
+  addEventListener('pagehide', () => {
+    void api.leave();
+    links?.closeAll();
+    signaling?.close();
+  });
+  if (grid) client.connect(grid);
+  return client;
+}
