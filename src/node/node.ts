@@ -40,6 +40,10 @@ export interface PeerInfo {
   rtt_ms: number | null;
   member: boolean;
   missed_pings: number;
+  frames_in: number;
+  frames_out: number;
+  queued: number;
+  channel: string;
 }
 
 export interface MemberInfo {
@@ -597,8 +601,12 @@ export class GridNode {
       id: s.id,
       authenticated: s.authenticated,
       rtt_ms: s.rtt_ms,
-      member: s.remote_member,
+      member: !!state?.members.get(s.id) && !state.members.get(s.id)!.removed,
       missed_pings: s.missed_pings,
+      frames_in: s.frames_in,
+      frames_out: s.frames_out,
+      queued: s.queued,
+      channel: `${s.channel.readyState}/${s.channel.bufferedAmount}`,
     }));
     const online = new Set(peers.filter((p) => p.authenticated).map((p) => p.id));
     const voters = state ? [...state.members.values()].filter((m) => m.voter && !m.removed) : [];
@@ -749,6 +757,29 @@ export class GridNode {
   }
 
   // ---- test-only fault injection (drives tests 7 and the drills) -------------------------------
+
+  /** Signs a transaction of this node without submitting it (tests replay and forge with it). */
+  async signOnly(fields: DistributiveOmit<TxBody, 'v' | 'chain' | 'from' | 'seq'>, seq?: number): Promise<Uint8Array> {
+    const r = this.replica;
+    if (!r) throw new Error('no grid yet');
+    const body = { ...fields, v: 1, chain: r.chain_id, from: this.id, seq: seq ?? r.nextSeq(this.id) } as TxBody;
+    return (await signTx(body, this.signer)).bytes;
+  }
+
+  /** Sends signed transaction bytes straight to one peer, skipping this node's own checks. */
+  sendTxTo(peer: NodeId, bytes: Uint8Array): boolean {
+    const s = this.sessions.get(peer);
+    if (!s?.authenticated) return false;
+    s.send({ t: 'env', env: { kind: 'txs', from: this.id, to: peer, txs: [bytes] } });
+    return true;
+  }
+
+  /** The encoded signed transaction `index` of committed block `height`. */
+  txBytes(height: number, index: number): Uint8Array | null {
+    const r = this.replica;
+    if (!r || height > r.raft.commit) return null;
+    return r.raft.log[height]?.block?.txs[index] ?? null;
+  }
 
   injectRaw(peer: NodeId, bytes: Uint8Array): boolean {
     const s = this.sessions.get(peer);

@@ -18,6 +18,7 @@ export const PEER_LIMITS = {
   /** Rejected frames a peer may send before it is cut off. */
   strikes_max: 20,
   handshake_ms: 5000,
+  hello_repeat_ms: 300,
 } as const;
 
 export type Rejection = WireError['code'] | 'unauthenticated' | 'spoofed_sender' | 'wrong_grid' | 'bad_identity' | 'bad_auth' | 'queue_full' | 'handler_error';
@@ -48,6 +49,8 @@ export class PeerSession {
   remote_height = 0;
   remote_member = false;
   strikes = 0;
+  frames_in = 0;
+  frames_out = 0;
   readonly opened_ms = Date.now();
   #remotePub: Uint8Array | null = null;
   readonly #nonce = crypto.getRandomValues(new Uint8Array(16));
@@ -68,15 +71,33 @@ export class PeerSession {
   ) {
     channel.binaryType = 'arraybuffer';
     channel.bufferedAmountLowThreshold = PEER_LIMITS.high_water_bytes / 2;
-    channel.onopen = () => this.#sendHello();
+    channel.onopen = () => this.#startHandshake();
     channel.onclose = () => this.close('channel closed');
     channel.onerror = () => this.close('channel error');
     channel.onbufferedamountlow = () => this.#flush();
     channel.onmessage = (ev: MessageEvent) => this.#onMessage(ev.data);
-    if (channel.readyState === 'open') this.#sendHello();
+    if (channel.readyState === 'open') this.#startHandshake();
     setTimeout(() => {
       if (!this.authenticated) this.close('handshake timed out');
     }, PEER_LIMITS.handshake_ms);
+  }
+
+  // Messages that reach a channel while it is being transferred to the worker can be lost,
+  // so the hello is repeated until the peer's auth arrives; a repeated hello is answered
+  // with the same auth again.
+  #handshakeTimer: ReturnType<typeof setInterval> | null = null;
+  #authSig: Promise<Uint8Array> | null = null;
+
+  #startHandshake(): void {
+    if (this.#handshakeTimer || this.closed) return;
+    this.#sendHello();
+    this.#handshakeTimer = setInterval(() => {
+      if (this.authenticated || this.closed) {
+        clearInterval(this.#handshakeTimer!);
+        return;
+      }
+      this.#sendHello();
+    }, PEER_LIMITS.hello_repeat_ms);
   }
 
   #sendHello(): void {
@@ -99,6 +120,7 @@ export class PeerSession {
         return;
       }
       this.#queue.push(p);
+      this.frames_out += p === parts[0] ? 1 : 0;
       this.#queuedBytes += p.length;
     }
     this.#flush();
@@ -124,11 +146,17 @@ export class PeerSession {
       if (!(data instanceof ArrayBuffer)) throw new WireError('malformed', 'text message on a binary channel');
       const whole = this.#reassembler.push(new Uint8Array(data));
       if (!whole) return;
+      this.frames_in++;
       this.#onFrame(decodeFrame(whole));
     } catch (err) {
       if (err instanceof WireError) this.#reject(err.code, err.message);
       else this.#reject('handler_error', (err as Error).message ?? String(err));
     }
+  }
+
+  /** Counted but not held against the peer: it happens to honest peers during a handshake. */
+  #count(reason: Rejection, detail: string): void {
+    this.events.onRejected(this, reason, detail);
   }
 
   #reject(reason: Rejection, detail: string): void {
@@ -139,7 +167,11 @@ export class PeerSession {
   #onFrame(frame: Frame): void {
     switch (frame.t) {
       case 'hello': {
-        if (this.#remotePub) return this.#reject('bad_auth', 'second hello');
+        if (this.#remotePub) {
+          if (nodeIdOf(frame.pub) !== this.id) return this.#reject('bad_auth', 'second hello with another key');
+          void this.#authSig?.then((sig) => this.send({ t: 'auth', sig }));
+          return;
+        }
         if (frame.grid !== this.me.grid) {
           this.#reject('wrong_grid', 'peer is on another grid');
           return this.close('peer is on another grid');
@@ -152,11 +184,13 @@ export class PeerSession {
         this.remote_height = frame.height;
         this.remote_member = frame.member;
         const message = authMessage(this.me.grid, frame.nonce, this.me.signer.publicKey);
-        void this.me.signer.sign(message).then((sig) => this.send({ t: 'auth', sig }));
+        this.#authSig = this.me.signer.sign(message);
+        void this.#authSig.then((sig) => this.send({ t: 'auth', sig }));
         return;
       }
       case 'auth': {
-        if (!this.#remotePub || this.authenticated) return this.#reject('bad_auth', 'auth out of order');
+        if (this.authenticated) return; // a repeat of an auth we already accepted
+        if (!this.#remotePub) return this.#count('unauthenticated', 'auth before hello (hello lost in transfer?)');
         if (!this.me.verifier.verify(this.#remotePub, authMessage(this.me.grid, this.#nonce, this.#remotePub), frame.sig)) {
           this.#reject('bad_auth', 'challenge signature does not verify');
           return this.close('peer failed the challenge');
@@ -167,7 +201,7 @@ export class PeerSession {
         return;
       }
       case 'ping':
-        if (!this.authenticated) return this.#reject('unauthenticated', 'ping before auth');
+        if (!this.authenticated) return this.#count('unauthenticated', 'ping before auth');
         this.send({ t: 'pong', n: frame.n });
         return;
       case 'pong': {
@@ -202,6 +236,10 @@ export class PeerSession {
     if (this.channel.readyState === 'open') this.channel.send(bytes as Uint8Array<ArrayBuffer>);
   }
 
+  get queued(): number {
+    return this.#queue.length;
+  }
+
   get missed_pings(): number {
     return this.#missed;
   }
@@ -214,6 +252,7 @@ export class PeerSession {
     if (this.closed) return;
     this.closed = true;
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#handshakeTimer) clearInterval(this.#handshakeTimer);
     try {
       this.channel.close();
     } catch {

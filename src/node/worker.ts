@@ -38,7 +38,11 @@ const api = {
   addChannel: (peer: NodeId, gen: number, channel: RTCDataChannel) => need().addChannel(peer, gen, channel),
   onPeerClosed: (cb: (id: NodeId, gen: number) => void) => need().onPeerClosed(cb),
   leave: () => need().leave(),
+  // Test-only fault injection (tests/e2e, drills): raw frames, forged and replayed txs.
   injectRaw: (peer: NodeId, bytes: Uint8Array) => need().injectRaw(peer, bytes),
+  signOnly: (fields: SubmitFields, seq?: number) => need().signOnly(fields, seq),
+  sendTxTo: (peer: NodeId, bytes: Uint8Array) => need().sendTxTo(peer, bytes),
+  txBytes: (height: number, index: number) => need().txBytes(height, index),
 };
 
 export type NodeApi = typeof api;
