@@ -79,6 +79,7 @@ export interface NodeStatus {
   rejected: Record<string, number>;
   counters: Replica['counters'];
   committed_txs: number;
+  sync: { batches: number; blocks: number; refused: number };
   operator: boolean;
   join_requests: JoinRequest[];
   events: string[];
@@ -142,6 +143,7 @@ export class GridNode {
   readonly joinRequests = new Map<NodeId, JoinRequest>();
   readonly events: string[] = [];
   committed_txs = 0;
+  readonly sync = { batches: 0, blocks: 0, refused: 0 };
   #store: NodeStore;
   #genesisBytes: Uint8Array | null = null;
   #driving = false;
@@ -347,11 +349,15 @@ export class GridNode {
     s.remote_height = tip;
     const cert = certs[0];
     if (entries.length === 0 || !cert) return;
+    const before = this.replica.raft.lastIndex();
     const refused = this.replica.acceptSynced(entries, cert);
     if (refused !== null) {
+      this.sync.refused++;
       this.#count('sync_refused', refused);
       return;
     }
+    this.sync.batches++;
+    this.sync.blocks += Math.max(0, this.replica.raft.lastIndex() - before);
     this.#kick();
     if (tip > cert.height) this.#requestSync(s);
   }
@@ -635,6 +641,7 @@ export class GridNode {
       rejected: { ...this.rejected },
       counters: r ? { ...r.counters } : { txs_rejected: 0, blocks_rejected: 0, acks_rejected: 0, certs_rejected: 0, forwarded: 0 },
       committed_txs: this.committed_txs,
+      sync: { ...this.sync },
       operator: this.#isOperator(),
       join_requests: [...this.joinRequests.values()],
       events: this.events.slice(-20),
@@ -732,19 +739,36 @@ export class GridNode {
 
   // ---- leaving ------------------------------------------------------------------------------
 
+  /** Hands leadership to `target` (or the most caught-up online voter); false if not leader. */
+  transferLeadership(target?: NodeId): boolean {
+    const r = this.replica;
+    if (!r || r.raft.role !== 'leader') return false;
+    const to = target ?? this.#bestSuccessor();
+    if (!to || !r.raft.transferLeadership(to)) return false;
+    this.#event(`handing leadership to ${short(to)}`);
+    this.#kick();
+    return true;
+  }
+
+  #bestSuccessor(): NodeId | null {
+    const r = this.replica!;
+    let best: NodeId | null = null;
+    let bestMatch = -1;
+    for (const id of r.raft.membership().voters) {
+      const pr = r.raft.progressOf(id);
+      if (id !== this.id && pr && pr.match > bestMatch && this.sessions.get(id)?.authenticated) {
+        best = id;
+        bestMatch = pr.match;
+      }
+    }
+    return best;
+  }
+
   /** The tab is closing: hand leadership to the most caught-up voter, then close channels. */
   leave(): void {
     const r = this.replica;
     if (r && r.raft.role === 'leader') {
-      let best: NodeId | null = null;
-      let bestMatch = -1;
-      for (const id of r.raft.membership().voters) {
-        const pr = r.raft.progressOf(id);
-        if (id !== this.id && pr && pr.match > bestMatch && this.sessions.get(id)?.authenticated) {
-          best = id;
-          bestMatch = pr.match;
-        }
-      }
+      const best = this.#bestSuccessor();
       if (best && r.raft.transferLeadership(best)) {
         const rd = r.ready();
         // Only the timeout_now matters now; entries still unpersisted are not sent.

@@ -38,6 +38,7 @@ const api = {
   addChannel: (peer: NodeId, gen: number, channel: RTCDataChannel) => need().addChannel(peer, gen, channel),
   onPeerClosed: (cb: (id: NodeId, gen: number) => void) => need().onPeerClosed(cb),
   leave: () => need().leave(),
+  transferLeadership: (target?: NodeId) => need().transferLeadership(target),
   // Test-only fault injection (tests/e2e, drills): raw frames, forged and replayed txs.
   injectRaw: (peer: NodeId, bytes: Uint8Array) => need().injectRaw(peer, bytes),
   signOnly: (fields: SubmitFields, seq?: number) => need().signOnly(fields, seq),
