@@ -1,5 +1,6 @@
 // Playwright: real Chromium from Debian, the real server (app + signaling) on loopback.
 import { defineConfig } from '@playwright/test';
+import { CHROMIUM, CHROMIUM_ARGS } from './scripts/tabs.js';
 
 export const E2E_PORT = Number(process.env.E2E_PORT ?? 8391);
 
@@ -15,9 +16,8 @@ export default defineConfig({
   use: {
     baseURL: `http://127.0.0.1:${E2E_PORT}`,
     launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      // Loopback candidates need this flag and the camera/microphone grant (DESIGN.md §2).
-      args: ['--allow-loopback-in-peer-connection', '--disable-background-timer-throttling', '--disable-renderer-backgrounding'],
+      executablePath: CHROMIUM,
+      args: CHROMIUM_ARGS,
     },
     permissions: ['camera', 'microphone'],
   },

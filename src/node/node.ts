@@ -321,8 +321,12 @@ export class GridNode {
     }
   }
 
+  #adopting = false;
+
   async #onGenesis(bytes: Uint8Array): Promise<void> {
-    if (this.replica || !this.grid) return;
+    // Several peers answer the request: adopt the first good genesis only.
+    if (this.replica || !this.grid || this.#adopting) return;
+    this.#adopting = true;
     try {
       const signed = decodeGenesis(bytes);
       if (toHex(chainIdOf(signed.genesis)) !== this.grid) throw new Error('genesis is not this grid');
@@ -332,6 +336,8 @@ export class GridNode {
       for (const s of this.sessions.values()) if (s.authenticated) this.#requestSync(s);
     } catch (err) {
       this.#count('bad_genesis', (err as Error).message);
+    } finally {
+      this.#adopting = false;
     }
   }
 

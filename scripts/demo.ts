@@ -1,0 +1,108 @@
+// `npm run demo -- --nodes 10 [--headed] [--duration S] [--json] [--port P]`
+// Starts the server and a grid of N tabs in one Chromium: the operator creates the grid,
+// N-1 households join with invite links, the operator mints deposits, and a trickle of
+// transfers flows between random members. A live status table prints every second;
+// screenshots land in demo-output/. With --duration the demo stops S seconds after the grid
+// is formed and prints one JSON line last.
+import { chromium } from '@playwright/test';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildIfStale, dist, root } from '../signaling/build.js';
+import { staticHandler } from '../signaling/static.js';
+import { startGridServer } from '../signaling/server.js';
+import { buildGrid, call, CHROMIUM, CHROMIUM_ARGS, closeAll, status, type Tab } from './tabs.js';
+import type { NodeStatus } from '../src/node/node.js';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const has = (name: string) => process.argv.includes(`--${name}`);
+
+const nodes = Number(arg('nodes') ?? 10);
+const duration_s = arg('duration') ? Number(arg('duration')) : null;
+const json = has('json');
+const port = Number(arg('port') ?? process.env.PORT ?? 8090);
+if (!Number.isInteger(nodes) || nodes < 1 || nodes > 30) throw new Error('--nodes must be 1..30');
+const say = (line: string) => {
+  if (!json) console.log(line);
+  else console.error(line);
+};
+
+buildIfStale();
+const server = await startGridServer({ port, host: '127.0.0.1', handler: staticHandler(dist), config: { loopback_only: true } });
+const base = `http://127.0.0.1:${port}/`;
+say(`server on ${base}; starting ${nodes} tabs in Chromium (${has('headed') ? 'headed' : 'headless'})`);
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: !has('headed') });
+const outDir = join(root, 'demo-output');
+mkdirSync(outDir, { recursive: true });
+
+let tabs: Tab[] = [];
+let stopping = false;
+const started = Date.now();
+
+async function shutdown(code: number): Promise<never> {
+  stopping = true;
+  await closeAll(tabs);
+  await browser.close().catch(() => {});
+  await server.close();
+  process.exit(code);
+}
+process.on('SIGINT', () => void shutdown(0));
+
+function table(all: NodeStatus[]): string {
+  const rows = all.map((s, i) =>
+    [String(i).padStart(2), s.id.slice(0, 8), s.role.padEnd(8), s.raft_role.padEnd(9), String(s.term).padStart(4), String(s.height).padStart(6), `${s.peers.filter((p) => p.authenticated).length}/${s.members - 1}`.padStart(5), String(s.committed_txs).padStart(6)].join('  '),
+  );
+  return ['tab node      role      raft       term  height peers    txs', ...rows].join('\n');
+}
+
+try {
+  ({ tabs } = await buildGrid(browser, base, nodes, (i) => say(`  tab ${i} ${i === 0 ? 'created the grid (operator)' : 'joined by invite and votes'}`)));
+  say(`grid of ${nodes} tabs formed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  for (const t of tabs.slice(1)) await call(tabs[0]!.page, 'submit', { kind: 'mint', to: t.id, amount: 100_000, ref: 'demo deposit' });
+
+  // A trickle of transfers: one every 250 ms from a random member to another.
+  const trickle = setInterval(() => {
+    if (stopping || tabs.length < 3) return;
+    const from = tabs[1 + Math.floor(Math.random() * (tabs.length - 1))]!;
+    const to = tabs[Math.floor(Math.random() * tabs.length)]!;
+    if (from !== to) void call(from.page, 'submit', { kind: 'transfer', to: to.id, amount: 1 + Math.floor(Math.random() * 500), memo: 'demo' }).catch(() => {});
+  }, 250);
+
+  let last: NodeStatus[] = [];
+  const running = Date.now(); // --duration counts from the moment the grid is formed
+  while (!stopping) {
+    last = await Promise.all(tabs.map((t) => status(t.page)));
+    if (!json) {
+      process.stdout.write('\x1b[2J\x1b[H');
+      console.log(`gridledger demo — ${nodes} tabs — ${((Date.now() - started) / 1000).toFixed(0)} s — open ${base} to look around (Ctrl-C stops)\n`);
+      console.log(table(last));
+    }
+    if (duration_s !== null && Date.now() - running >= duration_s * 1000) break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  clearInterval(trickle);
+  // Let the last transfers settle so the heights can be compared.
+  await new Promise((r) => setTimeout(r, 1500));
+  last = await Promise.all(tabs.map((t) => status(t.page)));
+  for (const [i, t] of [tabs[0]!, tabs[Math.min(4, tabs.length - 1)]!].entries()) {
+    await t.page.screenshot({ path: join(outDir, i === 0 ? 'operator.png' : 'member.png'), fullPage: true });
+  }
+  const terms = new Set(last.filter((s) => s.raft_role === 'leader').map((s) => s.term));
+  const hs = last.map((s) => s.height);
+  const summary = {
+    nodes,
+    leaders: last.filter((s) => s.raft_role === 'leader').length,
+    term: Math.max(...last.map((s) => s.term)),
+    heights_equal: hs.every((h) => h === hs[0]),
+    height: Math.max(...hs),
+    committed_txs: Math.max(...last.map((s) => s.committed_txs)),
+  };
+  say(`screenshots in ${outDir}; leaders' terms: ${[...terms].join(',')}`);
+  console.log(JSON.stringify(summary));
+  await shutdown(0);
+} catch (err) {
+  console.error(`demo failed: ${(err as Error).stack ?? err}`);
+  await shutdown(1);
+}

@@ -1,0 +1,91 @@
+// Driving a grid of real tabs from Node (Playwright): shared by the e2e tests, the demo and
+// the benchmark. Each node is a page in its own browser context: its own IndexedDB and
+// sessionStorage, as if it were another household's browser.
+import type { Browser, BrowserContext, Page } from '@playwright/test';
+import type { NodeStatus } from '../src/node/node.js';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** WebRTC on loopback needs this flag and the camera/microphone grant (DESIGN.md §2). */
+export const CHROMIUM_ARGS = ['--allow-loopback-in-peer-connection', '--disable-background-timer-throttling', '--disable-renderer-backgrounding'];
+
+export interface Tab {
+  context: BrowserContext;
+  page: Page;
+  id: string;
+}
+
+type Api = { api: Record<string, (...args: unknown[]) => Promise<unknown>> };
+
+/** Calls a method of the tab's node API (the same one the UI uses). */
+export async function call<T>(page: Page, method: string, ...args: unknown[]): Promise<T> {
+  return page.evaluate(
+    ([m, a]) => (globalThis as unknown as { gridledger: Api }).gridledger.api[m as string]!(...(a as unknown[])),
+    [method, args] as const,
+  ) as Promise<T>;
+}
+
+export function status(page: Page): Promise<NodeStatus> {
+  return call<NodeStatus>(page, 'status');
+}
+
+export async function waitFor(what: string, cond: () => Promise<boolean>, timeout_ms = 60_000, every_ms = 250): Promise<void> {
+  const until = Date.now() + timeout_ms;
+  while (Date.now() < until) {
+    if (await cond().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, every_ms));
+  }
+  throw new Error(`timed out after ${timeout_ms} ms waiting for ${what}`);
+}
+
+export async function openTab(browser: Browser, url: string, log: (line: string) => void = () => {}): Promise<Tab> {
+  const context = await browser.newContext({ permissions: ['camera', 'microphone'], viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.on('pageerror', (err) => log(`[page error] ${err.message}`));
+  await page.goto(url);
+  await page.waitForFunction(() => !!(globalThis as unknown as { gridledger?: unknown }).gridledger, null, { timeout: 30_000 });
+  const id = await page.getByTestId('node-id').first().textContent({ timeout: 30_000 });
+  return { context, page, id: id!.trim() };
+}
+
+/** The operator's tab: creates the grid through the UI and waits to lead it. */
+export async function createGrid(browser: Browser, base: string, name = 'Test grid'): Promise<{ operator: Tab; grid: string }> {
+  const operator = await openTab(browser, base);
+  await operator.page.getByTestId('grid-name').fill(name);
+  await operator.page.getByTestId('create-grid').click();
+  await waitFor('the operator to lead its grid', async () => (await status(operator.page)).raft_role === 'leader', 30_000);
+  return { operator, grid: (await status(operator.page)).grid! };
+}
+
+/** A new tab opens an invite link the operator made. */
+export async function inviteTab(browser: Browser, base: string, operator: Tab, role = 'prosumer'): Promise<Tab> {
+  const token = await call<string>(operator.page, 'makeInvite', role, 3_600_000);
+  const s = await status(operator.page);
+  return openTab(browser, `${base}?grid=${s.grid}#invite=${token}`);
+}
+
+/** An operator plus n-1 members admitted by invites, each a voter before the next joins. */
+export async function buildGrid(browser: Browser, base: string, n: number, onJoined: (i: number) => void = () => {}): Promise<{ tabs: Tab[]; grid: string }> {
+  const { operator, grid } = await createGrid(browser, base);
+  const tabs = [operator];
+  onJoined(0);
+  for (let i = 1; i < n; i++) {
+    const tab = await inviteTab(browser, base, operator);
+    tabs.push(tab);
+    // One membership change in flight at a time: admit, then promotion to voter.
+    await waitFor(`tab ${i} to become a voter`, async () => (await status(tab.page)).voter, 60_000);
+    onJoined(i);
+  }
+  await waitFor('every tab to see every member and peer', async () => {
+    const all = await Promise.all(tabs.map((t) => status(t.page)));
+    return all.every((s) => s.voters === n && s.peers.filter((p) => p.authenticated).length === n - 1);
+  });
+  return { tabs, grid };
+}
+
+export async function heights(tabs: Tab[]): Promise<number[]> {
+  return Promise.all(tabs.map(async (t) => (await status(t.page)).height));
+}
+
+export async function closeAll(tabs: Tab[]): Promise<void> {
+  await Promise.all(tabs.map((t) => t.context.close().catch(() => {})));
+}
