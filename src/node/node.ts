@@ -355,6 +355,8 @@ export class GridNode {
     s.remote_height = tip;
     const cert = certs[0];
     if (entries.length === 0 || !cert) return;
+    // Raft's own replication may have moved us on meanwhile: a stale answer, not a bad one.
+    if (entries[0]!.index !== this.replica.raft.applied + 1) return;
     const before = this.replica.raft.lastIndex();
     const refused = this.replica.acceptSynced(entries, cert);
     if (refused !== null) {
