@@ -85,7 +85,10 @@ export async function startGridServer(opts: GridServerOptions): Promise<GridServ
     rooms: () => rooms.size,
     peers: () => [...rooms.values()].reduce((n, r) => n + r.size, 0),
   };
+  const closing = new WeakSet<WebSocket>();
   const reject = (socket: WebSocket, reason: keyof typeof CLOSE, detail: string) => {
+    if (closing.has(socket)) return;
+    closing.add(socket);
     stats.rejected[reason] = (stats.rejected[reason] ?? 0) + 1;
     socket.close(CLOSE[reason], detail.slice(0, 120));
   };
@@ -109,6 +112,7 @@ export async function startGridServer(opts: GridServerOptions): Promise<GridServ
     });
     socket.on('error', () => socket.terminate());
     socket.on('message', (data: RawData, isBinary: boolean) => {
+      if (closing.has(socket)) return; // frames already in flight after a rejection
       const bucket = peer ?? pending;
       const now = Date.now();
       bucket.tokens = Math.min(limits.rate_burst, bucket.tokens + ((now - bucket.refilled_at) / 1000) * limits.rate_per_s);

@@ -427,11 +427,13 @@ export class Replica {
    * What this node serves to a peer syncing from `from`: a batch of at most `max` blocks
    * ending at a certified height, that certificate, and the newest certified height.
    */
-  syncBatch(from: number, max: number): { entries: Entry[]; certs: Certificate[]; tip: number } {
+  syncBatch(from: number, max: number, hard_max = 256): { entries: Entry[]; certs: Certificate[]; tip: number } {
     const tip = this.#latestCertHeight();
     const heights = [...this.certs.keys()].filter((h) => h >= from && h <= this.raft.applied).sort((a, b) => a - b);
     let to = 0;
     for (const h of heights) if (h < from + max) to = h;
+    // Certificates are sparse: when none falls within `max`, stretch to the next one.
+    if (to === 0 && heights[0] !== undefined && heights[0] < from + hard_max) to = heights[0];
     if (to === 0) return { entries: [], certs: [], tip };
     return { entries: this.raft.log.slice(from, to + 1), certs: [this.certs.get(to)!], tip };
   }

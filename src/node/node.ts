@@ -301,7 +301,7 @@ export class GridNode {
         return;
       case 'sync_req': {
         if (!this.replica) return;
-        const batch = this.replica.syncBatch(f.from, Math.min(f.max, WIRE_LIMITS.sync_batch_max));
+        const batch = this.replica.syncBatch(f.from, Math.min(f.max, WIRE_LIMITS.sync_batch_max), WIRE_LIMITS.sync_batch_max);
         s.send({ t: 'sync_resp', ...batch });
         return;
       }

@@ -7,7 +7,7 @@ import { NobleSigner, nobleVerifier } from '../../src/core/keys.js';
 import { DEFAULT_PARAMS } from '../../src/core/params.js';
 import { createGenesis, type SignedGenesis } from '../../src/core/genesis.js';
 import { buildBlockSync, checkCertificate } from '../../src/core/block.js';
-import { Replica, type Envelope, type ReplicaReady } from '../../src/core/replica.js';
+import { Replica, type Certificate, type Envelope, type ReplicaReady } from '../../src/core/replica.js';
 import { CachingVerifier, signTxSync, type DecodedTx, type Role, type TxBody } from '../../src/core/tx.js';
 import { assertInvariants, stateRoot, votersOf } from '../../src/core/ledger.js';
 import { fromHex, toHex } from '../../src/core/bytes.js';
@@ -53,7 +53,7 @@ interface SimNode {
   signer: NobleSigner;
   up: boolean;
   replica: Replica | null;
-  disk: { hard: HardState; log: Entry[] };
+  disk: { hard: HardState; log: Entry[]; certs: Certificate[] };
   tick_ms: number;
   /** A Ready being persisted: its messages wait until the write completes (the contract). */
   writing: { rd: ReplicaReady; done_at: number } | null;
@@ -142,7 +142,7 @@ export class Cluster {
         signer: signers[i]!,
         up: i < this.#founders,
         replica: null,
-        disk: { hard: { term: 0, vote: null, commit: 0 }, log: [{ index: 0, term: 0, hash: chainHex, block: null }] },
+        disk: { hard: { term: 0, vote: null, commit: 0 }, log: [{ index: 0, term: 0, hash: chainHex, block: null }], certs: [] },
         tick_ms: this.rng.int(8, 14), // uneven tick rates
         writing: null,
         member: i < this.#founders,
@@ -161,7 +161,7 @@ export class Cluster {
       id: n.signer.id,
       verifier: this.verifier,
       rand: () => this.rng.next(),
-      restored: { hard: { ...n.disk.hard }, log: [...n.disk.log] },
+      restored: { hard: { ...n.disk.hard }, log: [...n.disk.log], certs: [...n.disk.certs] },
       cert_every_ticks: 40,
       tuning: {
         pre_vote: this.#config.pre_vote,
@@ -336,6 +336,7 @@ export class Cluster {
       n.disk.log.length = rd.entries[0]!.index;
       n.disk.log.push(...rd.entries);
     }
+    n.disk.certs.push(...rd.certs);
     for (const env of rd.messages) this.#send(env);
     const applied = n.replica!.advance(rd, this.now);
     for (const a of applied) this.#onApplied(n, a.entry, a.receipts.map((x) => x.tx));
