@@ -52,7 +52,8 @@ export type Frame =
   | { t: 'genesis'; bytes: Uint8Array }
   | { t: 'sync_req'; from: number; max: number }
   | { t: 'sync_resp'; entries: Entry[]; certs: Certificate[]; tip: number }
-  | { t: 'join_req'; pub: Uint8Array; role: Role; name: string };
+  | { t: 'join_req'; pub: Uint8Array; role: Role; name: string }
+  | { t: 'deposit_req'; amount: number; ref: string };
 
 // ---- encoding ---------------------------------------------------------------------------
 
@@ -215,6 +216,10 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       case 'join_req':
         keysAre(v, ['t', 'pub', 'role', 'name'], 'join_req');
         need(isBytes(v.pub, PUBLIC_KEY_BYTES) && ROLES.includes(v.role as Role) && typeof v.name === 'string' && v.name.length <= 64, 'join_req fields');
+        return v as unknown as Frame;
+      case 'deposit_req':
+        keysAre(v, ['t', 'amount', 'ref'], 'deposit_req');
+        need(isUint(v.amount) && v.amount > 0 && v.amount <= 1e12 && typeof v.ref === 'string' && v.ref.length <= 64, 'deposit_req fields');
         return v as unknown as Frame;
       default:
         throw new WireError('unknown_type', `unknown frame type ${String(v.t).slice(0, 20)}`);

@@ -16,6 +16,9 @@ import { WebCryptoSigner } from './webcrypto-signer.js';
 import { NodeStore } from './store.js';
 import { PeerSession, type Rejection } from './peers.js';
 import { WIRE_LIMITS, type Frame } from '../net/wire.js';
+import { MarketDriver } from './market.js';
+import type { MeterProfile, MeterRegisters } from '../meter/simulated.js';
+import type { PriceSchedule } from '../market/schedule.js';
 
 export const NODE_TIMING = {
   tick_ms: 100,
@@ -30,6 +33,14 @@ export const NODE_TIMING = {
 } as const;
 
 const MAX_JOIN_REQUESTS = 50;
+const MAX_DEPOSIT_REQUESTS = 100;
+
+export interface DepositRequest {
+  member: NodeId;
+  amount: number;
+  ref: string;
+  at_ms: number;
+}
 const MAX_EVENTS_KEPT = 200;
 
 export type NodeRole = 'operator' | Role | 'auditor' | 'none';
@@ -82,6 +93,7 @@ export interface NodeStatus {
   sync: { batches: number; blocks: number; refused: number };
   operator: boolean;
   join_requests: JoinRequest[];
+  deposit_requests: DepositRequest[];
   events: string[];
   quorum_ok: boolean;
 }
@@ -144,6 +156,8 @@ export class GridNode {
   readonly events: string[] = [];
   committed_txs = 0;
   readonly sync = { batches: 0, blocks: 0, refused: 0 };
+  readonly market: MarketDriver;
+  readonly depositRequests: DepositRequest[] = [];
   #store: NodeStore;
   #genesisBytes: Uint8Array | null = null;
   #driving = false;
@@ -160,6 +174,7 @@ export class GridNode {
     this.signer = signer;
     this.id = signer.id;
     this.grid = grid;
+    this.market = new MarketDriver(this.id, (fields) => this.submit(fields));
   }
 
   /** Opens (or creates) the node kept in database `db_name`. */
@@ -308,6 +323,13 @@ export class GridNode {
       case 'sync_resp':
         this.#onSyncResponse(s, f.entries, f.certs, f.tip);
         return;
+      case 'deposit_req': {
+        if (!this.#isOperator() || !this.replica?.state.members.has(s.id)) return;
+        if (this.depositRequests.length >= MAX_DEPOSIT_REQUESTS) return this.#count('deposit_requests_full', '');
+        this.depositRequests.push({ member: s.id, amount: f.amount, ref: f.ref, at_ms: now });
+        this.#event(`deposit request from ${short(s.id)}: ${f.amount}`);
+        return;
+      }
       case 'join_req': {
         if (!this.#isOperator() || this.replica?.state.members.has(s.id)) return;
         if (this.joinRequests.size >= MAX_JOIN_REQUESTS && !this.joinRequests.has(s.id)) return this.#count('join_requests_full', '');
@@ -393,6 +415,10 @@ export class GridNode {
         this.#kick();
       }, NODE_TIMING.tick_ms),
       setInterval(() => {
+        const r = this.replica;
+        if (r && !this.#stopped) void this.market.tick(r.state, this.#isOperator(), this.#isMember());
+      }, 1000),
+      setInterval(() => {
         this.#syncTick();
         this.#rebroadcastMine();
         // Peers learn our certified height from hellos only; refresh it through sync replies.
@@ -471,10 +497,12 @@ export class GridNode {
 
   async #onApplied(r: Replica, applied: AppliedBlock[]): Promise<void> {
     for (const a of applied) {
+      this.market.onStatements(a.entry.index, a.statements);
       this.committed_txs += a.receipts.length;
       for (const rc of a.receipts) this.#myPending.delete(rc.tx);
       if (this.joinRequests.size > 0) for (const id of this.joinRequests.keys()) if (r.state.members.has(id)) this.joinRequests.delete(id);
     }
+    this.market.onState(r.state);
     const now = Date.now();
     const snapshot = now - this.#lastSnapshot_ms >= NODE_TIMING.snapshot_every_ms ? { height: r.raft.applied, state: r.state } : null;
     if (snapshot) this.#lastSnapshot_ms = now;
@@ -596,6 +624,63 @@ export class GridNode {
     return out;
   }
 
+  // ---- market --------------------------------------------------------------------------------
+
+  /** A member asks the operator (over the channel to it) to confirm a currency deposit. */
+  requestDeposit(amount: number, ref: string): boolean {
+    const op = this.operatorId();
+    const s = op ? this.sessions.get(op) : undefined;
+    if (!s?.authenticated || !Number.isSafeInteger(amount) || amount <= 0) return false;
+    s.send({ t: 'deposit_req', amount, ref: ref.slice(0, 64) });
+    return true;
+  }
+
+  /** The operator confirms a deposit: mints the tokens. */
+  async confirmDeposit(index: number): Promise<SubmitOutcome> {
+    const d = this.depositRequests[index];
+    if (!d) return { ok: false, code: 'unknown_request', reason: 'no such deposit request' };
+    const out = await this.submit({ kind: 'mint', to: d.member, amount: d.amount, ref: d.ref || 'deposit' });
+    if (out.ok) this.depositRequests.splice(index, 1);
+    return out;
+  }
+
+  marketView() {
+    const r = this.replica;
+    return r ? this.market.view(r.state) : null;
+  }
+
+  statements(limit: number) {
+    return this.market.myStatements(this.#isOperator(), Math.min(limit, 500));
+  }
+
+  meterStatus() {
+    return this.market.meterStatus();
+  }
+
+  /** A simulated meter for this household; `sim_start_hour` sets its clock (UTC hour of day). */
+  useSimulatedMeter(profile?: MeterProfile, speed = 1, sim_start_hour?: number): void {
+    const role = this.replica?.state.members.get(this.id)?.role;
+    const p: MeterProfile = profile ?? (role === 'producer' || role === 'prosumer' || role === 'consumer' ? role : 'consumer');
+    this.market.useSimulated(p, parseInt(this.id.slice(0, 8), 16), speed, sim_start_hour);
+  }
+
+  serialReading(regs: MeterRegisters): void {
+    this.market.serialReading(regs);
+  }
+
+  meterError(code: string): void {
+    this.market.meterError(code.slice(0, 40));
+  }
+
+  stopMeter(): void {
+    this.market.stopMeter();
+  }
+
+  setSchedule(s: PriceSchedule): string | null {
+    if (!this.#isOperator()) return 'only the operator sets prices';
+    return this.market.setSchedule(s);
+  }
+
   // ---- reading ------------------------------------------------------------------------------
 
   #isMember(): boolean {
@@ -652,6 +737,7 @@ export class GridNode {
       sync: { ...this.sync },
       operator: this.#isOperator(),
       join_requests: [...this.joinRequests.values()],
+      deposit_requests: [...this.depositRequests],
       events: this.events.slice(-20),
       quorum_ok: voters.length > 0 && votersOnline * 2 > voters.length,
     };

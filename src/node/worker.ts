@@ -4,6 +4,8 @@ import { GridNode } from './node.js';
 import type { Role, TxBody } from '../core/tx.js';
 import type { GridParams } from '../core/params.js';
 import type { NodeId } from '../core/keys.js';
+import type { MeterProfile, MeterRegisters } from '../meter/simulated.js';
+import type { PriceSchedule } from '../market/schedule.js';
 
 let node: GridNode | null = null;
 
@@ -38,6 +40,16 @@ const api = {
   addChannel: (peer: NodeId, gen: number, channel: RTCDataChannel) => need().addChannel(peer, gen, channel),
   onPeerClosed: (cb: (id: NodeId, gen: number) => void) => need().onPeerClosed(cb),
   leave: () => need().leave(),
+  marketView: () => need().marketView(),
+  statements: (limit: number) => need().statements(limit),
+  meterStatus: () => need().meterStatus(),
+  useSimulatedMeter: (profile?: MeterProfile, speed?: number, sim_start_hour?: number) => need().useSimulatedMeter(profile, speed, sim_start_hour),
+  serialReading: (regs: MeterRegisters) => need().serialReading(regs),
+  meterError: (code: string) => need().meterError(code),
+  stopMeter: () => need().stopMeter(),
+  setSchedule: (s: PriceSchedule) => need().setSchedule(s),
+  requestDeposit: (amount: number, ref: string) => need().requestDeposit(amount, ref),
+  confirmDeposit: (index: number) => need().confirmDeposit(index),
   transferLeadership: (target?: NodeId) => need().transferLeadership(target),
   // Test-only fault injection (tests/e2e, drills): raw frames, forged and replayed txs.
   injectRaw: (peer: NodeId, bytes: Uint8Array) => need().injectRaw(peer, bytes),

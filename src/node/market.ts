@@ -1,0 +1,241 @@
+// The node's market duties, run every second in the worker: the operator publishes the
+// price of the current and the next interval from its schedule; a member with a meter
+// signs and submits its reading for each interval that ends (cumulative registers at the
+// boundary). Also the meter's state (simulated or Web Serial) and the views the market UI
+// reads. Every number shown comes from committed state; the meter panel's live power is
+// the only exception, and it is labelled as such.
+import { intervalOf, type LedgerState } from '../core/ledger.js';
+import type { NodeId } from '../core/keys.js';
+import type { Statement } from '../core/settlement.js';
+import { SimulatedMeter, type MeterProfile, type MeterRegisters } from '../meter/simulated.js';
+import { checkSchedule, defaultSchedule, priceFor, type PriceSchedule } from '../market/schedule.js';
+
+type Fields = Parameters<typeof import('./node.js').GridNode.prototype.submit>[0];
+type Submit = (fields: Fields) => Promise<{ ok: boolean; code?: string; reason?: string }>;
+
+export type MeterSource = 'none' | 'simulated' | 'serial';
+
+export interface MeterStatus {
+  source: MeterSource;
+  latest: MeterRegisters | null;
+  last_reported_interval: number | null;
+  last_result: string;
+  errors: Record<string, number>;
+  telegrams: number;
+  stopped: boolean;
+}
+
+export interface ContractView {
+  id: number;
+  consumer: NodeId;
+  producer: NodeId;
+  first_interval: number;
+  last_interval: number;
+  max_energy_wh: number;
+  max_price: number;
+  locked: number;
+  funded: number;
+  delivered_wh: number;
+  paid: number;
+  refunded: number;
+  status: string;
+  cancel_requested: boolean;
+}
+
+export interface MarketView {
+  interval: number;
+  interval_ms: number;
+  interval_ends_ms: number;
+  price_now: number | null;
+  price_next: number | null;
+  prices: { interval: number; price: number }[];
+  offers: { producer: NodeId; first_interval: number; last_interval: number }[];
+  contracts: ContractView[]; // mine (as consumer or producer), newest first
+  payouts: { id: number; member: NodeId; amount: number; height: number }[];
+  settled_through: number;
+  totals: { minted: number; burned: number; balances: number; locked: number };
+  schedule: PriceSchedule;
+  my_energy: { interval: number; import_wh: number; export_wh: number }[];
+}
+
+const MAX_STATEMENTS = 2000;
+const MAX_ENERGY_KEPT = 240;
+
+export class MarketDriver {
+  schedule: PriceSchedule = defaultSchedule();
+  readonly statements: (Statement & { height: number })[] = [];
+  readonly #myEnergy: { interval: number; import_wh: number; export_wh: number }[] = [];
+  #source: MeterSource = 'none';
+  #sim: SimulatedMeter | null = null;
+  #latest: MeterRegisters | null = null;
+  #latest_at = 0;
+  #boundary: { interval: number; regs: MeterRegisters } | null = null;
+  #reported: number | null = null;
+  #lastResult = '';
+  readonly #errors: Record<string, number> = {};
+  #telegrams = 0;
+  readonly #pricesSent = new Map<number, number>(); // interval -> when sent
+  #busy = false;
+
+  constructor(
+    private readonly id: NodeId,
+    private readonly submit: Submit,
+  ) {}
+
+  // ---- meter sources ----------------------------------------------------------------------
+
+  useSimulated(profile: MeterProfile, seed: number, speed: number, sim_start_hour?: number): void {
+    const now = Date.now();
+    const day = now - (now % 86_400_000);
+    this.#source = 'simulated';
+    this.#sim = new SimulatedMeter({ seed, profile, speed, start_ms: now, ...(sim_start_hour !== undefined ? { sim_start_ms: day + sim_start_hour * 3_600_000 } : {}) });
+    this.#latest = this.#sim.read(Date.now());
+    this.#latest_at = Date.now();
+  }
+
+  /** Stops the simulated meter's registers (a dead meter: readings keep coming, nothing moves). */
+  stopMeter(): void {
+    if (this.#sim) this.#sim.stopped = true;
+  }
+
+  /** A reading parsed on the page from the P1 port (Web Serial). */
+  serialReading(regs: MeterRegisters): void {
+    if (!Number.isSafeInteger(regs.import_wh) || !Number.isSafeInteger(regs.export_wh) || regs.import_wh < 0 || regs.export_wh < 0) {
+      this.meterError('bad_reading');
+      return;
+    }
+    if (this.#latest && (regs.import_wh < this.#latest.import_wh || regs.export_wh < this.#latest.export_wh)) {
+      this.meterError('register_backwards');
+      return;
+    }
+    this.#source = 'serial';
+    this.#sim = null;
+    this.#latest = regs;
+    this.#latest_at = Date.now();
+    this.#telegrams++;
+  }
+
+  meterError(code: string): void {
+    this.#errors[code] = (this.#errors[code] ?? 0) + 1;
+  }
+
+  meterStatus(): MeterStatus {
+    return {
+      source: this.#source,
+      latest: this.#latest,
+      last_reported_interval: this.#reported,
+      last_result: this.#lastResult,
+      errors: { ...this.#errors },
+      telegrams: this.#telegrams,
+      stopped: !!this.#sim?.stopped,
+    };
+  }
+
+  setSchedule(s: PriceSchedule): string | null {
+    const problem = checkSchedule(s);
+    if (!problem) this.schedule = { hourly: [...s.hourly], override: s.override, speed: s.speed };
+    return problem;
+  }
+
+  // ---- applied blocks ---------------------------------------------------------------------
+
+  onStatements(height: number, statements: Statement[]): void {
+    for (const s of statements) this.statements.push({ ...s, height });
+    if (this.statements.length > MAX_STATEMENTS) this.statements.splice(0, this.statements.length - MAX_STATEMENTS);
+  }
+
+  onState(state: LedgerState): void {
+    // Record my metered energy per settled-or-open interval for the chart.
+    for (const [interval, slot] of state.energy) {
+      const mine = slot.get(this.id);
+      if (mine && !this.#myEnergy.some((e) => e.interval === interval)) this.#myEnergy.push({ interval, ...mine });
+    }
+    this.#myEnergy.sort((a, b) => a.interval - b.interval);
+    if (this.#myEnergy.length > MAX_ENERGY_KEPT) this.#myEnergy.splice(0, this.#myEnergy.length - MAX_ENERGY_KEPT);
+  }
+
+  // ---- the one-second duty ----------------------------------------------------------------
+
+  async tick(state: LedgerState, isOperator: boolean, isMember: boolean): Promise<void> {
+    if (this.#busy || !isMember) return;
+    this.#busy = true;
+    try {
+      const now = Date.now();
+      const p = state.params;
+      const cur = intervalOf(p, now);
+      if (isOperator) await this.#publishPrices(state, cur);
+      if (isOperator || this.#source === 'none') return;
+      if (this.#sim) {
+        this.#latest = this.#sim.read(now);
+        this.#latest_at = now;
+      }
+      if (!this.#latest || now - this.#latest_at > 3 * p.interval_ms) return; // no fresh registers
+      // The first tick of interval `cur` closes interval cur-1 with the registers read now.
+      if (!this.#boundary || this.#boundary.interval < cur - 1) this.#boundary = { interval: cur - 1, regs: this.#latest };
+      const b = this.#boundary;
+      const last = state.meters.get(this.id)?.last_interval ?? null;
+      if (this.#reported !== null && b.interval <= this.#reported) return;
+      if (last !== null && b.interval <= last) {
+        this.#reported = last;
+        return;
+      }
+      if (b.interval <= state.settled_through) return; // too late for that interval
+      const r = await this.submit({ kind: 'meter', interval: b.interval, import_wh: b.regs.import_wh, export_wh: b.regs.export_wh });
+      this.#reported = b.interval;
+      this.#lastResult = r.ok ? `reading for interval ${b.interval} submitted` : `reading for interval ${b.interval} rejected: ${r.reason}`;
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async #publishPrices(state: LedgerState, cur: number): Promise<void> {
+    const now = Date.now();
+    for (const interval of [cur, cur + 1]) {
+      if (state.prices.has(interval)) continue;
+      const sent = this.#pricesSent.get(interval);
+      if (sent !== undefined && now - sent < 5000) continue; // in flight
+      if (interval === cur && state.settled_through >= cur) continue;
+      this.#pricesSent.set(interval, now);
+      await this.submit({ kind: 'price', interval, price: priceFor(this.schedule, interval, state.params.interval_ms) });
+    }
+    for (const k of this.#pricesSent.keys()) if (k < cur - 2) this.#pricesSent.delete(k);
+  }
+
+  // ---- views --------------------------------------------------------------------------------
+
+  view(state: LedgerState): MarketView {
+    const p = state.params;
+    const cur = intervalOf(p, Date.now());
+    const prices = [...state.prices].filter(([i]) => i > cur - 120 && i <= cur + 1).sort((a, b) => a[0] - b[0]).map(([interval, price]) => ({ interval, price }));
+    const contracts = [...state.contracts.values()]
+      .filter((c) => c.consumer === this.id || c.producer === this.id || state.operator === this.id)
+      .sort((a, b) => b.id - a.id)
+      .slice(0, 50)
+      .map((c) => ({ ...c }));
+    let balances = 0;
+    let locked = 0;
+    for (const m of state.members.values()) balances += m.balance;
+    for (const c of state.contracts.values()) locked += c.locked;
+    return {
+      interval: cur,
+      interval_ms: p.interval_ms,
+      interval_ends_ms: (cur + 1) * p.interval_ms,
+      price_now: state.prices.get(cur) ?? null,
+      price_next: state.prices.get(cur + 1) ?? null,
+      prices,
+      offers: [...state.offers.values()].map((o) => ({ ...o })),
+      contracts,
+      payouts: [...state.payouts.values()].map((x) => ({ ...x })),
+      settled_through: state.settled_through,
+      totals: { minted: state.minted, burned: state.burned, balances, locked },
+      schedule: { ...this.schedule, hourly: [...this.schedule.hourly] },
+      my_energy: [...this.#myEnergy],
+    };
+  }
+
+  /** My statements (as consumer or producer; everything for the operator), newest last. */
+  myStatements(isOperator: boolean, limit: number): (Statement & { height: number })[] {
+    const mine = isOperator ? this.statements : this.statements.filter((s) => s.consumer === this.id || s.producer === this.id);
+    return mine.slice(-limit);
+  }
+}
