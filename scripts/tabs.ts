@@ -48,9 +48,10 @@ export async function openTab(browser: Browser, url: string, log: (line: string)
 }
 
 /** The operator's tab: creates the grid through the UI and waits to lead it. */
-export async function createGrid(browser: Browser, base: string, name = 'Test grid'): Promise<{ operator: Tab; grid: string }> {
+export async function createGrid(browser: Browser, base: string, name = 'Test grid', interval_s = 60): Promise<{ operator: Tab; grid: string }> {
   const operator = await openTab(browser, base);
   await operator.page.getByTestId('grid-name').fill(name);
+  await operator.page.getByTestId('grid-interval').fill(String(interval_s));
   await operator.page.getByTestId('create-grid').click();
   await waitFor('the operator to lead its grid', async () => (await status(operator.page)).raft_role === 'leader', 30_000);
   return { operator, grid: (await status(operator.page)).grid! };
@@ -64,12 +65,18 @@ export async function inviteTab(browser: Browser, base: string, operator: Tab, r
 }
 
 /** An operator plus n-1 members admitted by invites, each a voter before the next joins. */
-export async function buildGrid(browser: Browser, base: string, n: number, onJoined: (i: number) => void = () => {}): Promise<{ tabs: Tab[]; grid: string }> {
-  const { operator, grid } = await createGrid(browser, base);
+export interface GridOptions {
+  /** Role of tab i (i ≥ 1); prosumer by default. */
+  roles?: string[];
+  interval_s?: number;
+}
+
+export async function buildGrid(browser: Browser, base: string, n: number, onJoined: (i: number) => void = () => {}, opts: GridOptions = {}): Promise<{ tabs: Tab[]; grid: string }> {
+  const { operator, grid } = await createGrid(browser, base, 'Test grid', opts.interval_s ?? 60);
   const tabs = [operator];
   onJoined(0);
   for (let i = 1; i < n; i++) {
-    const tab = await inviteTab(browser, base, operator);
+    const tab = await inviteTab(browser, base, operator, opts.roles?.[i] ?? 'prosumer');
     tabs.push(tab);
     // One membership change in flight at a time: admit, then promotion to voter.
     await waitFor(`tab ${i} to become a voter`, async () => (await status(tab.page)).voter, 60_000);

@@ -644,6 +644,14 @@ export class GridNode {
     return out;
   }
 
+  /** Applied height and every member's balance, read together (tests compare tabs with it). */
+  balances(): { height: number; balances: Record<string, number> } {
+    const r = this.replica;
+    const balances: Record<string, number> = {};
+    for (const m of r?.state.members.values() ?? []) balances[m.id] = m.balance;
+    return { height: r?.raft.applied ?? 0, balances };
+  }
+
   marketView() {
     const r = this.replica;
     return r ? this.market.view(r.state) : null;

@@ -41,6 +41,7 @@ const api = {
   onPeerClosed: (cb: (id: NodeId, gen: number) => void) => need().onPeerClosed(cb),
   leave: () => need().leave(),
   marketView: () => need().marketView(),
+  balances: () => need().balances(),
   statements: (limit: number) => need().statements(limit),
   meterStatus: () => need().meterStatus(),
   useSimulatedMeter: (profile?: MeterProfile, speed?: number, sim_start_hour?: number) => need().useSimulatedMeter(profile, speed, sim_start_hour),

@@ -7,4 +7,4 @@ export const { call, status, waitFor, heights, closeAll } = tabs;
 export const openTab = (browser: Browser, path: string) => tabs.openTab(browser, path);
 export const createGrid = (browser: Browser) => tabs.createGrid(browser, '/');
 export const inviteTab = (browser: Browser, operator: tabs.Tab, role = 'prosumer') => tabs.inviteTab(browser, '/', operator, role);
-export const buildGrid = (browser: Browser, n: number) => tabs.buildGrid(browser, '/', n);
+export const buildGrid = (browser: Browser, n: number, opts: tabs.GridOptions = {}) => tabs.buildGrid(browser, '/', n, () => {}, opts);
