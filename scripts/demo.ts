@@ -1,9 +1,12 @@
-// `npm run demo -- --nodes 10 [--headed] [--duration S] [--json] [--port P]`
+// `npm run demo -- --nodes 10 [--market] [--headed] [--duration S] [--json] [--port P]`
 // Starts the server and a grid of N tabs in one Chromium: the operator creates the grid,
 // N-1 households join with invite links, the operator mints deposits, and a trickle of
 // transfers flows between random members. A live status table prints every second;
 // screenshots land in demo-output/. With --duration the demo stops S seconds after the grid
-// is formed and prints one JSON line last.
+// is formed and prints one JSON line last. With --market the grid is a market instead:
+// the operator, producers and consumers with simulated meters on a 10-second interval;
+// producers offer, consumers sign contracts (and sign new ones when they end), and the
+// table shows prices, contracts and payments as they settle.
 import { chromium } from '@playwright/test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +25,9 @@ const has = (name: string) => process.argv.includes(`--${name}`);
 const nodes = Number(arg('nodes') ?? 10);
 const duration_s = arg('duration') ? Number(arg('duration')) : null;
 const json = has('json');
+const marketMode = has('market');
+const MARKET_INTERVAL_S = 10;
+const MARKET_SPEED = 180; // one wall second = three simulated minutes
 const port = Number(arg('port') ?? process.env.PORT ?? 8090);
 if (!Number.isInteger(nodes) || nodes < 1 || nodes > 30) throw new Error('--nodes must be 1..30');
 const say = (line: string) => {
@@ -58,13 +64,36 @@ function table(all: NodeStatus[]): string {
 }
 
 try {
-  ({ tabs } = await buildGrid(browser, base, nodes, (i) => say(`  tab ${i} ${i === 0 ? 'created the grid (operator)' : 'joined by invite and votes'}`)));
+  const roles = ['operator', ...Array.from({ length: nodes - 1 }, (_, i) => (i < Math.floor((nodes - 1) * 0.45) ? 'producer' : 'consumer'))];
+  ({ tabs } = await buildGrid(browser, base, nodes, (i) => say(`  tab ${i} ${i === 0 ? 'created the grid (operator)' : `joined by invite as a ${marketMode ? roles[i] : 'prosumer'} and votes`}`), marketMode ? { roles, interval_s: MARKET_INTERVAL_S } : {}));
   say(`grid of ${nodes} tabs formed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   for (const t of tabs.slice(1)) await call(tabs[0]!.page, 'submit', { kind: 'mint', to: t.id, amount: 100_000, ref: 'demo deposit' });
+  const producers = marketMode ? tabs.filter((_, i) => roles[i] === 'producer') : [];
+  const consumers = marketMode ? tabs.filter((_, i) => roles[i] === 'consumer') : [];
+  for (const t of [...producers, ...consumers]) await call(t.page, 'useSimulatedMeter', producers.includes(t) ? 'producer' : 'consumer', MARKET_SPEED, 8);
 
   // A trickle of transfers: one every 250 ms from a random member to another.
+  // Market mode: producers keep an offer open; consumers without a live contract sign one.
+  const trader = setInterval(() => {
+    if (stopping || !marketMode) return;
+    void (async () => {
+      const m = await call<{ interval: number; offers: { producer: string; last_interval: number }[] }>(tabs[0]!.page, 'marketView');
+      for (const p of producers) {
+        const o = m.offers.find((x) => x.producer === p.id);
+        if (!o || o.last_interval < m.interval + 20) await call(p.page, 'submit', { kind: 'offer', first_interval: m.interval + 1, last_interval: m.interval + 120 });
+      }
+      for (const [i, c] of consumers.entries()) {
+        const mine = await call<{ contracts: { consumer: string; status: string }[] }>(c.page, 'marketView');
+        if (mine.contracts.some((k) => k.consumer === c.id && k.status === 'active')) continue;
+        const p = producers[i % producers.length];
+        if (!p || !m.offers.some((o) => o.producer === p.id)) continue;
+        await call(c.page, 'submit', { kind: 'contract', producer: p.id, first_interval: m.interval + 1, last_interval: m.interval + 6, max_energy_wh: 50_000, max_price: 40, lock: 3_000 });
+      }
+    })().catch(() => {});
+  }, 3000);
+
   const trickle = setInterval(() => {
-    if (stopping || tabs.length < 3) return;
+    if (stopping || tabs.length < 3 || marketMode) return;
     const from = tabs[1 + Math.floor(Math.random() * (tabs.length - 1))]!;
     const to = tabs[Math.floor(Math.random() * tabs.length)]!;
     if (from !== to) void call(from.page, 'submit', { kind: 'transfer', to: to.id, amount: 1 + Math.floor(Math.random() * 500), memo: 'demo' }).catch(() => {});
@@ -78,16 +107,23 @@ try {
       process.stdout.write('\x1b[2J\x1b[H');
       console.log(`gridledger demo — ${nodes} tabs — ${((Date.now() - started) / 1000).toFixed(0)} s — open ${base} to look around (Ctrl-C stops)\n`);
       console.log(table(last));
+      if (marketMode) {
+        const m = await call<{ interval: number; price_now: number | null; settled_through: number; contracts: { id: number; consumer: string; producer: string; status: string; delivered_wh: number; paid: number; refunded: number }[]; totals: { minted: number; burned: number; balances: number; locked: number } }>(tabs[0]!.page, 'marketView');
+        console.log(`\ninterval ${m.interval}  price ${m.price_now ?? '—'} per kWh  settled through ${m.settled_through}  tokens conserved: ${m.totals.minted - m.totals.burned === m.totals.balances + m.totals.locked}`);
+        console.log('contract consumer producer status     delivered_Wh  paid  refunded');
+        for (const c of m.contracts.slice(0, 8)) console.log(`${String(c.id).padStart(8)} ${c.consumer.slice(0, 8)} ${c.producer.slice(0, 8)} ${c.status.padEnd(9)} ${String(c.delivered_wh).padStart(13)} ${String(c.paid).padStart(5)} ${String(c.refunded).padStart(9)}`);
+      }
     }
     if (duration_s !== null && Date.now() - running >= duration_s * 1000) break;
     await new Promise((r) => setTimeout(r, 1000));
   }
   clearInterval(trickle);
+  clearInterval(trader);
   // Let the last transfers settle so the heights can be compared.
   await new Promise((r) => setTimeout(r, 1500));
   last = await Promise.all(tabs.map((t) => status(t.page)));
-  for (const [i, t] of [tabs[0]!, tabs[Math.min(4, tabs.length - 1)]!].entries()) {
-    await t.page.screenshot({ path: join(outDir, i === 0 ? 'operator.png' : 'member.png'), fullPage: true });
+  for (const [i, t] of [tabs[0]!, tabs[Math.min(4, tabs.length - 1)]!, tabs[tabs.length - 1]!].entries()) {
+    await t.page.screenshot({ path: join(outDir, ['operator.png', 'member.png', marketMode ? 'market-consumer.png' : 'member-2.png'][i]!), fullPage: true });
   }
   const terms = new Set(last.filter((s) => s.raft_role === 'leader').map((s) => s.term));
   const hs = last.map((s) => s.height);
