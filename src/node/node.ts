@@ -35,6 +35,16 @@ export const NODE_TIMING = {
 const MAX_JOIN_REQUESTS = 50;
 const MAX_DEPOSIT_REQUESTS = 100;
 
+export interface WalletEntry {
+  height: number;
+  time_ms: number;
+  kind: string;
+  counterparty: NodeId | null;
+  amount: number | null; // tokens in (+) or out (−) of my balance, when the kind moves any
+  ok: boolean | null;
+  reason: string | null;
+}
+
 export interface DepositRequest {
   member: NodeId;
   amount: number;
@@ -650,6 +660,41 @@ export class GridNode {
     const balances: Record<string, number> = {};
     for (const m of r?.state.members.values() ?? []) balances[m.id] = m.balance;
     return { height: r?.raft.applied ?? 0, balances };
+  }
+
+  /** My wallet history: my transactions and the tokens sent to me, newest first. */
+  history(limit: number): WalletEntry[] {
+    const r = this.replica;
+    if (!r) return [];
+    const out: WalletEntry[] = [];
+    const lowest = Math.max(1, r.raft.commit - 5000);
+    for (let h = r.raft.commit; h >= lowest && out.length < Math.min(limit, 200); h--) {
+      const b = r.raft.log[h]?.block;
+      if (!b) continue;
+      for (const bytes of b.txs) {
+        let tx;
+        try {
+          tx = decodeTx(bytes, r.chain_id, this.verifier);
+        } catch {
+          continue;
+        }
+        const body = tx.body as TxBody & { to?: string; amount?: number; lock?: number };
+        const toMe = (body.kind === 'transfer' || body.kind === 'mint') && body.to === this.id;
+        if (body.from !== this.id && !toMe) continue;
+        const rc = r.receipts.get(tx.id);
+        const amount = body.amount ?? body.lock ?? null;
+        out.push({
+          height: h,
+          time_ms: b.header.time_ms,
+          kind: body.kind,
+          counterparty: toMe ? body.from : (body.to ?? null),
+          amount: amount === null ? null : toMe ? amount : -amount,
+          ok: rc ? rc.height === h && rc.receipt.ok : null,
+          reason: rc && !rc.receipt.ok ? rc.receipt.reason : null,
+        });
+      }
+    }
+    return out;
   }
 
   marketView() {

@@ -42,6 +42,7 @@ const api = {
   leave: () => need().leave(),
   marketView: () => need().marketView(),
   balances: () => need().balances(),
+  history: (limit: number) => need().history(limit),
   statements: (limit: number) => need().statements(limit),
   meterStatus: () => need().meterStatus(),
   useSimulatedMeter: (profile?: MeterProfile, speed?: number, sim_start_hour?: number) => need().useSimulatedMeter(profile, speed, sim_start_hour),

@@ -105,7 +105,24 @@ test('a 10-tab market settles contracts the same way on every tab', async ({ bro
   const all = await call<(Statement & { height: number })[]>(operator.page, 'statements', 500);
   const s1 = await call<(Statement & { height: number })[]>(c1.page, 'statements', 500);
   expect(s1).toEqual(all.filter((s) => s.consumer === c1.id || s.producer === c1.id));
-  // The market view shows it.
+  // The market view shows it: statements, the settled chart, the wallet history.
   await expect(c1.page.getByTestId('statement-row').first()).toBeVisible();
+  await expect(c1.page.getByTestId('settled-chart')).toBeVisible();
+  await expect(c1.page.getByTestId('wallet-history')).toContainText('contract');
+
+  // Deposits: a member asks, the operator confirms and mints. Withdrawals: burned, then a
+  // pending payout in the operator's console.
+  const before = (await status(c1.page)).balance;
+  await c1.page.getByTestId('deposit-amount').fill('700');
+  await c1.page.getByTestId('request-deposit').click();
+  await expect(operator.page.getByTestId('deposit-request')).toHaveCount(1);
+  await operator.page.getByTestId('confirm-deposit').click();
+  await waitFor('the deposit is minted', async () => (await status(c1.page)).balance === before + 700, 20_000);
+  await c1.page.getByTestId('withdraw-amount').fill('300');
+  await c1.page.getByTestId('withdraw').click();
+  await waitFor('the withdrawal is a pending payout', async () => (await market(operator)).payouts.some((p) => p.member === c1.id && p.amount === 300), 20_000);
+  await expect(operator.page.getByTestId('payout-row')).toHaveCount(1);
+  const t = (await market(c3)).totals;
+  expect(t.minted - t.burned).toBe(t.balances + t.locked);
   await c1.page.screenshot({ path: 'test-results/market-view.png', fullPage: true });
 });

@@ -155,3 +155,47 @@ describe('settlement, worked example', () => {
     expect(c.balance('C')).toBe(500);
   });
 });
+
+describe('settlement with several producers and consumers', () => {
+  it("allocates each producer's export across its contracts in contract order, per producer", async () => {
+    const c = await TestChain.create({ P1: 'producer', P2: 'producer', C1: 'consumer', C2: 'consumer', C3: 'consumer' });
+    const consumers = ['C1', 'C2', 'C3'] as const;
+    c.block(
+      [
+        ...consumers.map((m) => c.tx('operator', 'mint', { to: c.id(m), amount: 10_000, ref: `deposit ${m}` })),
+        ...[1, 2, 3, 4].map((interval) => c.tx('operator', 'price', { interval, price: 100 })),
+        c.tx('P1', 'offer', { first_interval: 1, last_interval: 10 }),
+        c.tx('P2', 'offer', { first_interval: 1, last_interval: 10 }),
+      ],
+      at(0),
+    );
+    const terms = (producer: string) => ({ producer: c.id(producer), first_interval: 1, last_interval: 2, max_energy_wh: 100_000, max_price: 200, lock: 5_000 });
+    c.block([c.tx('C1', 'contract', terms('P1')), c.tx('C2', 'contract', terms('P1')), c.tx('C3', 'contract', terms('P2'))], at(0) + 10);
+    // Registers: [C1, C2, C3 import; P1, P2 export] per interval (0 is the baseline).
+    const deltas: Record<number, [number, number, number, number, number]> = { 0: [1000, 1000, 1000, 1000, 1000], 1: [300, 400, 500, 600, 200], 2: [100, 0, 100, 50, 1000] };
+    const reg = [0, 0, 0, 0, 0];
+    const statements: Statement[] = [];
+    for (const interval of [0, 1, 2]) {
+      deltas[interval]!.forEach((d, i) => (reg[i]! += d));
+      const txs = [
+        ...consumers.map((m, i) => c.tx(m, 'meter', { interval, import_wh: reg[i]!, export_wh: 0 })),
+        c.tx('P1', 'meter', { interval, import_wh: 0, export_wh: reg[3]! }),
+        c.tx('P2', 'meter', { interval, import_wh: 0, export_wh: reg[4]! }),
+      ];
+      statements.push(...c.block(txs, at(interval + 1)).statements);
+    }
+    statements.push(...c.block([], at(4)).statements);
+    expect(statements.map((s) => [s.interval, s.contract, s.consumed_wh, s.available_wh, s.delivered_wh, s.paid, s.grid_wh, s.outcome])).toEqual([
+      [1, 1, 300, 600, 300, 30, 0, 'settled'], //   P1's 600: C1 first
+      [1, 2, 400, 300, 300, 30, 100, 'settled'], // … C2 gets the 300 left
+      [1, 3, 500, 200, 200, 20, 300, 'settled'], // P2's 200 all to C3
+      [2, 1, 100, 50, 50, 5, 50, 'settled'],
+      [2, 2, 0, 0, 0, 0, 0, 'no_consumption'],
+      [2, 3, 100, 1000, 100, 10, 0, 'settled'],
+    ]);
+    expect([c.balance('P1'), c.balance('P2')]).toEqual([65, 30]);
+    expect(consumers.map((m) => c.balance(m))).toEqual([10_000 - 35, 10_000 - 30, 10_000 - 30]);
+    const t = totals(c.state);
+    expect([t.minted - t.burned, t.balances, t.locked]).toEqual([30_000, 30_000, 0]);
+  });
+});
