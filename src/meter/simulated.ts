@@ -17,6 +17,9 @@ export interface SimulatedMeterOptions {
   pv_peak_w?: number;
   /** Average household base load. */
   base_w?: number;
+  /** Optional home battery: stores PV surplus and covers the load before importing. */
+  battery_wh?: number;
+  battery_max_w?: number;
 }
 
 export interface MeterRegisters {
@@ -25,6 +28,7 @@ export interface MeterRegisters {
   power_import_w: number;
   power_export_w: number;
   sim_time_ms: number;
+  battery_wh?: number;
 }
 
 const STEP_MS = 60_000; // integrate power in simulated one-minute steps
@@ -50,6 +54,7 @@ export class SimulatedMeter {
   #import_mwh = 0; // milli-Wh, so whole-Wh registers never lose energy to rounding
   #export_mwh = 0;
   #cloud = 1;
+  #charge_mwh = 0; // battery state of charge
   #last: { import_w: number; export_w: number } = { import_w: 0, export_w: 0 };
   stopped = false;
 
@@ -59,6 +64,8 @@ export class SimulatedMeter {
       sim_start_ms: opts.start_ms,
       pv_peak_w: producing ? (opts.profile === 'producer' ? 6000 : 3500) : 0,
       base_w: opts.profile === 'producer' ? 150 : 450,
+      battery_wh: 0,
+      battery_max_w: 3000,
       ...opts,
     };
     this.#rand = mulberry32(opts.seed);
@@ -87,7 +94,17 @@ export class SimulatedMeter {
     while (!this.stopped && this.#sim_ms < target) {
       const dt = Math.min(STEP_MS, target - this.#sim_ms);
       const { load_w, pv_w } = this.#power(this.#sim_ms);
-      const net = load_w - pv_w;
+      let net = load_w - pv_w;
+      if (this.#opts.battery_wh > 0) {
+        // Charge from surplus, discharge to cover the load, within power and capacity.
+        const cap_mwh = this.#opts.battery_wh * 1000;
+        const max_w = this.#opts.battery_max_w;
+        const want_w = Math.max(-max_w, Math.min(max_w, net)); // + discharge, − charge
+        const room_w = want_w > 0 ? (this.#charge_mwh * 3600) / dt : ((cap_mwh - this.#charge_mwh) * 3600) / dt;
+        const used_w = Math.sign(want_w) * Math.min(Math.abs(want_w), room_w);
+        this.#charge_mwh -= (used_w * dt) / 3600;
+        net -= used_w;
+      }
       const mwh = (Math.abs(net) * dt) / 3600; // W·ms → mWh
       if (net >= 0) this.#import_mwh += Math.round(mwh);
       else this.#export_mwh += Math.round(mwh);
@@ -101,6 +118,7 @@ export class SimulatedMeter {
       power_import_w: this.#last.import_w,
       power_export_w: this.#last.export_w,
       sim_time_ms: this.#sim_ms,
+      battery_wh: Math.floor(this.#charge_mwh / 1000),
     };
   }
 }
