@@ -12,7 +12,7 @@ import { inclusionProof, leafHash } from '../core/merkle.js';
 import { encodeCanonical, decodeCanonical, type CanonicalValue } from '../core/codec.js';
 import { fromHex, toHex } from '../core/bytes.js';
 import { currentInterval, type LedgerState, type Member } from '../core/ledger.js';
-import { WebCryptoSigner } from './webcrypto-signer.js';
+import { WebCryptoSigner, WebCryptoVerifier } from './webcrypto-signer.js';
 import { NodeStore } from './store.js';
 import { PeerSession, type Rejection } from './peers.js';
 import { WIRE_LIMITS, type Frame } from '../net/wire.js';
@@ -168,6 +168,8 @@ export class GridNode {
   readonly sync = { batches: 0, blocks: 0, refused: 0 };
   readonly market: MarketDriver;
   readonly depositRequests: DepositRequest[] = [];
+  /** When each recent transaction was applied here (for commit-latency measurements). */
+  readonly #appliedAt = new Map<string, number>();
   #store: NodeStore;
   #genesisBytes: Uint8Array | null = null;
   #driving = false;
@@ -509,7 +511,12 @@ export class GridNode {
     for (const a of applied) {
       this.market.onStatements(a.entry.index, a.statements);
       this.committed_txs += a.receipts.length;
-      for (const rc of a.receipts) this.#myPending.delete(rc.tx);
+      const at = Date.now();
+      for (const rc of a.receipts) {
+        this.#myPending.delete(rc.tx);
+        this.#appliedAt.set(rc.tx, at);
+      }
+      while (this.#appliedAt.size > 50_000) this.#appliedAt.delete(this.#appliedAt.keys().next().value!);
       if (this.joinRequests.size > 0) for (const id of this.joinRequests.keys()) if (r.state.members.has(id)) this.joinRequests.delete(id);
     }
     this.market.onState(r.state);
@@ -950,6 +957,36 @@ export class GridNode {
     const r = this.replica;
     if (!r || height > r.raft.commit) return null;
     return r.raft.log[height]?.block?.txs[index] ?? null;
+  }
+
+  // ---- benchmark hooks ------------------------------------------------------------------------
+
+  appliedAt(ids: string[]): (number | null)[] {
+    return ids.slice(0, 10_000).map((id) => this.#appliedAt.get(id) ?? null);
+  }
+
+  /** Signs and submits `count` transfers to `to` as fast as this worker can; their ids and submit times. */
+  async loadTransfers(count: number, to: NodeId): Promise<{ id: string; at: number }[]> {
+    const out: { id: string; at: number }[] = [];
+    for (let i = 0; i < Math.min(count, 2000); i++) {
+      const r = await this.submit({ kind: 'transfer', to, amount: 1, memo: '' });
+      if (r.ok) out.push({ id: r.id, at: Date.now() });
+    }
+    return out;
+  }
+
+  /** Signature verifications per second in this worker: the core's noble path and WebCrypto. */
+  async benchVerify(n: number): Promise<{ noble_per_s: number; webcrypto_per_s: number }> {
+    const msgs = Array.from({ length: n }, (_, i) => new TextEncoder().encode(`bench ${i} ${Math.random()}`));
+    const sigs = await Promise.all(msgs.map((m) => this.signer.sign(m)));
+    let t = performance.now();
+    for (let i = 0; i < n; i++) if (!nobleVerifier.verify(this.signer.publicKey, msgs[i]!, sigs[i]!)) throw new Error('verify failed');
+    const noble_per_s = n / ((performance.now() - t) / 1000);
+    const wc = new WebCryptoVerifier();
+    t = performance.now();
+    await Promise.all(msgs.map((m, i) => wc.verify(this.signer.publicKey, m, sigs[i]!)));
+    const webcrypto_per_s = n / ((performance.now() - t) / 1000);
+    return { noble_per_s: Math.round(noble_per_s), webcrypto_per_s: Math.round(webcrypto_per_s) };
   }
 
   injectRaw(peer: NodeId, bytes: Uint8Array): boolean {

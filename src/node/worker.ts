@@ -43,6 +43,10 @@ const api = {
   marketView: () => need().marketView(),
   balances: () => need().balances(),
   history: (limit: number) => need().history(limit),
+  // Benchmark hooks (npm run bench).
+  appliedAt: (ids: string[]) => need().appliedAt(ids),
+  loadTransfers: (count: number, to: NodeId) => need().loadTransfers(count, to),
+  benchVerify: (n: number) => need().benchVerify(n),
   statements: (limit: number) => need().statements(limit),
   meterStatus: () => need().meterStatus(),
   useSimulatedMeter: (profile?: MeterProfile, speed?: number, sim_start_hour?: number) => need().useSimulatedMeter(profile, speed, sim_start_hour),

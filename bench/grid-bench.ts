@@ -1,0 +1,207 @@
+// `npm run bench [-- --nodes N] [--quick]`: a headless N-tab grid (one Chromium, loopback)
+// measured in one run — signature verifications per second in a worker (the machine's
+// limit), committed transactions per second at increasing offered load, commit latency at a
+// moderate load (submit → applied on every node), failover after the leader's tab closes,
+// memory per tab and IndexedDB size. Writes bench-results/ (JSON and a Markdown table) and
+// prints one JSON line last.
+import { chromium } from '@playwright/test';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { buildIfStale, dist, root } from '../signaling/build.js';
+import { staticHandler } from '../signaling/static.js';
+import { startGridServer } from '../signaling/server.js';
+import { buildGrid, call, CHROMIUM, CHROMIUM_ARGS, closeAll, status, waitFor, type Tab } from '../scripts/tabs.js';
+
+const argv = process.argv;
+const arg = (name: string) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
+const quick = argv.includes('--quick');
+const nodes = Number(arg('nodes') ?? 10);
+const port = Number(arg('port') ?? 8097);
+const log = (line: string) => console.error(line);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function percentile(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function leaderOf(tabs: Tab[]): Promise<number> {
+  const s = await Promise.all(tabs.map((t) => status(t.page)));
+  return s.findIndex((x) => x.raft_role === 'leader');
+}
+
+/** Offers `rate` tx/s spread over the tabs for `seconds`; returns submissions with times. */
+async function offer(tabs: Tab[], rate: number, seconds: number): Promise<{ tab: number; id: string; at: number }[]> {
+  const subs: { tab: number; id: string; at: number }[] = [];
+  const step_ms = 250;
+  const perStep = (rate * step_ms) / 1000;
+  let carry = 0;
+  const end = Date.now() + seconds * 1000;
+  let k = 0;
+  while (Date.now() < end) {
+    const t0 = Date.now();
+    carry += perStep;
+    const n = Math.floor(carry);
+    carry -= n;
+    // Spread this step's transactions over the tabs (each signs its own in its worker).
+    const per = Math.ceil(n / tabs.length);
+    const jobs: Promise<void>[] = [];
+    for (let i = 0, left = n; i < tabs.length && left > 0; i++, left -= per) {
+      const from = tabs[(k + i) % tabs.length]!;
+      const to = tabs[(k + i + 1) % tabs.length]!;
+      const idx = (k + i) % tabs.length;
+      jobs.push(call<{ id: string; at: number }[]>(from.page, 'loadTransfers', Math.min(per, left), to.id).then((r) => void subs.push(...r.map((x) => ({ tab: idx, ...x })))));
+    }
+    k++;
+    await Promise.all(jobs);
+    await sleep(Math.max(0, step_ms - (Date.now() - t0)));
+  }
+  return subs;
+}
+
+/** When each submission was applied on every tab (max over tabs), or null if not everywhere. */
+async function latencies(tabs: Tab[], subs: { id: string; at: number }[]): Promise<(number | null)[]> {
+  const ids = subs.map((s) => s.id);
+  const per = await Promise.all(tabs.map((t) => call<(number | null)[]>(t.page, 'appliedAt', ids)));
+  return subs.map((s, i) => {
+    let worst = 0;
+    for (const col of per) {
+      const at = col[i];
+      if (at === null || at === undefined) return null;
+      worst = Math.max(worst, at);
+    }
+    return worst - s.at;
+  });
+}
+
+buildIfStale();
+const server = await startGridServer({ port, host: '127.0.0.1', handler: staticHandler(dist), config: { loopback_only: true } });
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+let tabs: Tab[] = [];
+const started = Date.now();
+try {
+  log(`building a ${nodes}-tab grid…`);
+  ({ tabs } = await buildGrid(browser, `http://127.0.0.1:${port}/`, nodes));
+  for (const t of tabs.slice(1)) await call(tabs[0]!.page, 'submit', { kind: 'mint', to: t.id, amount: 1_000_000_000, ref: 'bench' });
+  await waitFor('deposits applied', async () => (await status(tabs[nodes - 1]!.page)).balance > 0);
+
+  // 1. The machine's limit: verifications per second in one worker.
+  const verify = await call<{ noble_per_s: number; webcrypto_per_s: number }>(tabs[1]!.page, 'benchVerify', quick ? 300 : 1000);
+  const cores = cpus().length;
+  // Every node verifies every transaction once (the cache saves the second check in the block);
+  // N nodes share the cores.
+  const crypto_bound_tps = Math.round((verify.noble_per_s * cores) / nodes);
+  log(`verify: noble ${verify.noble_per_s}/s, WebCrypto ${verify.webcrypto_per_s}/s per worker; ${cores} cores, ${nodes} nodes → bound ≈ ${crypto_bound_tps} tx/s`);
+
+  // 2. Throughput at increasing offered load.
+  const steps = quick ? [25, 50, 100] : [25, 50, 100, 200, 400];
+  const seconds = quick ? 5 : 10;
+  const throughput: { offered: number; submitted: number; committed_tps: number; p50_ms: number | null; p99_ms: number | null; lost: number }[] = [];
+  for (const rate of steps) {
+    const leader = tabs[Math.max(0, await leaderOf(tabs))]!;
+    const before = (await status(leader.page)).committed_txs;
+    const t0 = Date.now();
+    const subs = await offer(tabs, rate, seconds);
+    await waitFor('the load drains', async () => (await status(leader.page)).mempool === 0, 30_000).catch(() => {});
+    const committed = (await status(leader.page)).committed_txs - before;
+    const elapsed = (Date.now() - t0) / 1000;
+    await sleep(500);
+    const lat = await latencies(tabs, subs);
+    const ok = lat.filter((x): x is number => x !== null).sort((a, b) => a - b);
+    const row = { offered: rate, submitted: subs.length, committed_tps: Math.round(committed / elapsed), p50_ms: percentile(ok, 50), p99_ms: percentile(ok, 99), lost: lat.length - ok.length };
+    throughput.push(row);
+    log(`offered ${rate} tx/s: ${JSON.stringify(row)}`);
+    if (row.p99_ms !== null && row.p99_ms > 5000) break; // latency is climbing: stop here
+  }
+
+  // 3. Latency at a moderate load.
+  const moderate = quick ? 50 : 200;
+  const subs = await offer(tabs, moderate, quick ? 5 : 10);
+  await sleep(2000);
+  const lat = (await latencies(tabs, subs)).filter((x): x is number => x !== null).sort((a, b) => a - b);
+  const latency = { load_tps: moderate, n: lat.length, p50_ms: percentile(lat, 50), p90_ms: percentile(lat, 90), p99_ms: percentile(lat, 99) };
+  log(`latency at ${moderate} tx/s: ${JSON.stringify(latency)}`);
+
+  // 4. Failover: close the leader's tab; time until a new transaction commits.
+  const trials: number[] = [];
+  for (let trial = 0; trial < (quick ? 1 : 3) && tabs.length > 3; trial++) {
+    const li = await leaderOf(tabs);
+    if (li < 0) break;
+    const old = tabs[li]!;
+    tabs = tabs.filter((_, i) => i !== li);
+    const probe = tabs.find((_, i) => i !== 0) ?? tabs[0]!;
+    const closedAt = Date.now();
+    await old.context.close();
+    let committedAt: number | null = null;
+    while (Date.now() - closedAt < 30_000 && committedAt === null) {
+      const r = await call<{ ok: boolean; id: string }>(probe.page, 'submit', { kind: 'transfer', to: tabs[0]!.id, amount: 1, memo: 'failover' });
+      const until = Date.now() + 300;
+      while (r.ok && Date.now() < until && committedAt === null) {
+        const s = await call<{ state: string }>(probe.page, 'txStatus', r.id);
+        if (s.state === 'committed') committedAt = Date.now();
+        else await sleep(20);
+      }
+    }
+    if (committedAt !== null) trials.push(committedAt - closedAt);
+    log(`failover trial ${trial + 1}: ${committedAt === null ? 'no commit within 30 s' : `${committedAt - closedAt} ms`}`);
+  }
+
+  // 5. Memory per tab and storage.
+  const mem = await Promise.all(
+    tabs.map((t) =>
+      t.page.evaluate(async () => ({
+        heap: (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? null,
+        storage: (await navigator.storage.estimate()).usage ?? null,
+      })),
+    ),
+  );
+  const height = Math.max(...(await Promise.all(tabs.map(async (t) => (await status(t.page)).height))));
+
+  const tps_max = Math.max(...throughput.map((r) => r.committed_tps));
+  const failover_ms = trials.length ? Math.round(trials.reduce((a, b) => a + b, 0) / trials.length) : null;
+  const results = {
+    when: new Date().toISOString(),
+    machine: { cores, node: process.version, chromium: browser.version() },
+    nodes,
+    quick,
+    verify_per_s_per_worker: verify,
+    crypto_bound_tps,
+    throughput,
+    latency,
+    failover_trials_ms: trials,
+    page_heap_bytes: mem.map((m) => m.heap),
+    storage_bytes: mem.map((m) => m.storage),
+    chain_height: height,
+    duration_s: Math.round((Date.now() - started) / 1000),
+  };
+  const outDir = join(root, 'bench-results');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, `results${quick ? '-quick' : ''}.json`), JSON.stringify(results, null, 2) + '\n');
+  const md = [
+    `# gridledger benchmark (${results.when}, ${nodes} tabs, ${cores} cores, ${quick ? 'quick' : 'full'})`,
+    '',
+    `Signature verifications per second in one worker: noble P-256 ${verify.noble_per_s}, WebCrypto ${verify.webcrypto_per_s}. Crypto bound for ${nodes} nodes on ${cores} cores: ≈ ${crypto_bound_tps} tx/s.`,
+    '',
+    '| offered tx/s | submitted | committed tx/s | p50 ms | p99 ms | not on every node |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...throughput.map((r) => `| ${r.offered} | ${r.submitted} | ${r.committed_tps} | ${r.p50_ms ?? '—'} | ${r.p99_ms ?? '—'} | ${r.lost} |`),
+    '',
+    `Commit latency at ${moderate} tx/s (submit → applied on every node, ${latency.n} txs): p50 ${latency.p50_ms} ms, p90 ${latency.p90_ms} ms, p99 ${latency.p99_ms} ms.`,
+    '',
+    `Failover (leader's tab closed → next transaction committed): ${trials.map((t) => `${t} ms`).join(', ') || 'not measured'}.`,
+    '',
+    `Page heap per tab: ${mem.map((m) => (m.heap ? `${Math.round(m.heap / 1e6)} MB` : '—')).join(', ')}; storage per node: ${mem.map((m) => (m.storage ? `${Math.round(m.storage / 1e3)} kB` : '—')).join(', ')} at height ${height}.`,
+    '',
+  ].join('\n');
+  writeFileSync(join(outDir, `results${quick ? '-quick' : ''}.md`), md);
+  const summary = { nodes, tps_max, p50_ms: latency.p50_ms, p99_ms: latency.p99_ms, failover_ms, sync_tx_per_s: null, crypto_bound_tps, ratio: Math.round((tps_max / crypto_bound_tps) * 100) / 100 };
+  console.log(JSON.stringify(summary));
+} catch (err) {
+  console.error(`bench failed: ${(err as Error).stack ?? err}`);
+  process.exitCode = 1;
+} finally {
+  await closeAll(tabs);
+  await browser.close().catch(() => {});
+  await server.close();
+}
