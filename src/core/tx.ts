@@ -305,6 +305,21 @@ export class CachingVerifier implements Verifier {
     this.#max_entries = max_entries;
   }
 
+  /**
+   * Records a signature already found valid elsewhere (say by WebCrypto, asynchronously),
+   * so the synchronous check finds it. Only successes are recorded: a failure is left for
+   * the inner verifier to decide, so both verifiers can never disagree on a verdict.
+   */
+  primeValid(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): void {
+    const key = toHex(taggedHash('verify-cache', publicKey, message, signature));
+    if (this.#seen.size >= this.#max_entries) this.#seen.delete(this.#seen.keys().next().value!);
+    this.#seen.set(key, true);
+  }
+
+  has(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+    return this.#seen.has(toHex(taggedHash('verify-cache', publicKey, message, signature)));
+  }
+
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
     const key = toHex(taggedHash('verify-cache', publicKey, message, signature));
     const cached = this.#seen.get(key);

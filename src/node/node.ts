@@ -17,6 +17,7 @@ import { NodeStore } from './store.js';
 import { PeerSession, type Rejection } from './peers.js';
 import { WIRE_LIMITS, type Frame } from '../net/wire.js';
 import { MarketDriver } from './market.js';
+import { PreVerifier } from './preverify.js';
 import type { MeterProfile, MeterRegisters } from '../meter/simulated.js';
 import type { PriceSchedule } from '../market/schedule.js';
 
@@ -170,6 +171,10 @@ export class GridNode {
   readonly depositRequests: DepositRequest[] = [];
   /** When each recent transaction was applied here (for commit-latency measurements). */
   readonly #appliedAt = new Map<string, number>();
+  /** WebCrypto checks signatures before the core sees a message (see preverify.ts). */
+  readonly #pre: PreVerifier;
+  /** Inbound messages are handled one at a time, in arrival order, after pre-verification. */
+  #inbound: Promise<void> = Promise.resolve();
   #store: NodeStore;
   #genesisBytes: Uint8Array | null = null;
   #driving = false;
@@ -187,6 +192,7 @@ export class GridNode {
     this.id = signer.id;
     this.grid = grid;
     this.market = new MarketDriver(this.id, (fields) => this.submit(fields));
+    this.#pre = new PreVerifier(this.verifier, () => this.replica?.chain_id ?? null);
   }
 
   /** Opens (or creates) the node kept in database `db_name`. */
@@ -315,11 +321,15 @@ export class GridNode {
   #onFrame(s: PeerSession, f: Frame): void {
     const now = Date.now();
     switch (f.t) {
-      case 'env':
+      case 'env': {
         if (!this.replica) return;
-        this.replica.receive(f.env, now);
-        this.#kick();
+        const env = f.env;
+        this.#inOrder(this.#pre.sigsOfEnvelope(env), () => {
+          this.replica?.receive(env, Date.now());
+          this.#kick();
+        });
         return;
+      }
       case 'genesis_req':
         if (this.#genesisBytes) s.send({ t: 'genesis', bytes: this.#genesisBytes });
         return;
@@ -333,7 +343,7 @@ export class GridNode {
         return;
       }
       case 'sync_resp':
-        this.#onSyncResponse(s, f.entries, f.certs, f.tip);
+        this.#inOrder(this.#pre.sigsOfEntries(f.entries), () => this.#onSyncResponse(s, f.entries, f.certs, f.tip));
         return;
       case 'deposit_req': {
         if (!this.#isOperator() || !this.replica?.state.members.has(s.id)) return;
@@ -356,6 +366,13 @@ export class GridNode {
   }
 
   #adopting = false;
+
+  #inOrder(sigs: Parameters<PreVerifier['prime']>[0], handle: () => void): void {
+    this.#inbound = this.#inbound
+      .then(() => this.#pre.prime(sigs))
+      .then(handle)
+      .catch((err: unknown) => this.#count('handler_error', (err as Error).message));
+  }
 
   async #onGenesis(bytes: Uint8Array): Promise<void> {
     // Several peers answer the request: adopt the first good genesis only.
@@ -546,9 +563,10 @@ export class GridNode {
   }
 
   /** Submits an already signed transaction (also the path tests use to inject bad ones). */
-  submitBytes(bytes: Uint8Array): SubmitOutcome {
+  async submitBytes(bytes: Uint8Array): Promise<SubmitOutcome> {
     const r = this.replica;
     if (!r) return { ok: false, code: 'no_grid', reason: 'this tab has not joined a grid yet' };
+    await this.#pre.prime(this.#pre.sigsOfTx(bytes));
     const result = r.submit(bytes, Date.now());
     if (!result.ok) return result;
     this.#myPending.set(result.id, { bytes, sent_ms: Date.now() });
