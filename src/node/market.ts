@@ -4,7 +4,7 @@
 // boundary). Also the meter's state (simulated or Web Serial) and the views the market UI
 // reads. Every number shown comes from committed state; the meter panel's live power is
 // the only exception, and it is labelled as such.
-import { intervalOf, type LedgerState } from '../core/ledger.js';
+import { intervalOf, type Contract, type LedgerState } from '../core/ledger.js';
 import type { NodeId } from '../core/keys.js';
 import type { Statement } from '../core/settlement.js';
 import { SimulatedMeter, type MeterProfile, type MeterRegisters } from '../meter/simulated.js';
@@ -25,22 +25,8 @@ export interface MeterStatus {
   stopped: boolean;
 }
 
-export interface ContractView {
-  id: number;
-  consumer: NodeId;
-  producer: NodeId;
-  first_interval: number;
-  last_interval: number;
-  max_energy_wh: number;
-  max_price: number;
-  locked: number;
-  funded: number;
-  delivered_wh: number;
-  paid: number;
-  refunded: number;
-  status: string;
-  cancel_requested: boolean;
-}
+/** A contract as the market view shows it: the ledger's own record. */
+export type ContractView = Contract;
 
 export interface MarketView {
   interval: number;
