@@ -41,6 +41,8 @@ export interface ClientConfig {
   ice_servers: RTCIceServerLike[];
   /** Keep ICE candidates on 127.0.0.1 (tests, and a grid of tabs on one machine). */
   loopback_only: boolean;
+  /** 'relay' forces every connection through TURN (proves the internet path). */
+  ice_transport_policy?: 'all' | 'relay';
 }
 
 export interface RTCIceServerLike {

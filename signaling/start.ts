@@ -20,7 +20,11 @@ const grid = await startGridServer({
   port,
   host: process.env.HOST ?? '0.0.0.0',
   handler: staticHandler(dist),
-  config: { ice_servers: iceServersFromEnv(), loopback_only: process.env.LOOPBACK_ONLY === '1' },
+  config: {
+    ice_servers: iceServersFromEnv(),
+    loopback_only: process.env.LOOPBACK_ONLY === '1',
+    ice_transport_policy: process.env.ICE_TRANSPORT_POLICY === 'relay' ? 'relay' : 'all',
+  },
 });
 console.log(`gridledger is up: open http://localhost:${port}/`);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void grid.close().then(() => process.exit(0)));

@@ -82,13 +82,29 @@ export class PeerLinks {
     for (const peer of [...this.#links.keys()]) this.close(peer);
   }
 
+  /** "local/remote" candidate types of each connection's selected pair (e.g. relay/relay). */
+  async candidateTypes(): Promise<string[]> {
+    const out: string[] = [];
+    for (const { pc } of this.#links.values()) {
+      const stats = await pc.getStats();
+      const byId = new Map<string, Record<string, unknown>>();
+      stats.forEach((s: Record<string, unknown>) => byId.set(s.id as string, s));
+      for (const s of byId.values()) {
+        if (s.type !== 'candidate-pair' || s.state !== 'succeeded' || !s.nominated) continue;
+        out.push(`${byId.get(s.localCandidateId as string)?.candidateType}/${byId.get(s.remoteCandidateId as string)?.candidateType}`);
+        break;
+      }
+    }
+    return out;
+  }
+
   get count(): number {
     return this.#links.size;
   }
 
   #newLink(peer: string): Link {
     this.close(peer);
-    const pc = new RTCPeerConnection({ iceServers: this.#config.ice_servers });
+    const pc = new RTCPeerConnection({ iceServers: this.#config.ice_servers, iceTransportPolicy: this.#config.ice_transport_policy ?? 'all' });
     const link: Link = { pc, pendingCandidates: [], retry_ms: RETRY_MIN_MS, gen: ++this.#gen };
     this.#links.set(peer, link);
     pc.onicecandidate = (ev) => {

@@ -3,6 +3,7 @@
 export interface IceConfig {
   ice_servers: RTCIceServer[];
   loopback_only: boolean;
+  ice_transport_policy?: RTCIceTransportPolicy;
 }
 
 export interface SignalingHandlers {

@@ -20,6 +20,8 @@ export interface Client {
   slot: string;
   state: ClientState;
   connect(grid: string): void;
+  /** Candidate types of each peer connection's selected pair (tests of the TURN path). */
+  relayTypes(): Promise<string[]>;
   onChange(cb: () => void): void;
 }
 
@@ -70,6 +72,7 @@ export async function startClient(gridHint: string | null): Promise<Client> {
     slot,
     state: { signaling: 'off', signaling_detail: '' },
     onChange: (cb) => listeners.push(cb),
+    relayTypes: () => links?.candidateTypes() ?? Promise.resolve([]),
     connect(gridId: string) {
       if (signaling) return;
       client.grid = gridId;
