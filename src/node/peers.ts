@@ -47,7 +47,6 @@ export class PeerSession {
   closed = false;
   rtt_ms: number | null = null;
   remote_height = 0;
-  remote_member = false;
   strikes = 0;
   frames_in = 0;
   frames_out = 0;
@@ -182,7 +181,6 @@ export class PeerSession {
         }
         this.#remotePub = frame.pub;
         this.remote_height = frame.height;
-        this.remote_member = frame.member;
         const message = authMessage(this.me.grid, frame.nonce, this.me.signer.publicKey);
         this.#authSig = this.me.signer.sign(message);
         void this.#authSig.then((sig) => this.send({ t: 'auth', sig }));

@@ -1,7 +1,7 @@
 // The dedicated worker's entry: one GridNode per tab, exposed to the page with comlink.
 import * as Comlink from 'comlink';
 import { GridNode } from './node.js';
-import type { Role, TxBody } from '../core/tx.js';
+import type { Role } from '../core/tx.js';
 import type { GridParams } from '../core/params.js';
 import type { NodeId } from '../core/keys.js';
 import type { MeterProfile, MeterRegisters } from '../meter/simulated.js';
@@ -65,6 +65,5 @@ const api = {
 };
 
 export type NodeApi = typeof api;
-export type { SubmitFields, TxBody };
 
 Comlink.expose(api);
