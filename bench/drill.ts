@@ -1,16 +1,18 @@
 // `npm run drill [-- --nodes N]`: failure drills against a live grid under a trickle of load.
-// Drills: the leader's tab killed (twice), followers reloaded, a flood of malformed frames,
-// and transactions with bad signatures, wrong chain ids, replays and overdrafts. After each:
-// no committed transaction lost, every acknowledged transaction committed exactly once, no
+// Drills: a partition that isolates the leader with a minority, then heals; a slow peer;
+// the leader's worker killed without warning; the leader's tab closed (twice); followers
+// reloaded; a flood of malformed frames; transactions with bad signatures, wrong chain ids,
+// replays and overdrafts. Partitions and
+// delays use the nodes' test-only fault controls (GridNode.setFaults). After each: no
+// committed transaction lost, every acknowledged transaction committed exactly once, no
 // divergent blocks, tokens conserved on every node, and every rejection counted by reason.
-// Prints a summary and exits non-zero on the first broken check. Not yet covered: partitions
-// and slow peers (they need fault controls in the transport).
+// Prints a summary and exits non-zero on the first broken check.
 import { chromium } from '@playwright/test';
 import { buildIfStale, dist } from '../signaling/build.js';
 import { staticHandler } from '../signaling/static.js';
 import { startGridServer } from '../signaling/server.js';
 import { buildGrid, call, CHROMIUM, CHROMIUM_ARGS, closeAll, status, waitFor, type Tab } from '../scripts/tabs.js';
-import type { MarketView } from '../src/node/market.js';
+import { check, killLeaderWorker, leaderIndex, partitionLeaderWithMinority, slowPeer, verifyGrid } from '../scripts/drill-checks.js';
 import { encodeCanonical } from '../src/core/codec.js';
 
 const argv = process.argv;
@@ -18,11 +20,6 @@ const nodes = Number(argv.includes('--nodes') ? argv[argv.indexOf('--nodes') + 1
 const port = Number(process.env.PORT ?? 8098);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (line: string) => console.log(line);
-
-class DrillFailure extends Error {}
-function check(cond: boolean, what: string): void {
-  if (!cond) throw new DrillFailure(what);
-}
 
 buildIfStale();
 const server = await startGridServer({ port, host: '127.0.0.1', handler: staticHandler(dist), config: { loopback_only: true } });
@@ -34,46 +31,13 @@ let acked: { id: string; from: Tab }[] = [];
 const summary: { drill: string; ok: boolean; detail: string }[] = [];
 let loading = true;
 
-async function leaderIndex(): Promise<number> {
-  const s = await Promise.all(tabs.map((t) => status(t.page).catch(() => null)));
-  return s.findIndex((x) => x?.raft_role === 'leader');
-}
-
-/** The checks after every drill. */
-async function verify(drill: string): Promise<void> {
-  await waitFor(`${drill}: a leader`, async () => (await leaderIndex()) >= 0, 30_000);
-  // Every acknowledged tx is committed: the operator's tab (never killed or reloaded, so it
-  // applied every block itself) has applied each; the chain check below makes the others agree.
-  const witness = tabs[0]!;
-  await waitFor(`${drill}: every acknowledged tx committed`, async () => {
-    const at = await call<(number | null)[]>(witness.page, 'appliedAt', acked.slice(-10_000).map((a) => a.id));
-    return at.every((x) => x !== null);
-  }, 60_000, 500);
-  await waitFor(`${drill}: every node at the same height`, async () => {
-    const h = await Promise.all(tabs.map(async (t) => (await status(t.page)).applied));
-    return Math.max(...h) - Math.min(...h) <= 2;
-  }, 30_000, 300);
-  // Same block at the same height everywhere (compare the last 50 common heights).
-  const lists = await Promise.all(tabs.map((t) => call<{ height: number; hash: string }[]>(t.page, 'blocks', null, 100)));
-  const at = new Map<number, string>();
-  for (const list of lists) {
-    for (const b of list) {
-      const seen = at.get(b.height);
-      check(seen === undefined || seen === b.hash, `${drill}: two different blocks at height ${b.height}`);
-      at.set(b.height, b.hash);
-    }
-  }
-  for (const t of tabs) {
-    const m = await call<MarketView>(t.page, 'marketView');
-    check(m.totals.minted - m.totals.burned === m.totals.balances + m.totals.locked, `${drill}: tokens not conserved on ${t.id.slice(0, 8)}`);
-  }
-}
+const leaderIdx = () => leaderIndex(tabs);
 
 async function drill(name: string, run: () => Promise<string>): Promise<void> {
   const t0 = Date.now();
   try {
     const detail = await run();
-    await verify(name);
+    await verifyGrid(name, tabs, tabs[0]!, acked.map((a) => a.id));
     summary.push({ drill: name, ok: true, detail: `${detail} (${((Date.now() - t0) / 1000).toFixed(1)} s)` });
     log(`✓ ${name}: ${detail}`);
   } catch (err) {
@@ -105,27 +69,37 @@ try {
     }
   })();
 
+  await drill('partition: the leader and a minority cut off, then healed', () => partitionLeaderWithMinority(tabs));
+  await drill('slow peer (300 ms each way)', () => slowPeer(tabs, tabs[0]!));
+  await drill("the leader's worker killed without warning", async () => {
+    const { victim, detail } = await killLeaderWorker(tabs, tabs[0]!);
+    tabs = tabs.filter((t) => t !== victim);
+    acked = acked.filter((a) => a.from !== victim);
+    await victim.context.close();
+    return detail;
+  });
+
   for (let i = 0; i < 2; i++) {
     await drill(`leader kill ${i + 1}`, async () => {
-      let li = await leaderIndex();
+      let li = await leaderIdx();
       if (li === 0) {
         // Keep the operator (it mints and invites): hand leadership on, then kill the new leader.
         await call(tabs[0]!.page, 'transferLeadership');
-        await waitFor('leadership moved', async () => (await leaderIndex()) > 0, 15_000);
-        li = await leaderIndex();
+        await waitFor('leadership moved', async () => (await leaderIdx()) > 0, 15_000);
+        li = await leaderIdx();
       }
       const victim = tabs[li]!;
       tabs = tabs.filter((t) => t !== victim);
       acked = acked.filter((a) => a.from !== victim);
       const t0 = Date.now();
       await victim.context.close();
-      await waitFor('a new leader', async () => (await leaderIndex()) >= 0, 30_000, 100);
+      await waitFor('a new leader', async () => (await leaderIdx()) >= 0, 30_000, 100);
       return `new leader after ${Date.now() - t0} ms`;
     });
   }
 
   await drill('follower reloads', async () => {
-    const li = await leaderIndex();
+    const li = await leaderIdx();
     const picks = tabs.filter((_, i) => i !== li && i !== 0).slice(0, 2);
     for (const t of picks) await t.page.reload();
     await waitFor('reloaded nodes resume', async () => (await Promise.all(picks.map((t) => status(t.page).catch(() => null)))).every((s) => s?.has_genesis === true), 30_000);

@@ -161,8 +161,9 @@ export function votersOf(state: LedgerState): Map<NodeId, Uint8Array> {
 }
 
 /** Checks the block against the state's tip (checkBlock), then applies it. */
-export function apply(state: LedgerState, block: Block, verifier: Verifier): ApplyResult {
+export function apply(state: LedgerState, block: Block, verifier: Verifier, trust_tx?: (tx: DecodedTx) => boolean): ApplyResult {
   const txs = checkBlock(block, {
+    ...(trust_tx ? { trust_tx } : {}),
     chain: state.chain_id,
     prev: { hash: state.last_hash, height: state.height, term: state.last_term, time_ms: state.time_ms },
     max_txs: state.params.block_max_txs,

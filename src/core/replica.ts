@@ -9,10 +9,10 @@
 import { Raft } from './raft/raft.js';
 import type { Entry, HardState, Membership, Message, RaftConfig, Ready } from './raft/types.js';
 import { Mempool, type MempoolLimits } from './mempool.js';
-import { apply, genesisState, votersOf, type ApplyResult, type LedgerState, type Receipt } from './ledger.js';
+import { apply, applyChecked, genesisState, votersOf, type ApplyResult, type LedgerState, type Receipt } from './ledger.js';
 import type { Statement } from './settlement.js';
 import { ackMessage, blockHash, checkBlock, checkCertificate, quorumSize, type Ack, type Block, type BlockHeader } from './block.js';
-import { decodeTx, TxError, type DecodedTx, type TxErrorCode } from './tx.js';
+import { decodeTx, decodeTxUnverified, TxError, type DecodedTx, type TxErrorCode } from './tx.js';
 import type { SignedGenesis } from './genesis.js';
 import type { NodeId, Verifier } from './keys.js';
 import { fromHex, toHex } from './bytes.js';
@@ -38,6 +38,8 @@ export interface SignRequest {
 
 export interface AppliedBlock {
   entry: Entry;
+  /** The block's transactions, decoded; receipts[i] is the receipt of txs[i]. */
+  txs: DecodedTx[];
   receipts: Receipt[];
   statements: Statement[];
 }
@@ -97,6 +99,24 @@ export interface ReplicaOptions {
 export type SubmitResult = { ok: true; id: string } | { ok: false; code: TxErrorCode | 'mempool_full' | 'duplicate'; reason: string };
 
 const MEMBERSHIP_KINDS = new Set(['admit', 'remove', 'promote']);
+
+/**
+ * How a syncing node checks fetched blocks. 'full': every signature (proposers' and every
+ * transaction's). 'certificate': the hash chain, Merkle roots, proposers' signatures, the
+ * signatures of membership changes (so the voter set is itself authenticated) and the
+ * quorum certificate; other transactions' signatures are taken on the quorum's word.
+ */
+export type SyncVerification = 'full' | 'certificate';
+
+/** An entry's size on the wire, near enough for limits: its transactions plus the header. */
+function entryBytes(e: Entry): number {
+  return e.block ? e.block.txs.reduce((n, t) => n + t.length, 300) : 64;
+}
+
+/** In certificate-verified sync: the transactions whose signature the certificate covers. */
+export function certifiedTrust(tx: DecodedTx): boolean {
+  return !MEMBERSHIP_KINDS.has(tx.body.kind);
+}
 const MAX_TX_PER_FORWARD = 256;
 const MAX_RECEIPTS_KEPT = 10_000;
 
@@ -124,6 +144,8 @@ export class Replica {
   #certRound: { height: number; hash: string; voters: Map<NodeId, Uint8Array>; acks: Map<NodeId, Uint8Array> } | null = null;
   /** Blocks applied while checking a synced batch's certificate, reused by advance(). */
   readonly #preApplied = new Map<string, ApplyResult>();
+  /** The last certified batch accepted by sync, with its post-state, until it is applied. */
+  #syncTail: { index: number; hash: string; state: LedgerState } | null = null;
   #deferredCertReq: { height: number; hash: string; to: NodeId } | null = null;
 
   constructor(opts: ReplicaOptions) {
@@ -161,7 +183,7 @@ export class Replica {
         commit_quorum: this.state.params.commit_quorum,
         rand: opts.rand,
         validate: (entry, prev) => this.#validate(entry, prev),
-        entry_bytes: (e) => (e.block ? e.block.txs.reduce((n, t) => n + t.length, 300) : 64),
+        entry_bytes: entryBytes,
       },
       { hard, log, membership: this.#membershipOf(this.state), applied: commit },
     );
@@ -427,15 +449,30 @@ export class Replica {
    * What this node serves to a peer syncing from `from`: a batch of at most `max` blocks
    * ending at a certified height, that certificate, and the newest certified height.
    */
-  syncBatch(from: number, max: number, hard_max = 256): { entries: Entry[]; certs: Certificate[]; tip: number } {
+  syncBatch(from: number, max: number, hard_max = 256, max_bytes = 1024 * 1024, hard_bytes = 3 * 1024 * 1024): { entries: Entry[]; certs: Certificate[]; tip: number } {
     const tip = this.#latestCertHeight();
     const heights = [...this.certs.keys()].filter((h) => h >= from && h <= this.raft.applied).sort((a, b) => a - b);
+    // The batch ends at a certified height, within `max` blocks and `max_bytes` when a
+    // certificate falls there; certificates are sparse, so otherwise it stretches to the
+    // next one within the hard limits (the receiver's frame limit is behind them).
     let to = 0;
-    for (const h of heights) if (h < from + max) to = h;
-    // Certificates are sparse: when none falls within `max`, stretch to the next one.
-    if (to === 0 && heights[0] !== undefined && heights[0] < from + hard_max) to = heights[0];
+    let bytes = 0;
+    let h = from;
+    for (const c of heights) {
+      for (; h <= c; h++) bytes += entryBytes(this.raft.log[h]!);
+      const soft = c < from + max && bytes <= max_bytes;
+      const hard = c < from + hard_max && bytes <= hard_bytes;
+      if (soft || (to === 0 && hard)) to = c;
+      if (!soft) break;
+    }
     if (to === 0) return { entries: [], certs: [], tip };
     return { entries: this.raft.log.slice(from, to + 1), certs: [this.certs.get(to)!], tip };
+  }
+
+  /** The height sync should fetch after: the last accepted batch, applied or not. */
+  syncedThrough(): number {
+    const tail = this.#syncTail;
+    return tail && tail.index > this.raft.applied && this.raft.log[tail.index]?.hash === tail.hash ? tail.index : this.raft.applied;
   }
 
   /**
@@ -443,22 +480,28 @@ export class Replica {
    * chain by hash, carry valid signatures, and end at a block whose certificate holds a
    * quorum of the voters of the state after it. Returns a reason when refused.
    */
-  acceptSynced(entries: Entry[], cert: Certificate): string | null {
+  acceptSynced(entries: Entry[], cert: Certificate, verification: SyncVerification = 'full'): string | null {
+    const trust = verification === 'certificate' ? certifiedTrust : undefined;
     const first = entries[0];
     const last = entries[entries.length - 1];
     if (!first || !last) return 'empty batch';
-    if (first.index !== this.raft.applied + 1) return `batch starts at ${first.index}, expected ${this.raft.applied + 1}`;
+    // A batch may follow one accepted but not applied yet (the driver is still persisting
+    // it): then it builds on that batch's post-state, so fetching overlaps applying.
+    const tail = this.#syncTail;
+    const base = tail && tail.index > this.raft.applied && this.raft.log[tail.index]?.hash === tail.hash ? tail : { index: this.raft.applied, state: this.state };
+    if (first.index !== base.index + 1) return `batch starts at ${first.index}, expected ${base.index + 1}`;
     if (last.index !== cert.height || last.hash !== cert.hash) return 'the certificate is not for the last block';
     if (this.raft.role !== 'follower') return 'not a follower';
     // Check blocks against their parents (signatures, hashes, Merkle roots) and run them on a
     // scratch state to learn the voters the certificate must satisfy.
     let prev = this.raft.log[first.index - 1]!;
-    let state = this.state;
+    let state = base.state;
     const results: ApplyResult[] = [];
     for (const e of entries) {
-      const problem = e.index === prev.index + 1 ? this.#validate(e, prev) : 'not contiguous';
+      const problem = e.index === prev.index + 1 ? this.#validate(e, prev, trust) : 'not contiguous';
       if (problem !== null) return `block ${e.index}: ${problem}`;
-      const result = apply(state, e.block!, this.#verifier);
+      // #validate ran checkBlock against the parent, which `state` is the state after.
+      const result = applyChecked(state, e.block!, this.#txsByBlock.get(e.hash)!);
       results.push(result);
       state = result.state;
       prev = e;
@@ -469,16 +512,17 @@ export class Replica {
       this.counters.certs_rejected++;
       return (err as Error).message;
     }
-    const refused = this.raft.appendCertified(entries, cert.height);
+    const refused = this.raft.appendCertified(entries, cert.height, true);
     if (refused !== null) return refused;
     entries.forEach((e, i) => this.#preApplied.set(e.hash, results[i]!));
+    this.#syncTail = { index: last.index, hash: last.hash, state };
     this.#storeCert(cert);
     return null;
   }
 
   // ---- validation of entries from the leader --------------------------------------------
 
-  #validate(entry: Entry, prev: Entry): string | null {
+  #validate(entry: Entry, prev: Entry, trust_tx?: (tx: DecodedTx) => boolean): string | null {
     const b = entry.block;
     if (!b) return 'entry without a block';
     if (b.header.height !== entry.index || b.header.term !== entry.term) return 'header does not match the entry';
@@ -491,6 +535,7 @@ export class Replica {
         max_txs: this.state.params.block_max_txs,
         max_bytes: this.state.params.block_max_bytes,
         verifier: this.#verifier,
+        ...(trust_tx ? { trust_tx } : {}),
       });
       this.#txsByBlock.set(entry.hash, txs);
       return null;
@@ -525,12 +570,17 @@ export class Replica {
     this.#newCerts.splice(0, rd.certs.length);
     const applied: AppliedBlock[] = [];
     for (const entry of rd.raft.committed) {
-      const result = this.#preApplied.get(entry.hash) ?? apply(this.state, entry.block!, this.#verifier);
+      // Blocks in the log passed checkBlock against their parent when appended; the state is
+      // the parent's, so only the ledger's rules remain (apply() would check it all again).
+      const checked = this.#txsByBlock.get(entry.hash);
+      const result = this.#preApplied.get(entry.hash) ?? (checked ? applyChecked(this.state, entry.block!, checked) : apply(this.state, entry.block!, this.#verifier));
       this.#preApplied.delete(entry.hash);
       this.state = result.state;
       this.#recordReceipts(entry.index, result.receipts);
+      // Checked when the block was validated or applied just now: decoding again is enough.
+      const txs = this.#txsByBlock.get(entry.hash) ?? entry.block!.txs.map((b) => decodeTxUnverified(b, this.chain_id));
       this.#txsByBlock.delete(entry.hash);
-      applied.push({ entry, receipts: result.receipts, statements: result.statements });
+      applied.push({ entry, txs, receipts: result.receipts, statements: result.statements });
     }
     for (const e of rd.raft.truncated) {
       for (const tx of this.#txsByBlock.get(e.hash) ?? []) if (!this.receipts.has(tx.id)) this.mempool.add(tx, now_ms);

@@ -2,24 +2,26 @@
 // the timers, the IndexedDB store, the peer sessions on the data channels the page hands
 // over, sync, and the API the page calls through comlink. The driver keeps etcd raft's
 // order for every Ready: persist (strict IndexedDB transaction) → send → apply → advance.
-import { Replica, type AppliedBlock, type Certificate, type Envelope, type ReplicaReady } from '../core/replica.js';
+import { certifiedTrust, Replica, type AppliedBlock, type Certificate, type Envelope, type ReplicaReady, type SyncVerification } from '../core/replica.js';
 import { checkGenesis, chainIdOf, createGenesis, decodeGenesis, encodeGenesis, operatorIdOf, type SignedGenesis } from '../core/genesis.js';
 import { nobleVerifier, type NodeId } from '../core/keys.js';
-import { CachingVerifier, decodeTx, inviteMessage, signTx, TxError, type Invite, type Role, type TxBody } from '../core/tx.js';
-import { buildBlock, blockHash, type Block } from '../core/block.js';
+import { CachingVerifier, decodeTx, decodeTxUnverified, inviteMessage, signTx, TxError, type DecodedTx, type Invite, type Role, type TxBody } from '../core/tx.js';
+import { buildBlock, blockHash, decodeBlock, type Block } from '../core/block.js';
 import { DEFAULT_PARAMS, type GridParams } from '../core/params.js';
 import { inclusionProof, leafHash } from '../core/merkle.js';
 import { encodeCanonical, decodeCanonical, type CanonicalValue } from '../core/codec.js';
 import { fromHex, toHex } from '../core/bytes.js';
-import { currentInterval, type LedgerState, type Member } from '../core/ledger.js';
+import { currentInterval, type LedgerState, type Member, type Receipt } from '../core/ledger.js';
 import { WebCryptoSigner, WebCryptoVerifier } from './webcrypto-signer.js';
 import { NodeStore } from './store.js';
 import { PeerSession, type Rejection } from './peers.js';
 import { WIRE_LIMITS, type Frame } from '../net/wire.js';
 import { MarketDriver } from './market.js';
 import { PreVerifier } from './preverify.js';
+import { profile, type StageProfile } from './profile.js';
 import type { MeterProfile, MeterRegisters } from '../meter/simulated.js';
 import type { PriceSchedule } from '../market/schedule.js';
+import type { Entry } from '../core/raft/types.js';
 
 export const NODE_TIMING = {
   tick_ms: 100,
@@ -28,6 +30,8 @@ export const NODE_TIMING = {
   cert_every_ticks: 5,
   sync_every_ms: 1000,
   sync_batch: 128,
+  /** Sync fetches at most this many blocks ahead of what the driver has applied. */
+  sync_ahead_blocks: 512,
   sync_timeout_ms: 3000,
   snapshot_every_ms: 5000,
   rebroadcast_ms: 2000,
@@ -35,6 +39,9 @@ export const NODE_TIMING = {
 
 const MAX_JOIN_REQUESTS = 50;
 const MAX_DEPOSIT_REQUESTS = 100;
+
+/** Wallet entries a node keeps for its UI. */
+const WALLET_KEPT = 500;
 
 export interface WalletEntry {
   height: number;
@@ -77,6 +84,13 @@ export interface MemberInfo {
   online: boolean;
 }
 
+/** A chain forged outside the browser, for the sync benchmark (bench/forge-chain.ts). */
+export interface ChainBundle {
+  genesis: string; // base64url of the encoded signed genesis
+  blocks: string[]; // base64url of each encoded block, heights 1..n
+  certs: { height: number; hash: string; acks: { voter: string; sig: string }[] }[];
+}
+
 export interface NodeStatus {
   id: NodeId;
   grid: string | null;
@@ -101,7 +115,12 @@ export interface NodeStatus {
   rejected: Record<string, number>;
   counters: Replica['counters'];
   committed_txs: number;
-  sync: { batches: number; blocks: number; refused: number };
+  /** Catch-up from peers: totals, how blocks are checked, first request and last batch times. */
+  sync: { batches: number; blocks: number; txs: number; refused: number; verification: SyncVerification; started_ms: number; last_ms: number };
+  /** Test-only faults in force and how many frames they hit (setFaults). */
+  faults: { cut: NodeId[]; delay_ms: number; dropped: number; delayed: number };
+  /** Wall time per stage of this node's work since its worker started (src/node/profile.ts). */
+  profile: ReturnType<StageProfile['snapshot']>;
   operator: boolean;
   join_requests: JoinRequest[];
   deposit_requests: DepositRequest[];
@@ -166,7 +185,7 @@ export class GridNode {
   readonly joinRequests = new Map<NodeId, JoinRequest>();
   readonly events: string[] = [];
   committed_txs = 0;
-  readonly sync = { batches: 0, blocks: 0, refused: 0 };
+  readonly sync = { batches: 0, blocks: 0, txs: 0, refused: 0, verification: 'full' as SyncVerification, started_ms: 0, last_ms: 0 };
   readonly market: MarketDriver;
   readonly depositRequests: DepositRequest[] = [];
   /** When each recent transaction was applied here (for commit-latency measurements). */
@@ -180,11 +199,19 @@ export class GridNode {
   #driving = false;
   #again = false;
   #timers: ReturnType<typeof setInterval>[] = [];
-  #sync: { peer: NodeId; sent_ms: number } | null = null;
+  /** The outstanding sync request: to whom, from which height, when. */
+  #sync: { peer: NodeId; from: number; sent_ms: number } | null = null;
+  /** A peer to ask for the next batch once the driver has applied enough of the last ones. */
+  #syncResume: PeerSession | null = null;
   #lastSnapshot_ms = 0;
   #myPending = new Map<string, { bytes: Uint8Array; sent_ms: number }>();
   #onPeerClosed: ((id: NodeId, gen: number) => void) | null = null;
   #stopped = false;
+  /** Test-only faults (setFaults): peers whose traffic is cut, and a delay on all traffic. */
+  #faults = { cut: new Set<NodeId>(), delay_ms: 0, dropped: 0, delayed: 0 };
+  #importing: ChainBundle | null = null;
+  /** My wallet history, oldest first, kept as blocks are applied (null until first asked for). */
+  #wallet: WalletEntry[] | null = null;
 
   private constructor(store: NodeStore, signer: WebCryptoSigner, grid: string | null) {
     this.#store = store;
@@ -281,7 +308,7 @@ export class GridNode {
       return;
     }
     const old = this.sessions.get(peer);
-    const session = new PeerSession(
+    const session: PeerSession = new PeerSession(
       peer,
       channel,
       {
@@ -304,6 +331,7 @@ export class GridNode {
         onRejected: (_s, reason, detail) => this.#count(reason, detail),
       },
     );
+    session.fault = (frame) => this.#faultFor(peer, frame);
     this.sessions.set(peer, session);
     old?.close('replaced by a new connection');
   }
@@ -325,7 +353,7 @@ export class GridNode {
         if (!this.replica) return;
         const env = f.env;
         this.#inOrder(this.#pre.sigsOfEnvelope(env), () => {
-          this.replica?.receive(env, Date.now());
+          profile.time('core_receive', () => this.replica?.receive(env, Date.now()));
           this.#kick();
         });
         return;
@@ -338,12 +366,16 @@ export class GridNode {
         return;
       case 'sync_req': {
         if (!this.replica) return;
-        const batch = this.replica.syncBatch(f.from, Math.min(f.max, WIRE_LIMITS.sync_batch_max), WIRE_LIMITS.sync_batch_max);
-        s.send({ t: 'sync_resp', ...batch });
+        const r = this.replica;
+        profile.time('sync_serve', () => s.send({ t: 'sync_resp', ...r.syncBatch(f.from, Math.min(f.max, WIRE_LIMITS.sync_batch_max), WIRE_LIMITS.sync_batch_max) }));
         return;
       }
       case 'sync_resp':
-        this.#inOrder(this.#pre.sigsOfEntries(f.entries), () => this.#onSyncResponse(s, f.entries, f.certs, f.tip));
+        if (!this.#takeSyncResponse(s, f.entries, f.tip)) return;
+        this.#inOrder(
+          this.#pre.sigsOfEntries(f.entries, this.sync.verification === 'certificate' ? certifiedTrust : undefined),
+          () => this.#onSyncResponse(f.entries, f.certs),
+        );
         return;
       case 'deposit_req': {
         if (!this.#isOperator() || !this.replica?.state.members.has(s.id)) return;
@@ -369,7 +401,7 @@ export class GridNode {
 
   #inOrder(sigs: Parameters<PreVerifier['prime']>[0], handle: () => void): void {
     this.#inbound = this.#inbound
-      .then(() => this.#pre.prime(sigs))
+      .then(() => profile.timeAsync('preverify', () => this.#pre.prime(sigs)))
       .then(handle)
       .catch((err: unknown) => this.#count('handler_error', (err as Error).message));
   }
@@ -394,22 +426,47 @@ export class GridNode {
 
   // ---- sync ---------------------------------------------------------------------------------
 
-  #requestSync(s: PeerSession): void {
-    if (!this.replica || this.#sync || this.replica.raft.role !== 'follower') return;
-    this.#sync = { peer: s.id, sent_ms: Date.now() };
-    s.send({ t: 'sync_req', from: this.replica.raft.applied + 1, max: NODE_TIMING.sync_batch });
+  /** How this node checks blocks it catches up on (see SyncVerification); 'full' by default. */
+  setSyncVerification(mode: SyncVerification): void {
+    if (mode !== 'full' && mode !== 'certificate') throw new Error(`unknown sync verification ${String(mode)}`);
+    this.sync.verification = mode;
   }
 
-  #onSyncResponse(s: PeerSession, entries: import('../core/raft/types.js').Entry[], certs: Certificate[], tip: number): void {
-    if (!this.replica || this.#sync?.peer !== s.id) return;
+  #requestSync(s: PeerSession, from = (this.replica?.syncedThrough() ?? 0) + 1): void {
+    if (!this.replica || this.#sync || this.replica.raft.role !== 'follower') return;
+    this.#sync = { peer: s.id, from, sent_ms: Date.now() };
+    if (this.sync.started_ms === 0) this.sync.started_ms = this.#sync.sent_ms;
+    s.send({ t: 'sync_req', from, max: NODE_TIMING.sync_batch });
+  }
+
+  /**
+   * A sync answer as it arrives, before its signatures are checked: it must answer the
+   * outstanding request (a late answer to an earlier one is dropped). The next batch is
+   * asked for at once, so that fetching overlaps checking and applying this one.
+   */
+  #takeSyncResponse(s: PeerSession, entries: Entry[], tip: number): boolean {
+    const want = this.#sync;
+    if (!want || want.peer !== s.id || (entries.length > 0 && entries[0]!.index !== want.from)) return false;
     this.#sync = null;
     s.remote_height = tip;
+    const last = entries[entries.length - 1];
+    if (last && tip > last.index) {
+      // Fetch ahead of the driver, but not without bound: checked-but-unapplied batches
+      // hold their post-states in memory.
+      if (last.index - (this.replica?.raft.applied ?? 0) <= NODE_TIMING.sync_ahead_blocks) this.#requestSync(s, last.index + 1);
+      else this.#syncResume = s;
+    }
+    return true;
+  }
+
+  #onSyncResponse(entries: Entry[], certs: Certificate[]): void {
     const cert = certs[0];
-    if (entries.length === 0 || !cert) return;
+    if (!this.replica || entries.length === 0 || !cert) return;
     // Raft's own replication may have moved us on meanwhile: a stale answer, not a bad one.
-    if (entries[0]!.index !== this.replica.raft.applied + 1) return;
+    if (entries[entries.length - 1]!.index <= this.replica.raft.applied) return;
     const before = this.replica.raft.lastIndex();
-    const refused = this.replica.acceptSynced(entries, cert);
+    const r = this.replica;
+    const refused = profile.time('sync_accept', () => r.acceptSynced(entries, cert, this.sync.verification));
     if (refused !== null) {
       this.sync.refused++;
       this.#count('sync_refused', refused);
@@ -417,8 +474,9 @@ export class GridNode {
     }
     this.sync.batches++;
     this.sync.blocks += Math.max(0, this.replica.raft.lastIndex() - before);
+    for (const e of entries) this.sync.txs += e.block?.txs.length ?? 0;
+    this.sync.last_ms = Date.now();
     this.#kick();
-    if (tip > cert.height) this.#requestSync(s);
   }
 
   #syncTick(): void {
@@ -471,15 +529,20 @@ export class GridNode {
         this.#again = false;
         const r = this.replica;
         if (!r) return;
-        await this.#produce(r);
+        await profile.timeAsync('produce_sign', () => this.#produce(r));
         while (r.hasReady()) {
           const rd = r.ready();
           if (rd.hard_state || rd.entries.length > 0 || rd.certs.length > 0) {
-            await this.#store.persist({ hard_state: rd.hard_state, entries: rd.entries, certs: rd.certs });
+            await profile.timeAsync('persist', () => this.#store.persist({ hard_state: rd.hard_state, entries: rd.entries, certs: rd.certs }));
           }
           this.#sendAll(rd);
-          const applied = r.advance(rd, Date.now());
-          if (applied.length > 0) await this.#onApplied(r, applied);
+          const applied = profile.time('apply', () => r.advance(rd, Date.now()));
+          if (applied.length > 0) await profile.timeAsync('save_applied', () => this.#onApplied(r, applied));
+        }
+        const resume = this.#syncResume;
+        if (resume && r.syncedThrough() - r.raft.applied <= NODE_TIMING.sync_ahead_blocks) {
+          this.#syncResume = null;
+          if (!resume.closed) this.#requestSync(resume);
         }
       } while (this.#again);
     } catch (err) {
@@ -534,6 +597,10 @@ export class GridNode {
         this.#appliedAt.set(rc.tx, at);
       }
       while (this.#appliedAt.size > 50_000) this.#appliedAt.delete(this.#appliedAt.keys().next().value!);
+      if (this.#wallet) {
+        this.#wallet.push(...this.#walletEntries(a.entry.index, a.entry.block!.header.time_ms, a.txs, a.receipts));
+        if (this.#wallet.length > WALLET_KEPT * 2) this.#wallet.splice(0, this.#wallet.length - WALLET_KEPT);
+      }
       if (this.joinRequests.size > 0) for (const id of this.joinRequests.keys()) if (r.state.members.has(id)) this.joinRequests.delete(id);
     }
     this.market.onState(r.state);
@@ -691,34 +758,52 @@ export class GridNode {
   history(limit: number): WalletEntry[] {
     const r = this.replica;
     if (!r) return [];
+    if (!this.#wallet) this.#wallet = this.#scanWallet(r);
+    const n = Math.min(limit, WALLET_KEPT);
+    return this.#wallet.slice(-n).reverse();
+  }
+
+  /** Once per worker: my wallet entries from the last blocks already in the log (after a reload). */
+  #scanWallet(r: Replica): WalletEntry[] {
     const out: WalletEntry[] = [];
-    const lowest = Math.max(1, r.raft.commit - 5000);
-    for (let h = r.raft.commit; h >= lowest && out.length < Math.min(limit, 200); h--) {
+    for (let h = Math.max(1, r.raft.applied - 5000); h <= r.raft.applied; h++) {
       const b = r.raft.log[h]?.block;
       if (!b) continue;
+      const txs: DecodedTx[] = [];
       for (const bytes of b.txs) {
-        let tx;
         try {
-          tx = decodeTx(bytes, r.chain_id, this.verifier);
+          txs.push(decodeTxUnverified(bytes, r.chain_id)); // committed, so checked already
         } catch {
           continue;
         }
-        const body = tx.body as TxBody & { to?: string; amount?: number; lock?: number };
-        const toMe = (body.kind === 'transfer' || body.kind === 'mint') && body.to === this.id;
-        if (body.from !== this.id && !toMe) continue;
-        const rc = r.receipts.get(tx.id);
-        const amount = body.amount ?? body.lock ?? null;
-        out.push({
-          height: h,
-          time_ms: b.header.time_ms,
-          kind: body.kind,
-          counterparty: toMe ? body.from : (body.to ?? null),
-          amount: amount === null ? null : toMe ? amount : -amount,
-          ok: rc ? rc.height === h && rc.receipt.ok : null,
-          reason: rc && !rc.receipt.ok ? rc.receipt.reason : null,
-        });
       }
+      out.push(...this.#walletEntries(h, b.header.time_ms, txs, txs.map((t) => {
+        const rc = r.receipts.get(t.id);
+        return rc && rc.height === h ? rc.receipt : undefined;
+      })));
     }
+    return out.slice(-WALLET_KEPT);
+  }
+
+  /** The entries of one block that concern me: what I sent and what was sent or minted to me. */
+  #walletEntries(h: number, time_ms: number, txs: DecodedTx[], receipts: (Receipt | undefined)[]): WalletEntry[] {
+    const out: WalletEntry[] = [];
+    txs.forEach((tx, i) => {
+      const body = tx.body as TxBody & { to?: string; amount?: number; lock?: number };
+      const toMe = (body.kind === 'transfer' || body.kind === 'mint') && body.to === this.id;
+      if (body.from !== this.id && !toMe) return;
+      const rc = receipts[i];
+      const amount = body.amount ?? body.lock ?? null;
+      out.push({
+        height: h,
+        time_ms,
+        kind: body.kind,
+        counterparty: toMe ? body.from : (body.to ?? null),
+        amount: amount === null ? null : toMe ? amount : -amount,
+        ok: rc ? rc.ok : null,
+        reason: rc && !rc.ok ? rc.reason : null,
+      });
+    });
     return out;
   }
 
@@ -771,6 +856,10 @@ export class GridNode {
   }
 
   status(): NodeStatus {
+    return profile.time('status', () => this.#status());
+  }
+
+  #status(): NodeStatus {
     const r = this.replica;
     const state: LedgerState | null = r?.state ?? null;
     const me = state?.members.get(this.id);
@@ -813,6 +902,8 @@ export class GridNode {
       counters: r ? { ...r.counters } : { txs_rejected: 0, blocks_rejected: 0, acks_rejected: 0, certs_rejected: 0, forwarded: 0 },
       committed_txs: this.committed_txs,
       sync: { ...this.sync },
+      faults: { cut: [...this.#faults.cut], delay_ms: this.#faults.delay_ms, dropped: this.#faults.dropped, delayed: this.#faults.delayed },
+      profile: profile.snapshot(),
       operator: this.#isOperator(),
       join_requests: [...this.joinRequests.values()],
       deposit_requests: [...this.depositRequests],
@@ -955,6 +1046,45 @@ export class GridNode {
   // ---- test-only fault injection (drives tests 7 and the drills) -------------------------------
 
   /** Signs a transaction of this node without submitting it (tests replay and forge with it). */
+  /**
+   * Test-only fault controls (the drills and the e2e tests): `cut` lists peers whose traffic
+   * above the session layer is dropped both ways (a partition, with the links kept up so
+   * that healing is immediate); `delay_ms` delays every frame this node sends and receives
+   * (a slow peer). Call with {} to heal.
+   */
+  setFaults(faults: { cut?: NodeId[]; delay_ms?: number }): void {
+    this.#faults.cut = new Set(faults.cut ?? []);
+    this.#faults.delay_ms = Math.max(0, Math.min(10_000, Math.floor(faults.delay_ms ?? 0)));
+    this.#event(faults.cut?.length || faults.delay_ms ? `test faults: cut ${faults.cut?.length ?? 0} peers, delay ${this.#faults.delay_ms} ms` : 'test faults cleared');
+  }
+
+  #faultFor(peer: NodeId, _frame: Frame): 'pass' | 'drop' | number {
+    if (this.#faults.cut.has(peer)) {
+      this.#faults.dropped++;
+      return 'drop';
+    }
+    if (this.#faults.delay_ms > 0) {
+      this.#faults.delayed++;
+      return this.#faults.delay_ms;
+    }
+    return 'pass';
+  }
+
+  /** How often each transaction appears in the committed chain (drills: exactly once). */
+  txOccurrences(ids: string[]): number[] {
+    const r = this.replica;
+    if (!r) return ids.map(() => 0);
+    const want = new Map(ids.map((id) => [id, 0]));
+    for (let h = 1; h <= r.raft.applied; h++) {
+      for (const bytes of r.raft.log[h]?.block?.txs ?? []) {
+        const id = decodeTxUnverified(bytes, r.chain_id).id;
+        const n = want.get(id);
+        if (n !== undefined) want.set(id, n + 1);
+      }
+    }
+    return ids.map((id) => want.get(id)!);
+  }
+
   async signOnly(fields: DistributiveOmit<TxBody, 'v' | 'chain' | 'from' | 'seq'>, seq?: number): Promise<Uint8Array> {
     const r = this.replica;
     if (!r) throw new Error('no grid yet');
@@ -984,6 +1114,44 @@ export class GridNode {
   }
 
   /** Signs and submits `count` transfers to `to` as fast as this worker can; their ids and submit times. */
+  /**
+   * Benchmark hook: makes this fresh node (grid set from the URL, no genesis yet) hold a chain
+   * forged outside the browser (bench/forge-chain.ts), so that other tabs can sync from it.
+   * Every signature is checked (WebCrypto, then the core); the chain is stored like one
+   * replicated here. Base64 because it arrives through page.evaluate.
+   */
+  async benchImportChain(part: ChainBundle, last: boolean): Promise<{ height: number; txs: number; ms: number } | null> {
+    if (this.replica) throw new Error('this node holds a chain already');
+    // In parts: one page.evaluate of the whole chain would be tens of megabytes.
+    const pending = (this.#importing ??= { genesis: part.genesis, blocks: [], certs: [] });
+    pending.blocks.push(...part.blocks);
+    pending.certs.push(...part.certs);
+    if (!last) return null;
+    this.#importing = null;
+    const bundle = pending;
+    const t0 = performance.now();
+    const genesisBytes = fromBase64url(bundle.genesis);
+    const signed = decodeGenesis(genesisBytes);
+    checkGenesis(signed, this.verifier);
+    const grid = toHex(chainIdOf(signed.genesis));
+    if (this.grid !== grid) throw new Error('the bundle is for another grid than this tab');
+    const entries: Entry[] = bundle.blocks.map((b64) => {
+      const block = decodeBlock(fromBase64url(b64));
+      return { index: block.header.height, term: block.header.term, hash: toHex(blockHash(block.header)), block };
+    });
+    const certs: Certificate[] = bundle.certs.map((c) => ({ height: c.height, hash: c.hash, acks: c.acks.map((a) => ({ voter: a.voter, sig: fromBase64url(a.sig) })) }));
+    for (let i = 0; i < entries.length; i += 500) await this.#pre.prime(this.#pre.sigsOfEntries(entries.slice(i, i + 500)));
+    const tail = entries[entries.length - 1];
+    const hard = { term: tail?.term ?? 0, vote: null, commit: tail?.index ?? 0 };
+    this.#genesisBytes = genesisBytes;
+    await this.#store.saveGrid({ grid, genesis: genesisBytes });
+    await this.#store.persist({ hard_state: hard, entries, certs });
+    this.#startReplica(signed, { hard, log: [{ index: 0, term: 0, hash: grid, block: null }, ...entries], certs });
+    const txs = entries.reduce((n, e) => n + (e.block?.txs.length ?? 0), 0);
+    this.#event(`imported a chain of ${entries.length} blocks, ${txs} transactions`);
+    return { height: this.replica!.raft.applied, txs, ms: Math.round(performance.now() - t0) };
+  }
+
   async loadTransfers(count: number, to: NodeId): Promise<{ id: string; at: number }[]> {
     const out: { id: string; at: number }[] = [];
     for (let i = 0; i < Math.min(count, 2000); i++) {

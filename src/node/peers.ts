@@ -6,13 +6,22 @@
 import { fromHex } from '../core/bytes.js';
 import { taggedHash } from '../core/hash.js';
 import { nodeIdOf, type NodeId, type Signer, type Verifier } from '../core/keys.js';
+import { profile } from './profile.js';
 import { decodeFrame, encodeFrame, Reassembler, toChannelMessages, WireError, type Frame } from '../net/wire.js';
+
+/** Frames of the session layer itself: never subject to injected faults. */
+const SESSION_FRAMES = new Set<Frame['t']>(['hello', 'auth', 'ping', 'pong']);
 
 export const PEER_LIMITS = {
   ping_every_ms: 1000,
   missed_pings_max: 3,
-  /** Above this many bytes queued in the channel, frames wait in our own queue. */
-  high_water_bytes: 64 * 1024,
+  /**
+   * Above this many bytes queued in the channel, frames wait in our own queue. Large enough
+   * to keep SCTP busy across a round trip (64 KiB made a 400 kB sync batch take seconds).
+   */
+  high_water_bytes: 1024 * 1024,
+  /** While frames wait, re-check the channel this often (bufferedamountlow is the fast path). */
+  flush_poll_ms: 10,
   queue_max_messages: 4096,
   queue_max_bytes: 16 * 1024 * 1024,
   /** Rejected frames a peer may send before it is cut off. */
@@ -69,7 +78,7 @@ export class PeerSession {
     private readonly events: SessionEvents,
   ) {
     channel.binaryType = 'arraybuffer';
-    channel.bufferedAmountLowThreshold = PEER_LIMITS.high_water_bytes / 2;
+    channel.bufferedAmountLowThreshold = PEER_LIMITS.high_water_bytes / 4;
     channel.onopen = () => this.#startHandshake();
     channel.onclose = () => this.close('channel closed');
     channel.onerror = () => this.close('channel error');
@@ -103,11 +112,29 @@ export class PeerSession {
     this.send({ t: 'hello', v: 1, pub: this.me.signer.publicKey, grid: this.me.grid, nonce: this.#nonce, height: this.me.height(), member: this.me.member() });
   }
 
+  /**
+   * Test-only fault injection (drills, e2e): what happens to a frame above the session layer
+   * (hello, auth, ping and pong always pass, so the link itself stays up): delivered,
+   * dropped, or delayed by a number of milliseconds.
+   */
+  fault: ((frame: Frame, direction: 'in' | 'out') => 'pass' | 'drop' | number) | null = null;
+
+  /** Sends a frame, subject to test-only faults for frames above the session layer. */
   send(frame: Frame): void {
+    const verdict = this.fault && !SESSION_FRAMES.has(frame.t) ? this.fault(frame, 'out') : 'pass';
+    if (verdict === 'drop') return;
+    if (typeof verdict === 'number') {
+      setTimeout(() => this.#sendNow(frame), verdict);
+      return;
+    }
+    this.#sendNow(frame);
+  }
+
+  #sendNow(frame: Frame): void {
     if (this.closed) return;
     let parts: Uint8Array[];
     try {
-      parts = toChannelMessages(encodeFrame(frame), this.#frameId++);
+      parts = profile.time('wire_encode', () => toChannelMessages(encodeFrame(frame), this.#frameId++));
     } catch (err) {
       this.events.onRejected(this, 'too_large', (err as Error).message);
       return;
@@ -146,7 +173,7 @@ export class PeerSession {
       const whole = this.#reassembler.push(new Uint8Array(data));
       if (!whole) return;
       this.frames_in++;
-      this.#onFrame(decodeFrame(whole));
+      this.#onFrame(profile.time('wire_decode', () => decodeFrame(whole)));
     } catch (err) {
       if (err instanceof WireError) this.#reject(err.code, err.message);
       else this.#reject('handler_error', (err as Error).message ?? String(err));
@@ -213,6 +240,14 @@ export class PeerSession {
       default:
         if (!this.authenticated) return this.#reject('unauthenticated', `${frame.t} before auth`);
         if (frame.t === 'env' && frame.env.from !== this.id) return this.#reject('spoofed_sender', 'envelope from another node');
+        {
+          const verdict = this.fault ? this.fault(frame, 'in') : 'pass';
+          if (verdict === 'drop') return;
+          if (typeof verdict === 'number') {
+            setTimeout(() => !this.closed && this.events.onFrame(this, frame), verdict);
+            return;
+          }
+        }
         this.events.onFrame(this, frame);
     }
   }

@@ -1,6 +1,7 @@
 // The dedicated worker's entry: one GridNode per tab, exposed to the page with comlink.
 import * as Comlink from 'comlink';
-import { GridNode } from './node.js';
+import { GridNode, type ChainBundle } from './node.js';
+import type { SyncVerification } from '../core/replica.js';
 import type { Role } from '../core/tx.js';
 import type { GridParams } from '../core/params.js';
 import type { NodeId } from '../core/keys.js';
@@ -47,6 +48,7 @@ const api = {
   appliedAt: (ids: string[]) => need().appliedAt(ids),
   loadTransfers: (count: number, to: NodeId) => need().loadTransfers(count, to),
   benchVerify: (n: number) => need().benchVerify(n),
+  benchImportChain: (part: ChainBundle, last: boolean) => need().benchImportChain(part, last),
   statements: (limit: number) => need().statements(limit),
   meterStatus: () => need().meterStatus(),
   useSimulatedMeter: (profile?: MeterProfile, speed?: number, sim_start_hour?: number) => need().useSimulatedMeter(profile, speed, sim_start_hour),
@@ -57,11 +59,14 @@ const api = {
   requestDeposit: (amount: number, ref: string) => need().requestDeposit(amount, ref),
   confirmDeposit: (index: number) => need().confirmDeposit(index),
   transferLeadership: (target?: NodeId) => need().transferLeadership(target),
+  setSyncVerification: (mode: SyncVerification) => need().setSyncVerification(mode),
   // Test-only fault injection (tests/e2e, drills): raw frames, forged and replayed txs.
   injectRaw: (peer: NodeId, bytes: Uint8Array) => need().injectRaw(peer, bytes),
   signOnly: (fields: SubmitFields, seq?: number) => need().signOnly(fields, seq),
   sendTxTo: (peer: NodeId, bytes: Uint8Array) => need().sendTxTo(peer, bytes),
   txBytes: (height: number, index: number) => need().txBytes(height, index),
+  setFaults: (faults: { cut?: NodeId[]; delay_ms?: number }) => need().setFaults(faults),
+  txOccurrences: (ids: string[]) => need().txOccurrences(ids),
 };
 
 export type NodeApi = typeof api;

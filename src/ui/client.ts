@@ -22,6 +22,8 @@ export interface Client {
   connect(grid: string): void;
   /** Candidate types of each peer connection's selected pair (tests of the TURN path). */
   relayTypes(): Promise<string[]>;
+  /** Test-only: terminates the node's worker without warning (a crash; the page stays). */
+  killWorker(): void;
   onChange(cb: () => void): void;
 }
 
@@ -60,6 +62,9 @@ export async function startClient(gridHint: string | null): Promise<Client> {
   const worker = new Worker(new URL('../node/worker.ts', import.meta.url), { type: 'module', name: `node-${slot}` });
   const api = Comlink.wrap<NodeApi>(worker);
   const { id, grid } = await api.init(`gridledger-${slot}`, gridHint);
+  // ?sync=certificate: catch up trusting quorum certificates for ordinary transactions.
+  const sync = new URLSearchParams(location.search).get('sync');
+  if (sync === 'full' || sync === 'certificate') await api.setSyncVerification(sync);
   const listeners: (() => void)[] = [];
   const changed = () => listeners.forEach((cb) => cb());
   let signaling: SignalingClient | null = null;
@@ -73,6 +78,7 @@ export async function startClient(gridHint: string | null): Promise<Client> {
     state: { signaling: 'off', signaling_detail: '' },
     onChange: (cb) => listeners.push(cb),
     relayTypes: () => links?.candidateTypes() ?? Promise.resolve([]),
+    killWorker: () => worker.terminate(),
     connect(gridId: string) {
       if (signaling) return;
       client.grid = gridId;

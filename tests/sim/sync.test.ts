@@ -3,9 +3,9 @@
 // and ends with the same chain and the same ledger state root. Tampered batches are refused.
 import { describe, expect, it } from 'vitest';
 import { Cluster } from './cluster.js';
-import { Replica, type Certificate } from '../../src/core/replica.js';
-import { NobleSigner, nobleVerifier } from '../../src/core/keys.js';
-import { CachingVerifier } from '../../src/core/tx.js';
+import { certifiedTrust, Replica, type Certificate, type SyncVerification } from '../../src/core/replica.js';
+import { NobleSigner, nobleVerifier, type Verifier } from '../../src/core/keys.js';
+import { CachingVerifier, decodeTxUnverified } from '../../src/core/tx.js';
 import { stateRoot } from '../../src/core/ledger.js';
 import { toHex } from '../../src/core/bytes.js';
 import { Rng } from './rng.js';
@@ -20,13 +20,27 @@ async function finishedCluster(seed: number): Promise<Replica> {
   return replicas.sort((a, b) => b.certs.size - a.certs.size)[0]!;
 }
 
-function freshAuditor(source: Replica): Replica {
+function freshAuditor(source: Replica, verifier: Verifier = new CachingVerifier(nobleVerifier)): Replica {
   const rng = new Rng(99);
-  return new Replica({ genesis: source.genesis, id: NobleSigner.fromSeed('sync auditor').id, verifier: new CachingVerifier(nobleVerifier), rand: () => rng.next() });
+  return new Replica({ genesis: source.genesis, id: NobleSigner.fromSeed('sync auditor').id, verifier, rand: () => rng.next() });
+}
+
+/** Counts the signature checks a replica asks for. */
+class CountingVerifier implements Verifier {
+  calls = 0;
+  verify(pub: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean {
+    this.calls++;
+    return nobleVerifier.verify(pub, msg, sig);
+  }
 }
 
 /** Runs the node's sync loop against `source` until nothing more is certified. */
-function syncAll(node: Replica, source: Replica, tamper?: (entries: Entry[], cert: Certificate) => void): { batches: number; refused: string[] } {
+function syncAll(
+  node: Replica,
+  source: Replica,
+  tamper?: (entries: Entry[], cert: Certificate) => void,
+  verification: SyncVerification = 'full',
+): { batches: number; refused: string[] } {
   let batches = 0;
   const refused: string[] = [];
   for (let guard = 0; guard < 1000; guard++) {
@@ -35,7 +49,7 @@ function syncAll(node: Replica, source: Replica, tamper?: (entries: Entry[], cer
     if (batch.entries.length === 0 || !cert) break;
     const entries = batch.entries.map((e) => ({ ...e }));
     tamper?.(entries, cert);
-    const problem = node.acceptSynced(entries, cert);
+    const problem = node.acceptSynced(entries, cert, verification);
     if (problem) {
       refused.push(problem);
       break;
@@ -80,5 +94,42 @@ describe('sync in certified batches', () => {
       entries[0] = { ...e, block: { ...e.block!, header: { ...e.block!.header, time_ms: e.block!.header.time_ms + 1 } } };
     });
     expect(altered.refused[0]).toMatch(/block 1/);
+  }, 120_000);
+
+  it('certificate-verified sync reaches the same state with fewer signature checks, and still refuses thin certificates', async () => {
+    const source = await finishedCluster(3);
+    const top = Math.max(...source.certs.keys());
+    const fullV = new CountingVerifier();
+    const full = freshAuditor(source, new CachingVerifier(fullV));
+    expect(syncAll(full, source).refused).toEqual([]);
+    const certV = new CountingVerifier();
+    const cert = freshAuditor(source, new CachingVerifier(certV));
+    expect(syncAll(cert, source, undefined, 'certificate').refused).toEqual([]);
+    expect(cert.raft.applied).toBe(top);
+    expect(toHex(stateRoot(cert.state))).toBe(toHex(stateRoot(full.state)));
+    // Exactly the signatures of ordinary transactions are skipped.
+    let trusted = 0;
+    for (let h = 1; h <= top; h++) {
+      for (const t of source.raft.log[h]!.block!.txs) if (certifiedTrust(decodeTxUnverified(t, source.chain_id))) trusted++;
+    }
+    expect(trusted).toBeGreaterThan(10);
+    expect(certV.calls).toBe(fullV.calls - trusted);
+    const thin = syncAll(freshAuditor(source), source, (_e, c) => {
+      c.acks = c.acks.slice(0, 1);
+    }, 'certificate');
+    expect(thin.batches).toBe(0);
+    expect(thin.refused[0]).toMatch(/valid acks|needed/);
+  }, 120_000);
+
+  it('bounds a batch by bytes as well as blocks, stretching to the next certificate only within the hard limit', async () => {
+    const source = await finishedCluster(3);
+    const certified = [...source.certs.keys()].sort((a, b) => a - b);
+    const wide = source.syncBatch(1, 256);
+    expect(wide.entries.length).toBeGreaterThan(0);
+    // A soft byte limit below the first certified batch: stretch to the first certificate.
+    const tight = source.syncBatch(1, 256, 256, 1);
+    expect(tight.entries.at(-1)!.index).toBe(certified[0]);
+    // A hard byte limit below it too: nothing can be sent.
+    expect(source.syncBatch(1, 256, 256, 1, 1).entries).toEqual([]);
   }, 120_000);
 });

@@ -7,6 +7,8 @@ import {
 import { NobleSigner, nobleVerifier } from '../../src/core/keys.js';
 import { inclusionProof, leafHash, verifyInclusion } from '../../src/core/merkle.js';
 import { votersOf } from '../../src/core/ledger.js';
+import { encodeSignedTx } from '../../src/core/tx.js';
+import { certifiedTrust } from '../../src/core/replica.js';
 
 async function setup() {
   const c = await TestChain.create({ a: 'consumer', b: 'producer', d: 'prosumer' });
@@ -99,5 +101,26 @@ describe('blocks', () => {
     expect(check([ack('operator'), ack('a'), fake], 'majority')).toBe('bad_certificate');
     const wrongHeight: Ack = { voter: c.id('b'), sig: c.signer('b').signSync(ackMessage(c.state.chain_id, 2, hash)) };
     expect(check([ack('operator'), ack('a'), wrongHeight], 'majority')).toBe('bad_certificate');
+  });
+
+  it('certificate-verified sync skips transaction signatures, except those of membership changes', async () => {
+    const { c, ctx } = await setup();
+    const forged = (t: ReturnType<typeof c.tx>) => {
+      const sig = t.sig.slice();
+      sig[10]! ^= 1;
+      return encodeSignedTx({ body: t.body, pub: t.pub, sig });
+    };
+    const blockOf = (txs: Uint8Array[]) =>
+      buildBlockSync({ chain: c.state.chain_id, height: 1, term: 3, prev: c.state.last_hash, time_ms: 1000 }, txs, c.operator);
+    const transfer = blockOf([forged(c.tx('a', 'transfer', { to: c.id('b'), amount: 1, memo: '' }))]);
+    expect(code(() => checkBlock(transfer, ctx))).toBe('bad_tx');
+    expect(code(() => checkBlock(transfer, { ...ctx, trust_tx: certifiedTrust }))).toBe('ok');
+    const newcomer = NobleSigner.fromSeed('newcomer');
+    const admit = blockOf([forged(c.tx('operator', 'admit', { member: newcomer.id, pub: newcomer.publicKey, role: 'consumer', invite: null }))]);
+    expect(code(() => checkBlock(admit, ctx))).toBe('bad_tx');
+    expect(code(() => checkBlock(admit, { ...ctx, trust_tx: certifiedTrust }))).toBe('bad_tx');
+    // The proposer's signature is always checked.
+    const resigned = { ...transfer, sig: transfer.sig.map((b, i) => (i === 5 ? b ^ 1 : b)) };
+    expect(code(() => checkBlock(resigned, { ...ctx, trust_tx: certifiedTrust }))).toBe('bad_proposer_sig');
   });
 });

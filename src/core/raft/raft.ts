@@ -213,7 +213,7 @@ export class Raft {
    * Returns a reason when refused. Never on a leader or candidate: their logs hold every
    * committed entry already.
    */
-  appendCertified(entries: Entry[], certified: number): string | null {
+  appendCertified(entries: Entry[], certified: number, validated = false): string | null {
     if (this.role !== 'follower') return `not a follower (${this.role})`;
     const first = entries[0];
     const last = entries[entries.length - 1];
@@ -232,7 +232,8 @@ export class Raft {
         // Two certified histories: Raft's safety was broken somewhere. Refuse loudly.
         throw new RaftInvariantError(`certified block ${e.index} conflicts with a committed one`);
       }
-      const problem = this.#cfg.validate(e, prev);
+      // `validated`: the caller already ran the same check against the same parents.
+      const problem = validated ? null : this.#cfg.validate(e, prev);
       if (problem !== null) {
         this.stats.invalid_entries++;
         return `block ${e.index}: ${problem}`;
