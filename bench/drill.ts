@@ -8,7 +8,9 @@
 // divergent blocks, tokens conserved on every node, and every rejection counted by reason.
 // Prints a summary and exits non-zero on the first broken check.
 import { chromium } from '@playwright/test';
-import { buildIfStale, dist } from '../signaling/build.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildIfStale, dist, root } from '../signaling/build.js';
 import { staticHandler } from '../signaling/static.js';
 import { startGridServer } from '../signaling/server.js';
 import { buildGrid, call, CHROMIUM, CHROMIUM_ARGS, closeAll, status, waitFor, type Tab } from '../scripts/tabs.js';
@@ -145,7 +147,10 @@ try {
   for (const t of tabs) for (const [k, v] of Object.entries((await status(t.page)).rejected)) rejected[k] = (rejected[k] ?? 0) + v;
   console.log(`\nsummary: ${summary.filter((s) => s.ok).length}/${summary.length} drills passed; ${acked.length} acknowledged transactions, all committed on all ${tabs.length} remaining nodes`);
   console.log(`rejections by reason (all nodes): ${JSON.stringify(rejected)}`);
-  console.log(JSON.stringify({ drills: summary.length, passed: summary.filter((s) => s.ok).length, acked: acked.length, rejected }));
+  const result = { when: new Date().toISOString(), nodes, drills: summary.length, passed: summary.filter((s) => s.ok).length, acked: acked.length, rejected, summary };
+  mkdirSync(join(root, 'bench-results'), { recursive: true });
+  writeFileSync(join(root, 'bench-results', 'drill.json'), JSON.stringify(result, null, 2) + '\n');
+  console.log(JSON.stringify({ drills: result.drills, passed: result.passed, acked: result.acked, rejected }));
 } catch (err) {
   loading = false;
   console.error(`drill failed: ${(err as Error).message}`);

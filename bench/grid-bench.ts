@@ -88,6 +88,8 @@ interface SyncRun {
   tx_per_s: number;
   blocks_per_s: number;
   open_to_synced_ms: number;
+  /** The syncing tab's wall time per stage (src/node/profile.ts). */
+  profile: Record<string, { ms: number; count: number }>;
 }
 
 /**
@@ -135,6 +137,7 @@ async function measureSync(browser: Browser, base: string, blocks: number): Prom
         tx_per_s: Math.round(st.sync.txs / (catch_up_ms / 1000)),
         blocks_per_s: Math.round(st.sync.blocks / (catch_up_ms / 1000)),
         open_to_synced_ms: Date.now() - opened_at,
+        profile: st.profile.stages,
       };
       runs.push(run);
       log(`sync (${verification}): ${JSON.stringify(run)}`);
@@ -206,6 +209,13 @@ try {
     log(`offered ${rate} tx/s: ${JSON.stringify(row)}`);
     if (row.p99_ms !== null && row.p99_ms > 5000) break; // latency is climbing: stop here
   }
+
+  // Where a node's time went during the load steps: the leader's and one follower's stages.
+  const li = Math.max(0, await leaderOf(tabs));
+  const profiles = {
+    leader: (await status(tabs[li]!.page)).profile,
+    follower: (await status(tabs[(li + 1) % tabs.length]!.page)).profile,
+  };
 
   // 3. Latency at a moderate load.
   const moderate = quick ? 50 : 200;
@@ -282,6 +292,7 @@ try {
     page_heap_bytes: mem.map((m) => m.heap),
     storage_bytes: mem.map((m) => m.storage),
     chain_height: height,
+    profiles,
     sync,
     duration_s: Math.round((Date.now() - started) / 1000),
   };
