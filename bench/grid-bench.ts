@@ -13,6 +13,7 @@ import { staticHandler } from '../signaling/static.js';
 import { startGridServer } from '../signaling/server.js';
 import { buildGrid, call, CHROMIUM, CHROMIUM_ARGS, closeAll, openTab, status, waitFor, type Tab } from '../scripts/tabs.js';
 import { forgeChain } from './forge-chain.js';
+import { renderCharts } from './charts.js';
 import type { Browser } from '@playwright/test';
 
 const argv = process.argv;
@@ -222,7 +223,7 @@ try {
   const subs = await offer(tabs, moderate, quick ? 5 : 10);
   await sleep(2000);
   const lat = (await latencies(tabs, subs)).filter((x): x is number => x !== null).sort((a, b) => a - b);
-  const latency = { load_tps: moderate, n: lat.length, p50_ms: percentile(lat, 50), p90_ms: percentile(lat, 90), p99_ms: percentile(lat, 99) };
+  const latency = { load_tps: moderate, n: lat.length, p50_ms: percentile(lat, 50), p90_ms: percentile(lat, 90), p99_ms: percentile(lat, 99), cdf_ms: Array.from({ length: 101 }, (_, p) => percentile(lat, p)) };
   log(`latency at ${moderate} tx/s: ${JSON.stringify(latency)}`);
 
   // 4. Failover: close the leader's tab; time until a new transaction commits. Two trials
@@ -324,6 +325,8 @@ try {
     '',
   ].join('\n');
   writeFileSync(join(outDir, `results${quick ? '-quick' : ''}.md`), md);
+  const charts = await renderCharts(browser, results, outDir, quick ? '-quick' : '');
+  log(`charts: ${charts.map((c) => c.slice(root.length + 1)).join(', ')}`);
   const summary = { nodes, tps_max, p50_ms: latency.p50_ms, p99_ms: latency.p99_ms, failover_ms, sync_tx_per_s, crypto_bound_tps, ratio: Math.round((tps_max / crypto_bound_tps) * 100) / 100 };
   console.log(JSON.stringify(summary));
 } catch (err) {
