@@ -298,6 +298,18 @@ export class Replica {
     };
   }
 
+  /**
+   * Milliseconds until the leader's pending transactions are due in a block (by
+   * block_max_wait_ms), or null when there is nothing to wait for: the driver sets a timer
+   * instead of waiting for its next tick.
+   */
+  blockDueIn(now_ms: number): number | null {
+    if (this.raft.role !== 'leader' || this.#signing) return null;
+    const oldest = this.mempool.oldestArrival();
+    if (oldest === null) return null;
+    return Math.max(0, oldest + this.state.params.block_max_wait_ms - now_ms);
+  }
+
   /** Hands a signed block (from blockTemplate) to Raft; false if leadership moved meanwhile. */
   proposeBlock(block: Block, txs: DecodedTx[], now_ms: number): boolean {
     this.#signing = false;

@@ -210,6 +210,7 @@ export class GridNode {
   /** Test-only faults (setFaults): peers whose traffic is cut, and a delay on all traffic. */
   #faults = { cut: new Set<NodeId>(), delay_ms: 0, dropped: 0, delayed: 0 };
   #importing: ChainBundle | null = null;
+  #blockTimer: ReturnType<typeof setTimeout> | null = null;
   /** My wallet history, oldest first, kept as blocks are applied (null until first asked for). */
   #wallet: WalletEntry[] | null = null;
 
@@ -530,6 +531,16 @@ export class GridNode {
         const r = this.replica;
         if (!r) return;
         await profile.timeAsync('produce_sign', () => this.#produce(r));
+        // A block becomes due block_max_wait_ms after its first transaction arrived: be
+        // there on time rather than at the next 100 ms tick.
+        const due = r.blockDueIn(Date.now());
+        // (Already due but not cut means Raft is full: its next answer kicks the driver.)
+        if (due !== null && due > 0 && this.#blockTimer === null) {
+          this.#blockTimer = setTimeout(() => {
+            this.#blockTimer = null;
+            this.#kick();
+          }, due);
+        }
         while (r.hasReady()) {
           const rd = r.ready();
           if (rd.hard_state || rd.entries.length > 0 || rd.certs.length > 0) {
