@@ -120,7 +120,7 @@ export interface NodeStatus {
   /** Test-only faults in force and how many frames they hit (setFaults). */
   faults: { cut: NodeId[]; delay_ms: number; dropped: number; delayed: number };
   /** Wall time per stage of this node's work since its worker started (src/node/profile.ts). */
-  profile: ReturnType<StageProfile['snapshot']>;
+  profile: ReturnType<StageProfile['snapshot']> & { verify_cache: { hits: number; misses: number } };
   operator: boolean;
   join_requests: JoinRequest[];
   deposit_requests: DepositRequest[];
@@ -914,7 +914,7 @@ export class GridNode {
       committed_txs: this.committed_txs,
       sync: { ...this.sync },
       faults: { cut: [...this.#faults.cut], delay_ms: this.#faults.delay_ms, dropped: this.#faults.dropped, delayed: this.#faults.delayed },
-      profile: profile.snapshot(),
+      profile: { ...profile.snapshot(), verify_cache: { hits: this.verifier.hits, misses: this.verifier.misses } },
       operator: this.#isOperator(),
       join_requests: [...this.joinRequests.values()],
       deposit_requests: [...this.depositRequests],
