@@ -178,9 +178,12 @@ try {
     process.exit(0);
   }
   log(`building a ${nodes}-tab grid…`);
-  ({ tabs } = await buildGrid(browser, `http://127.0.0.1:${port}/`, nodes));
+  // A 10 s settlement interval: besides the offered transfers, the operator publishes a price
+  // and every member's simulated meter signs a reading each interval, and intervals settle.
+  ({ tabs } = await buildGrid(browser, `http://127.0.0.1:${port}/`, nodes, () => {}, { interval_s: 10 }));
   for (const t of tabs.slice(1)) await call(tabs[0]!.page, 'submit', { kind: 'mint', to: t.id, amount: 1_000_000_000, ref: 'bench' });
   await waitFor('deposits applied', async () => (await status(tabs[nodes - 1]!.page)).balance > 0);
+  for (const t of tabs.slice(1)) await call(t.page, 'useSimulatedMeter');
 
   // 1. The machine's limit: verifications per second in one worker.
   const verify = await call<{ noble_per_s: number; webcrypto_per_s: number }>(tabs[1]!.page, 'benchVerify', quick ? 300 : 1000);

@@ -130,6 +130,8 @@ export class Replica {
   readonly certs = new Map<number, Certificate>();
   readonly receipts = new Map<string, { height: number; receipt: Receipt }>();
   readonly counters = { txs_rejected: 0, blocks_rejected: 0, acks_rejected: 0, certs_rejected: 0, forwarded: 0 };
+  /** Transactions refused on entry (from a client or a peer), by reason code. */
+  readonly txs_rejected_by: Partial<Record<TxErrorCode | 'duplicate' | 'mempool_full', number>> = {};
   readonly #verifier: Verifier;
   readonly #txsByBlock = new Map<string, DecodedTx[]>();
   #outbox: Envelope[] = [];
@@ -232,24 +234,26 @@ export class Replica {
     try {
       tx = decodeTx(bytes, this.chain_id, this.#verifier);
     } catch (err) {
-      this.counters.txs_rejected++;
       const e = err instanceof TxError ? err : new TxError('malformed', String(err));
-      return { ok: false, code: e.code, reason: e.message };
+      return this.#refuse(e.code, e.message);
     }
     const early = this.#precheck(tx);
-    if (early) {
-      this.counters.txs_rejected++;
-      return { ok: false, code: early.code, reason: early.message };
-    }
-    if (this.receipts.has(tx.id)) return { ok: false, code: 'duplicate', reason: 'already committed' };
+    if (early) return this.#refuse(early.code, early.message);
+    if (this.receipts.has(tx.id)) return this.#refuse('duplicate', 'already committed');
     const added = this.mempool.add(tx, now_ms);
-    if (added === 'full') return { ok: false, code: 'mempool_full', reason: 'the mempool is full; try again' };
+    if (added === 'full') return this.#refuse('mempool_full', 'the mempool is full; try again');
     // Forward to the leader; dedup by id stops a transaction bouncing between nodes.
     if (added === 'added' && this.raft.role !== 'leader' && this.raft.leader) {
       this.#outbox.push({ kind: 'txs', from: this.id, to: this.raft.leader, txs: [tx.bytes] });
       this.counters.forwarded++;
     }
     return { ok: true, id: tx.id };
+  }
+
+  #refuse(code: TxErrorCode | 'duplicate' | 'mempool_full', reason: string): SubmitResult {
+    this.counters.txs_rejected++;
+    this.txs_rejected_by[code] = (this.txs_rejected_by[code] ?? 0) + 1;
+    return { ok: false, code, reason };
   }
 
   /** Cheap stateful checks against the applied state, so strangers' txs never enter a block. */

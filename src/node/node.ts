@@ -114,6 +114,8 @@ export interface NodeStatus {
   time_ms: number;
   rejected: Record<string, number>;
   counters: Replica['counters'];
+  /** Transactions refused on entry, by reason code. */
+  txs_rejected_by: Replica['txs_rejected_by'];
   committed_txs: number;
   /** Catch-up from peers: totals, how blocks are checked, first request and last batch times. */
   sync: { batches: number; blocks: number; txs: number; refused: number; verification: SyncVerification; started_ms: number; last_ms: number };
@@ -911,6 +913,7 @@ export class GridNode {
       time_ms: state?.time_ms ?? 0,
       rejected: { ...this.rejected },
       counters: r ? { ...r.counters } : { txs_rejected: 0, blocks_rejected: 0, acks_rejected: 0, certs_rejected: 0, forwarded: 0 },
+      txs_rejected_by: r ? { ...r.txs_rejected_by } : {},
       committed_txs: this.committed_txs,
       sync: { ...this.sync },
       faults: { cut: [...this.#faults.cut], delay_ms: this.#faults.delay_ms, dropped: this.#faults.dropped, delayed: this.#faults.delayed },
