@@ -8,6 +8,14 @@ export function sha256(data: Uint8Array): Uint8Array {
 
 /** Hash with a domain tag so a hash of one kind can never be replayed as another. */
 export function taggedHash(tag: string, ...parts: Uint8Array[]): Uint8Array {
-  const tagBytes = utf8(`gridledger/${tag}`);
-  return nobleSha256(concatBytes(new Uint8Array([tagBytes.length]), tagBytes, ...parts));
+  let prefix = tagPrefixes.get(tag);
+  if (!prefix) {
+    const tagBytes = utf8(`gridledger/${tag}`);
+    prefix = concatBytes(new Uint8Array([tagBytes.length]), tagBytes);
+    tagPrefixes.set(tag, prefix);
+  }
+  return nobleSha256(concatBytes(prefix, ...parts));
 }
+
+// The few tags the protocol uses, encoded once (a profile showed the encoding per call).
+const tagPrefixes = new Map<string, Uint8Array>();

@@ -11,7 +11,7 @@ import { DEFAULT_PARAMS, type GridParams } from '../core/params.js';
 import { inclusionProof, leafHash } from '../core/merkle.js';
 import { encodeCanonical, decodeCanonical, type CanonicalValue } from '../core/codec.js';
 import { fromHex, toHex } from '../core/bytes.js';
-import { currentInterval, type LedgerState, type Member, type Receipt } from '../core/ledger.js';
+import { apply, currentInterval, genesisState, type LedgerState, type Member, type Receipt } from '../core/ledger.js';
 import { WebCryptoSigner, WebCryptoVerifier } from './webcrypto-signer.js';
 import { NodeStore } from './store.js';
 import { PeerSession, type Rejection } from './peers.js';
@@ -222,7 +222,7 @@ export class GridNode {
     this.id = signer.id;
     this.grid = grid;
     this.market = new MarketDriver(this.id, (fields) => this.submit(fields));
-    this.#pre = new PreVerifier(this.verifier, () => this.replica?.chain_id ?? null);
+    this.#pre = new PreVerifier(this.verifier, () => this.replica?.chain_id ?? null, (id) => this.replica?.state.members.get(id)?.pub ?? null);
   }
 
   /** Opens (or creates) the node kept in database `db_name`. */
@@ -376,7 +376,7 @@ export class GridNode {
       case 'sync_resp':
         if (!this.#takeSyncResponse(s, f.entries, f.tip)) return;
         this.#inOrder(
-          this.#pre.sigsOfEntries(f.entries, this.sync.verification === 'certificate' ? certifiedTrust : undefined),
+          [...this.#pre.sigsOfEntries(f.entries, this.sync.verification === 'certificate' ? certifiedTrust : undefined), ...this.#pre.sigsOfCerts(f.certs)],
           () => this.#onSyncResponse(f.entries, f.certs),
         );
         return;
@@ -1154,13 +1154,22 @@ export class GridNode {
       return { index: block.header.height, term: block.header.term, hash: toHex(blockHash(block.header)), block };
     });
     const certs: Certificate[] = bundle.certs.map((c) => ({ height: c.height, hash: c.hash, acks: c.acks.map((a) => ({ voter: a.voter, sig: fromBase64url(a.sig) })) }));
-    for (let i = 0; i < entries.length; i += 500) await this.#pre.prime(this.#pre.sigsOfEntries(entries.slice(i, i + 500)));
+    // Check and apply in chunks (the verify cache is bounded), ending in a snapshot that the
+    // replica starts from.
+    let state = genesisState(signed, this.verifier);
+    for (let i = 0; i < entries.length; i += 500) {
+      const chunk = entries.slice(i, i + 500);
+      await this.#pre.prime(this.#pre.sigsOfEntries(chunk));
+      for (const e of chunk) state = apply(state, e.block!, this.verifier).state;
+    }
     const tail = entries[entries.length - 1];
     const hard = { term: tail?.term ?? 0, vote: null, commit: tail?.index ?? 0 };
+    const snapshot = { height: state.height, state };
     this.#genesisBytes = genesisBytes;
     await this.#store.saveGrid({ grid, genesis: genesisBytes });
     await this.#store.persist({ hard_state: hard, entries, certs });
-    this.#startReplica(signed, { hard, log: [{ index: 0, term: 0, hash: grid, block: null }, ...entries], certs });
+    await this.#store.saveApplied([], snapshot);
+    this.#startReplica(signed, { hard, log: [{ index: 0, term: 0, hash: grid, block: null }, ...entries], certs, snapshot });
     const txs = entries.reduce((n, e) => n + (e.block?.txs.length ?? 0), 0);
     this.#event(`imported a chain of ${entries.length} blocks, ${txs} transactions`);
     return { height: this.replica!.raft.applied, txs, ms: Math.round(performance.now() - t0) };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NobleSigner, nobleVerifier, nodeIdOf, normalizeLowS, P256_ORDER, isNodeId } from '../../src/core/keys.js';
+import { CachingVerifier } from '../../src/core/tx.js';
 import { WebCryptoSigner, WebCryptoVerifier } from '../../src/node/webcrypto-signer.js';
 import { utf8 } from '../../src/core/bytes.js';
 
@@ -61,5 +62,39 @@ describe('ECDSA P-256 keys', () => {
     expect(nobleVerifier.verify(new Uint8Array(33), utf8('x'), new Uint8Array(64))).toBe(false);
     expect(nobleVerifier.verify(signer.publicKey, utf8('x'), new Uint8Array(10))).toBe(false);
     expect(() => new NobleSigner(new Uint8Array(5))).toThrow(/secretKey/);
+  });
+});
+
+describe('the verify cache', () => {
+  const a = NobleSigner.fromSeed('cache a');
+  const b = NobleSigner.fromSeed('cache b');
+  const msg = utf8('a message');
+  const sig = a.signSync(msg);
+
+  it('answers from the cache only for the same key, message and signature', () => {
+    const inner = { calls: 0, verify: (p: Uint8Array, m: Uint8Array, s: Uint8Array) => (inner.calls++, nobleVerifier.verify(p, m, s)) };
+    const cache = new CachingVerifier(inner);
+    cache.primeValid(a.publicKey, msg, sig);
+    expect(cache.verify(a.publicKey, msg, sig)).toBe(true);
+    expect(inner.calls).toBe(0);
+    // The same signature with another message or another key is checked, and fails.
+    expect(cache.verify(a.publicKey, utf8('another message'), sig)).toBe(false);
+    expect(cache.verify(b.publicKey, msg, sig)).toBe(false);
+    expect(inner.calls).toBe(2);
+    // Buffers the caller alters later do not alter the cache.
+    const mutable = msg.slice();
+    const cache2 = new CachingVerifier(nobleVerifier);
+    cache2.primeValid(a.publicKey, mutable, sig);
+    mutable[0] = mutable[0]! ^ 1;
+    expect(cache2.has(a.publicKey, msg, sig)).toBe(true);
+    expect(cache2.has(a.publicKey, mutable, sig)).toBe(false);
+  });
+
+  it('is bounded by bytes, dropping the oldest first', () => {
+    const cache = new CachingVerifier(nobleVerifier, 2_000);
+    const sigs = Array.from({ length: 20 }, (_, i) => a.signSync(utf8(`m${i}`)));
+    sigs.forEach((s, i) => cache.primeValid(a.publicKey, utf8(`m${i}`), s));
+    expect(cache.has(a.publicKey, utf8('m19'), sigs[19]!)).toBe(true);
+    expect(cache.has(a.publicKey, utf8('m0'), sigs[0]!)).toBe(false);
   });
 });
