@@ -205,7 +205,9 @@ try {
     await waitFor('the load drains', async () => (await status(leader.page)).mempool === 0, 30_000).catch(() => {});
     const committed = (await status(leader.page)).committed_txs - before;
     const elapsed = (Date.now() - t0) / 1000;
-    await sleep(500);
+    // Latency is measured to the last node's apply: let every node catch up first.
+    const top = (await status(leader.page)).height;
+    await waitFor('every node applies the load', async () => (await Promise.all(tabs.map(async (t) => (await status(t.page)).applied))).every((h) => h >= top), 30_000).catch(() => {});
     const lat = await latencies(tabs, subs);
     const ok = lat.filter((x): x is number => x !== null).sort((a, b) => a - b);
     const row = { offered: rate, submitted: subs.length, committed_tps: Math.round(committed / elapsed), p50_ms: percentile(ok, 50), p99_ms: percentile(ok, 99), lost: lat.length - ok.length };
