@@ -14,7 +14,7 @@ import { buildIfStale, dist, root } from '../signaling/build.js';
 import { staticHandler } from '../signaling/static.js';
 import { startGridServer } from '../signaling/server.js';
 import { buildGrid, call, CHROMIUM, CHROMIUM_ARGS, closeAll, status, waitFor, type Tab } from '../scripts/tabs.js';
-import { check, killLeaderWorker, leaderIndex, partitionLeaderWithMinority, slowPeer, verifyGrid } from '../scripts/drill-checks.js';
+import { check, killLeaderWorker, trickleLoad, leaderIndex, partitionLeaderWithMinority, slowPeer, verifyGrid } from '../scripts/drill-checks.js';
 import { decodeCanonical, encodeCanonical } from '../src/core/codec.js';
 import { encodeSignedTx, type SignedTx } from '../src/core/tx.js';
 
@@ -31,8 +31,8 @@ let tabs: Tab[] = [];
 // Transactions a node accepted from its own client. One whose node dies before it reached
 // the leader dies with it (the client is gone too); every other one must commit.
 let acked: { id: string; from: Tab }[] = [];
+let load: { stop(): Promise<void> } | null = null;
 const summary: { drill: string; ok: boolean; detail: string }[] = [];
-let loading = true;
 
 const leaderIdx = () => leaderIndex(tabs);
 
@@ -57,20 +57,7 @@ try {
   await waitFor('deposits', async () => (await status(tabs[nodes - 1]!.page)).balance > 0);
 
   // A trickle of load from every member tab for the whole run.
-  const load = (async () => {
-    let k = 0;
-    while (loading) {
-      const live = tabs.slice(1);
-      const from = live[k % live.length];
-      const to = tabs[(k + 2) % tabs.length];
-      k++;
-      if (from && to && from !== to) {
-        const r = await call<{ id: string }[]>(from.page, 'loadTransfers', 3, to.id).catch(() => []);
-        acked.push(...r.map((x) => ({ id: x.id, from })));
-      }
-      await sleep(150);
-    }
-  })();
+  load = trickleLoad(() => tabs, (r) => acked.push(...r), 3, 150);
 
   await drill('partition: the leader and a minority cut off, then healed', () => partitionLeaderWithMinority(tabs));
   await drill('slow peer (300 ms each way)', () => slowPeer(tabs, tabs[0]!));
@@ -167,10 +154,10 @@ try {
     return `${per} bad signatures, ${per} wrong chain ids and ${replays} replays sent; counted bad_signature +${delta(after, 'bad_signature')}, wrong_chain +${delta(after, 'wrong_chain')}, replayed_seq +${delta(after, 'replayed_seq')}, duplicate +${delta(after, 'duplicate')}; 5 overdrafts committed as failed (${receipts[0]!.reason})`;
   });
 
-  loading = false;
+  await load.stop();
+  load = null;
   const rejectedTxs: Record<string, number> = {};
   for (const t of tabs) for (const [k, v] of Object.entries((await status(t.page)).txs_rejected_by)) rejectedTxs[k] = (rejectedTxs[k] ?? 0) + (v ?? 0);
-  await load;
   const rejected: Record<string, number> = {};
   for (const t of tabs) for (const [k, v] of Object.entries((await status(t.page)).rejected)) rejected[k] = (rejected[k] ?? 0) + v;
   console.log(`\nsummary: ${summary.filter((s) => s.ok).length}/${summary.length} drills passed; ${acked.length} acknowledged transactions, all committed on all ${tabs.length} remaining nodes`);
@@ -181,7 +168,7 @@ try {
   writeFileSync(join(root, 'bench-results', 'drill.json'), JSON.stringify(result, null, 2) + '\n');
   console.log(JSON.stringify({ drills: result.drills, passed: result.passed, acked: result.acked, rejected }));
 } catch (err) {
-  loading = false;
+  await load?.stop();
   console.error(`drill failed: ${(err as Error).message}`);
   process.exitCode = 1;
 } finally {

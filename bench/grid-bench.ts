@@ -231,37 +231,29 @@ try {
   const latency = { load_tps: moderate, n: lat.length, p50_ms: percentile(lat, 50), p90_ms: percentile(lat, 90), p99_ms: percentile(lat, 99), cdf_ms: Array.from({ length: 101 }, (_, p) => percentile(lat, p)) };
   log(`latency at ${moderate} tx/s: ${JSON.stringify(latency)}`);
 
-  // 4. Failover: close the leader's tab; time until a new transaction commits. Two trials
-  // of this and two of 4b at most: ten voters keep a quorum with four of them gone.
-  const trials: number[] = [];
-  for (let trial = 0; trial < (quick ? 1 : 2) && tabs.length > 3; trial++) {
-    const li = await leaderOf(tabs);
-    if (li < 0) break;
-    const old = tabs[li]!;
-    tabs = tabs.filter((_, i) => i !== li);
-    const probe = tabs.find((_, i) => i !== 0) ?? tabs[0]!;
-    const closedAt = Date.now();
-    await old.context.close();
-    const committedAt = await commitAfter(probe, tabs[0]!, closedAt);
-    if (committedAt !== null) trials.push(committedAt - closedAt);
-    log(`failover trial ${trial + 1}: ${committedAt === null ? 'no commit within 30 s' : `${committedAt - closedAt} ms`}`);
-  }
-
-  // 4b. Failover when the leader's worker dies without warning (no pagehide, no goodbye).
-  const crashTrials: number[] = [];
-  for (let trial = 0; trial < (quick ? 1 : 2) && tabs.length > 3; trial++) {
-    const li = await leaderOf(tabs);
-    if (li < 0) break;
-    const old = tabs[li]!;
-    tabs = tabs.filter((_, i) => i !== li);
-    const probe = tabs.find((_, i) => i !== 0) ?? tabs[0]!;
-    const killedAt = Date.now();
-    await old.page.evaluate(() => (globalThis as unknown as { gridledger: { killWorker(): void } }).gridledger.killWorker());
-    const committedAt = await commitAfter(probe, tabs[0]!, killedAt);
-    await old.context.close();
-    if (committedAt !== null) crashTrials.push(committedAt - killedAt);
-    log(`failover (worker killed) trial ${trial + 1}: ${committedAt === null ? 'no commit within 30 s' : `${committedAt - killedAt} ms`}`);
-  }
+  // 4. Failover: the leader's tab closed (its pagehide hands leadership on), then the
+  // leader's worker killed without warning; time until a new transaction commits. Two trials
+  // of each at most: ten voters keep a quorum with four of them gone.
+  const failover = async (how: 'close' | 'kill'): Promise<number[]> => {
+    const out: number[] = [];
+    for (let trial = 0; trial < (quick ? 1 : 2) && tabs.length > 3; trial++) {
+      const li = await leaderOf(tabs);
+      if (li < 0) break;
+      const old = tabs[li]!;
+      tabs = tabs.filter((_, i) => i !== li);
+      const probe = tabs.find((_, i) => i !== 0) ?? tabs[0]!;
+      const at = Date.now();
+      if (how === 'close') await old.context.close();
+      else await old.page.evaluate(() => (globalThis as unknown as { gridledger: { killWorker(): void } }).gridledger.killWorker());
+      const committedAt = await commitAfter(probe, tabs[0]!, at);
+      if (how === 'kill') await old.context.close();
+      if (committedAt !== null) out.push(committedAt - at);
+      log(`failover (${how === 'close' ? 'tab closed' : 'worker killed'}) trial ${trial + 1}: ${committedAt === null ? 'no commit within 30 s' : `${committedAt - at} ms`}`);
+    }
+    return out;
+  };
+  const trials = await failover('close');
+  const crashTrials = await failover('kill');
 
   // 5. Memory per tab and storage.
   const mem = await Promise.all(

@@ -11,6 +11,34 @@ export function check(cond: boolean, what: string): void {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * A trickle of signed transfers from the member tabs in turn (`per_call` every `every_ms`),
+ * for the length of a drill run. `tabs()` is read each time: drills remove killed tabs.
+ * Every transaction a node acknowledged is reported with the tab that submitted it.
+ */
+export function trickleLoad(tabs: () => Tab[], onAcked: (acked: { id: string; from: Tab }[]) => void, per_call: number, every_ms: number): { stop(): Promise<void> } {
+  let running = true;
+  const done = (async () => {
+    for (let k = 0; running; k++) {
+      const list = tabs();
+      const members = list.slice(1);
+      const from = members[k % members.length];
+      const to = list[(k + 2) % list.length];
+      if (from && to && from !== to) {
+        const r = await call<{ id: string }[]>(from.page, 'loadTransfers', per_call, to.id).catch(() => []);
+        onAcked(r.map((x) => ({ id: x.id, from })));
+      }
+      await sleep(every_ms);
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await done;
+    },
+  };
+}
+
 export async function leaderIndex(tabs: Tab[]): Promise<number> {
   const s = await Promise.all(tabs.map((t) => status(t.page).catch(() => null)));
   return s.findIndex((x) => x?.raft_role === 'leader');

@@ -5,39 +5,24 @@
 // on ten tabs, is `npm run drill` (bench/drill.ts).
 import { test, expect } from '@playwright/test';
 import { buildGrid, call, closeAll, status, waitFor, type Tab } from './grid.js';
-import { killLeaderWorker, partitionLeaderWithMinority, slowPeer, verifyGrid } from '../../scripts/drill-checks.js';
+import { killLeaderWorker, partitionLeaderWithMinority, slowPeer, trickleLoad, verifyGrid } from '../../scripts/drill-checks.js';
 
 test.describe.configure({ mode: 'serial' });
 
 let tabs: Tab[] = [];
 let acked: { id: string; from: Tab }[] = [];
-let loading = true;
-let load: Promise<void> = Promise.resolve();
+let load: { stop(): Promise<void> } | null = null;
 
 test.beforeAll(async ({ browser }) => {
   test.setTimeout(300_000);
   ({ tabs } = await buildGrid(browser, 5));
   for (const t of tabs.slice(1)) await call(tabs[0]!.page, 'submit', { kind: 'mint', to: t.id, amount: 1_000_000, ref: 'drills' });
   await waitFor('deposits', async () => (await status(tabs[4]!.page)).balance > 0);
-  load = (async () => {
-    let k = 0;
-    while (loading) {
-      const members = tabs.slice(1);
-      const from = members[k % members.length];
-      const to = tabs[(k + 2) % tabs.length];
-      k++;
-      if (from && to && from !== to) {
-        const r = await call<{ id: string }[]>(from.page, 'loadTransfers', 2, to.id).catch(() => []);
-        acked.push(...r.map((x) => ({ id: x.id, from })));
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  })();
+  load = trickleLoad(() => tabs, (r) => acked.push(...r), 2, 200);
 });
 
 test.afterAll(async () => {
-  loading = false;
-  await load;
+  await load?.stop();
   await closeAll(tabs);
 });
 
