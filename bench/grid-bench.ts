@@ -186,7 +186,7 @@ try {
   for (const t of tabs.slice(1)) await call(t.page, 'useSimulatedMeter');
 
   // 1. The machine's limit: verifications per second in one worker.
-  const verify = await call<{ noble_per_s: number; webcrypto_per_s: number }>(tabs[1]!.page, 'benchVerify', quick ? 300 : 1000);
+  const verify = await call<{ noble_per_s: number; webcrypto_per_s: number }>(tabs[1]!.page, 'benchVerify', 1000);
   const cores = cpus().length;
   // Every node verifies every transaction once, with WebCrypto (src/node/preverify.ts; the
   // cache saves the second check inside the block); N nodes share the cores.
