@@ -63,6 +63,8 @@ export class SignalingClient {
       else if (msg.t === 'left' && msg.peer) this.handlers.onLeft(msg.peer);
       else if (msg.t === 'signal' && msg.from) this.handlers.onSignal(msg.from, msg.data);
     };
+    // A failed connection reports an error and then closes: the close handler retries.
+    socket.onerror = () => {};
     socket.onclose = (ev) => {
       if (this.#socket !== socket || this.#closed) return;
       this.#socket = null;

@@ -1,0 +1,87 @@
+// The page's signaling client against the real server: it joins, reports 'lost' when the
+// server goes away, and rejoins by itself with backoff when the server is back (on the same
+// port), getting a fresh welcome with the peers present. ws stands in for the browser's
+// WebSocket (same onopen/onmessage/onclose surface).
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startGridServer, type GridServer } from '../../signaling/server.js';
+import { SignalingClient, type SignalingState } from '../../src/net/signaling-client.js';
+
+(globalThis as unknown as { WebSocket: unknown }).WebSocket ??= WebSocket;
+
+let servers: GridServer[] = [];
+let clients: SignalingClient[] = [];
+afterEach(async () => {
+  for (const c of clients) c.close();
+  for (const s of servers) await s.close().catch(() => {});
+  servers = [];
+  clients = [];
+});
+
+function until(what: string, cond: () => boolean, timeout_ms = 10_000): Promise<void> {
+  const t0 = Date.now();
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (cond()) return resolve();
+      if (Date.now() - t0 > timeout_ms) return reject(new Error(`timed out waiting for ${what}`));
+      setTimeout(check, 20);
+    };
+    check();
+  });
+}
+
+function client(url: string, room: string, peer: string) {
+  const seen = { states: [] as SignalingState[], details: [] as string[], welcomes: [] as string[][], joined: [] as string[] };
+  const c = new SignalingClient(url.replace('http', 'ws') + 'signal', room, peer, {
+    onWelcome: (peers) => seen.welcomes.push(peers),
+    onJoined: (p) => seen.joined.push(p),
+    onLeft: () => {},
+    onSignal: () => {},
+    onState: (s, detail) => {
+      seen.states.push(s);
+      seen.details.push(detail);
+    },
+  });
+  clients.push(c);
+  return { c, seen };
+}
+
+describe('the signaling client', () => {
+  it('reconnects with backoff after the server restarts and rejoins its room', async () => {
+    const first = await startGridServer({ port: 0 });
+    servers.push(first);
+    const port = Number(new URL(first.url).port);
+    const room = 'a'.repeat(64);
+    const a = client(first.url, room, '1'.repeat(40));
+    await until('a online', () => a.c.state === 'online');
+    const b = client(first.url, room, '2'.repeat(40));
+    await until('b online', () => b.c.state === 'online');
+    expect(b.seen.welcomes[0]).toEqual(['1'.repeat(40)]);
+
+    await first.close();
+    await until('both lost', () => a.c.state === 'lost' && b.c.state === 'lost');
+    expect(a.seen.details.at(-1)).toMatch(/lost the signaling server; retrying in 0.5 s/);
+
+    // Down for a while: the retries back off (0.5 s, 1 s, 2 s …) and say so.
+    await new Promise((r) => setTimeout(r, 1800));
+    expect(a.seen.details.some((d) => /retrying in 1 s/.test(d))).toBe(true);
+    const second = await startGridServer({ port, host: '127.0.0.1' });
+    servers.push(second);
+    await until('both back online', () => a.c.state === 'online' && b.c.state === 'online', 15_000);
+    // Each got a fresh welcome; whoever came back second sees the other in it.
+    const last = [a.seen.welcomes.at(-1)!, b.seen.welcomes.at(-1)!];
+    expect(last.some((w) => w.length === 1)).toBe(true);
+    expect(second.stats.peers()).toBe(2);
+  }, 30_000);
+
+  it('stops for good when closed', async () => {
+    const s = await startGridServer({ port: 0 });
+    servers.push(s);
+    const a = client(s.url, 'b'.repeat(64), '3'.repeat(40));
+    await until('online', () => a.c.state === 'online');
+    a.c.close();
+    await until('the server sees it leave', () => s.stats.peers() === 0);
+    await new Promise((r) => setTimeout(r, 800));
+    expect(s.stats.peers()).toBe(0);
+  });
+});
