@@ -253,6 +253,9 @@ export class GridNode {
       });
       node.#event(`resumed from IndexedDB at height ${node.replica!.raft.commit}`);
     }
+    // The operator's schedule as last saved (checked again: the database is not trusted blindly).
+    const schedule = await store.loadSchedule();
+    if (schedule) node.market.setSchedule(schedule as PriceSchedule);
     node.#startTimers();
     return node;
   }
@@ -852,9 +855,11 @@ export class GridNode {
     this.market.stopMeter();
   }
 
-  setSchedule(s: PriceSchedule): string | null {
+  async setSchedule(s: PriceSchedule): Promise<string | null> {
     if (!this.#isOperator()) return 'only the operator sets prices';
-    return this.market.setSchedule(s);
+    const problem = this.market.setSchedule(s);
+    if (!problem) await this.#store.saveSchedule(this.market.schedule);
+    return problem;
   }
 
   // ---- reading ------------------------------------------------------------------------------

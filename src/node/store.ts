@@ -90,6 +90,15 @@ export class NodeStore {
     await tx.done;
   }
 
+  /** The operator's price schedule (the curve it publishes prices from), kept across reloads. */
+  async saveSchedule(schedule: unknown): Promise<void> {
+    await this.db.put('meta', schedule, 'schedule');
+  }
+
+  async loadSchedule(): Promise<unknown> {
+    return (await this.db.get('meta', 'schedule')) ?? null;
+  }
+
   async saveGrid(grid: StoredGrid): Promise<void> {
     const tx = this.db.transaction('meta', 'readwrite', { durability: 'strict' });
     await tx.store.put(grid, 'grid');

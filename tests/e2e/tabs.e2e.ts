@@ -2,7 +2,7 @@
 // inherits the sessionStorage — notices the slot is held (navigator.locks) and becomes a node
 // of its own rather than a second copy of the same key and database.
 import { test, expect } from '@playwright/test';
-import { openTab } from './grid.js';
+import { call, createGrid, openTab, status, waitFor } from './grid.js';
 
 const nodeId = async (page: import('@playwright/test').Page) => (await page.getByTestId('node-id').first().textContent({ timeout: 30_000 }))!.trim();
 
@@ -28,5 +28,21 @@ test('reload keeps the node; a duplicated tab gets its own node', async ({ brows
     expect(await nodeId(dup)).toBe(dupId);
   } finally {
     await tab.context.close();
+  }
+});
+
+test("the operator's price schedule survives a reload", async ({ browser }) => {
+  const { operator } = await createGrid(browser);
+  try {
+    const hourly = Array.from({ length: 24 }, (_, h) => 100 + h);
+    expect(await call(operator.page, 'setSchedule', { hourly, override: 321, speed: 1 })).toBeNull();
+    expect(await call(operator.page, 'setSchedule', { hourly: [1, 2], override: null, speed: 1 })).toMatch(/24 hourly prices/);
+    await operator.page.reload();
+    await waitFor('the node is back', async () => (await status(operator.page)).has_genesis);
+    const view = await call<{ schedule: { hourly: number[]; override: number | null } }>(operator.page, 'marketView');
+    expect(view.schedule.override).toBe(321);
+    expect(view.schedule.hourly).toEqual(hourly);
+  } finally {
+    await operator.context.close();
   }
 });
