@@ -146,6 +146,8 @@ export class Replica {
   #certRound: { height: number; hash: string; voters: Map<NodeId, Uint8Array>; acks: Map<NodeId, Uint8Array> } | null = null;
   /** Blocks applied while checking a synced batch's certificate, reused by advance(). */
   readonly #preApplied = new Map<string, ApplyResult>();
+  /** Statements of the blocks replayed on restore (past the snapshot), for the driver's views. */
+  readonly restoredStatements: { height: number; statements: Statement[] }[] = [];
   /** The last certified batch accepted by sync, with its post-state, until it is applied. */
   #syncTail: { index: number; hash: string; state: LedgerState } | null = null;
   #deferredCertReq: { height: number; hash: string; to: NodeId } | null = null;
@@ -175,6 +177,7 @@ export class Replica {
       const result = apply(this.state, log[i]!.block!, this.#verifier);
       this.state = result.state;
       this.#recordReceipts(i, result.receipts);
+      if (result.statements.length > 0) this.restoredStatements.push({ height: i, statements: result.statements });
     }
     const tuning = { ...DEFAULT_TUNING, ...opts.tuning };
     this.#tuning = tuning;

@@ -40,6 +40,9 @@ export const NODE_TIMING = {
 const MAX_JOIN_REQUESTS = 50;
 const MAX_DEPOSIT_REQUESTS = 100;
 
+/** Statements reloaded from IndexedDB when a tab resumes (the market keeps at most this many). */
+const MAX_STATEMENTS_RESTORED = 2000;
+
 /** Wallet entries a node keeps for its UI. */
 const WALLET_KEPT = 500;
 
@@ -252,6 +255,12 @@ export class GridNode {
         ...(loaded.snapshot ? { snapshot: loaded.snapshot } : {}),
       });
       node.#event(`resumed from IndexedDB at height ${node.replica!.raft.commit}`);
+      // The statement table as it was: statements are stored with each block's receipts.
+      // Receipts are written with relaxed durability, so the last blocks' may be missing; the
+      // blocks replayed past the snapshot on restore fill them in.
+      const byHeight = new Map((await store.recentStatements(MAX_STATEMENTS_RESTORED, 20_000)).map((b) => [b.height, b.statements]));
+      for (const b of node.replica!.restoredStatements) byHeight.set(b.height, b.statements);
+      for (const [height, statements] of [...byHeight].sort((x, y) => x[0] - y[0])) node.market.onStatements(height, statements);
     }
     // The operator's schedule as last saved (checked again: the database is not trusted blindly).
     const schedule = await store.loadSchedule();
@@ -624,7 +633,7 @@ export class GridNode {
     const snapshot = now - this.#lastSnapshot_ms >= NODE_TIMING.snapshot_every_ms ? { height: r.raft.applied, state: r.state } : null;
     if (snapshot) this.#lastSnapshot_ms = now;
     await this.#store.saveApplied(
-      applied.map((a) => ({ height: a.entry.index, receipts: a.receipts })),
+      applied.map((a) => ({ height: a.entry.index, receipts: a.receipts, ...(a.statements.length > 0 ? { statements: a.statements } : {}) })),
       snapshot,
     );
   }

@@ -7,6 +7,7 @@ import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { Entry, HardState } from '../core/raft/types.js';
 import type { Certificate } from '../core/replica.js';
 import type { LedgerState, Receipt } from '../core/ledger.js';
+import type { Statement } from '../core/settlement.js';
 
 export interface StoredGrid {
   grid: string; // chain id, hex
@@ -21,6 +22,8 @@ export interface StoredIdentity {
 export interface BlockReceipts {
   height: number;
   receipts: Receipt[];
+  /** Settlement statements the block produced (absent in databases written before). */
+  statements?: Statement[];
 }
 
 interface NodeDB extends DBSchema {
@@ -126,6 +129,27 @@ export class NodeStore {
     const writes: Promise<unknown>[] = receipts.map((r) => tx.objectStore('receipts').put(r, r.height));
     if (snapshot) writes.push(tx.objectStore('meta').put(snapshot, 'snapshot'));
     await Promise.all([...writes, tx.done]);
+  }
+
+  /**
+   * The statements of the last `max_blocks` applied blocks, oldest first, at most `limit`:
+   * the statement table after a reload.
+   */
+  async recentStatements(limit: number, max_blocks: number): Promise<{ height: number; statements: Statement[] }[]> {
+    const out: { height: number; statements: Statement[] }[] = [];
+    let n = 0;
+    let count = 0;
+    let cursor = await this.db.transaction('receipts').store.openCursor(null, 'prev');
+    while (cursor && n < max_blocks && count < limit) {
+      const st = cursor.value.statements;
+      if (st && st.length > 0) {
+        out.push({ height: cursor.value.height, statements: st });
+        count += st.length;
+      }
+      n++;
+      cursor = await cursor.continue();
+    }
+    return out.reverse();
   }
 
   async receiptsAt(height: number): Promise<Receipt[] | null> {

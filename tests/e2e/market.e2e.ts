@@ -105,6 +105,13 @@ test('a 10-tab market settles contracts the same way on every tab', async ({ bro
   const all = await call<(Statement & { height: number })[]>(operator.page, 'statements', 500);
   const s1 = await call<(Statement & { height: number })[]>(c1.page, 'statements', 500);
   expect(s1).toEqual(all.filter((s) => s.consumer === c1.id || s.producer === c1.id));
+  // A reload keeps the statement table: statements are stored with each block's receipts.
+  const c2Before = await call<(Statement & { height: number })[]>(c2.page, 'statements', 500);
+  expect(c2Before.length).toBeGreaterThan(0);
+  await c2.page.reload();
+  await waitFor('c2 resumes', async () => (await status(c2.page)).has_genesis);
+  const c2After = await call<(Statement & { height: number })[]>(c2.page, 'statements', 500);
+  expect(c2After.slice(0, c2Before.length)).toEqual(c2Before);
   // The market view shows it: statements, the settled chart, the wallet history.
   await expect(c1.page.getByTestId('statement-row').first()).toBeVisible();
   await expect(c1.page.getByTestId('settled-chart')).toBeVisible();
