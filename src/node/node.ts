@@ -76,6 +76,8 @@ export interface PeerInfo {
   frames_out: number;
   queued: number;
   channel: string;
+  /** The newest certified height the peer has told us of (hello and sync answers). */
+  height: number;
 }
 
 export interface MemberInfo {
@@ -900,6 +902,7 @@ export class GridNode {
       frames_out: s.frames_out,
       queued: s.queued,
       channel: `${s.channel.readyState}/${s.channel.bufferedAmount}`,
+      height: s.remote_height,
     }));
     const online = new Set(peers.filter((p) => p.authenticated).map((p) => p.id));
     const voters = state ? [...state.members.values()].filter((m) => m.voter && !m.removed) : [];
