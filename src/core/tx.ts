@@ -2,7 +2,7 @@
 // stateless decode-and-validate with typed errors. Stateful checks (sequence numbers,
 // roles, balances) live in ledger.ts, which reuses TxError's codes.
 import { decodeCanonical, encodeCanonical, CodecError, type CanonicalValue } from './codec.js';
-import { concatBytes, toHex, utf8 } from './bytes.js';
+import { bytesEqual, concatBytes, toHex, utf8 } from './bytes.js';
 import { taggedHash } from './hash.js';
 import { LIMITS } from './params.js';
 import {
@@ -279,17 +279,11 @@ export function decodeTxUnverified(bytes: Uint8Array, chain: Uint8Array): Decode
   const body = value.body;
   checkBody(body);
   const pub = value.pub as Uint8Array;
-  if (!equalBytes(body.chain, chain)) throw new TxError('wrong_chain', 'transaction is for another chain');
+  if (!bytesEqual(body.chain, chain)) throw new TxError('wrong_chain', 'transaction is for another chain');
   if (!isValidPublicKey(pub)) throw new TxError('malformed', 'pub is not a valid P-256 public key');
   if (nodeIdOf(pub) !== body.from) throw new TxError('bad_signature', 'from is not the id of pub');
   const bodyBytes = encodeBody(body);
   return { body, pub, sig: value.sig as Uint8Array, id: txIdOfBody(bodyBytes), bytes };
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function entryBytes(e: { pub: Uint8Array; msg: Uint8Array }): number {
@@ -319,7 +313,7 @@ export class CachingVerifier implements Verifier {
 
   #lookup(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean | undefined {
     const e = this.#seen.get(toHex(signature));
-    return e && equalBytes(e.pub, publicKey) && equalBytes(e.msg, message) ? e.ok : undefined;
+    return e && bytesEqual(e.pub, publicKey) && bytesEqual(e.msg, message) ? e.ok : undefined;
   }
 
   #record(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, ok: boolean): void {
