@@ -16,7 +16,7 @@ import {
   type NodeId,
   type Verifier,
 } from './keys.js';
-import { decodeTx, decodeTxUnverified, encodeBody, TxError, txSigningMessage, type DecodedTx } from './tx.js';
+import { checkTxSignature, decodeTxUnverified, TxError, type DecodedTx } from './tx.js';
 
 export interface BlockHeader {
   v: 1;
@@ -197,10 +197,8 @@ export function checkBlock(block: Block, ctx: BlockContext): DecodedTx[] {
   return block.txs.map((bytesOfTx, i) => {
     let tx: DecodedTx;
     try {
-      tx = ctx.trust_tx ? decodeTxUnverified(bytesOfTx, ctx.chain) : decodeTx(bytesOfTx, ctx.chain, ctx.verifier);
-      if (ctx.trust_tx && !ctx.trust_tx(tx) && !ctx.verifier.verify(tx.pub, txSigningMessage(encodeBody(tx.body)), tx.sig)) {
-        throw new TxError('bad_signature', `signature does not verify for ${tx.body.from}`);
-      }
+      tx = decodeTxUnverified(bytesOfTx, ctx.chain);
+      if (!ctx.trust_tx?.(tx)) checkTxSignature(tx, ctx.verifier);
     } catch (err) {
       const code = err instanceof TxError ? err.code : 'malformed';
       throw new BlockError('bad_tx', `transaction ${i}: ${code}`);

@@ -490,8 +490,13 @@ export class Replica {
 
   /** The height sync should fetch after: the last accepted batch, applied or not. */
   syncedThrough(): number {
+    return this.#syncBase().index;
+  }
+
+  /** Where the next synced batch builds on: the last accepted but unapplied batch, or the applied state. */
+  #syncBase(): { index: number; state: LedgerState } {
     const tail = this.#syncTail;
-    return tail && tail.index > this.raft.applied && this.raft.log[tail.index]?.hash === tail.hash ? tail.index : this.raft.applied;
+    return tail && tail.index > this.raft.applied && this.raft.log[tail.index]?.hash === tail.hash ? tail : { index: this.raft.applied, state: this.state };
   }
 
   /**
@@ -506,8 +511,7 @@ export class Replica {
     if (!first || !last) return 'empty batch';
     // A batch may follow one accepted but not applied yet (the driver is still persisting
     // it): then it builds on that batch's post-state, so fetching overlaps applying.
-    const tail = this.#syncTail;
-    const base = tail && tail.index > this.raft.applied && this.raft.log[tail.index]?.hash === tail.hash ? tail : { index: this.raft.applied, state: this.state };
+    const base = this.#syncBase();
     if (first.index !== base.index + 1) return `batch starts at ${first.index}, expected ${base.index + 1}`;
     if (last.index !== cert.height || last.hash !== cert.hash) return 'the certificate is not for the last block';
     if (this.raft.role !== 'follower') return 'not a follower';
@@ -597,7 +601,7 @@ export class Replica {
       this.state = result.state;
       this.#recordReceipts(entry.index, result.receipts);
       // Checked when the block was validated or applied just now: decoding again is enough.
-      const txs = this.#txsByBlock.get(entry.hash) ?? entry.block!.txs.map((b) => decodeTxUnverified(b, this.chain_id));
+      const txs = checked ?? entry.block!.txs.map((b) => decodeTxUnverified(b, this.chain_id));
       this.#txsByBlock.delete(entry.hash);
       applied.push({ entry, txs, receipts: result.receipts, statements: result.statements });
     }

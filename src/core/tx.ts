@@ -255,11 +255,15 @@ export function signTxSync(body: TxBody, signer: { publicKey: Uint8Array; signSy
  */
 export function decodeTx(bytes: Uint8Array, chain: Uint8Array, verifier: Verifier): DecodedTx {
   const tx = decodeTxUnverified(bytes, chain);
-  const bodyBytes = encodeBody(tx.body);
-  if (!verifier.verify(tx.pub, txSigningMessage(bodyBytes), tx.sig)) {
+  checkTxSignature(tx, verifier);
+  return tx;
+}
+
+/** The signature check of decodeTx, for a transaction decoded without it. */
+export function checkTxSignature(tx: SignedTx, verifier: Verifier): void {
+  if (!verifier.verify(tx.pub, txSigningMessage(encodeBody(tx.body)), tx.sig)) {
     throw new TxError('bad_signature', `signature does not verify for ${tx.body.from}`);
   }
-  return tx;
 }
 
 /** Everything decodeTx checks except the signature (which the caller verifies, maybe async). */

@@ -348,7 +348,7 @@ export class GridNode {
         onRejected: (_s, reason, detail) => this.#count(reason, detail),
       },
     );
-    session.fault = (frame) => this.#faultFor(peer, frame);
+    session.fault = () => this.#faultFor(peer);
     this.sessions.set(peer, session);
     old?.close('replaced by a new connection');
   }
@@ -1089,7 +1089,7 @@ export class GridNode {
     this.#event(faults.cut?.length || faults.delay_ms ? `test faults: cut ${faults.cut?.length ?? 0} peers, delay ${this.#faults.delay_ms} ms` : 'test faults cleared');
   }
 
-  #faultFor(peer: NodeId, _frame: Frame): 'pass' | 'drop' | number {
+  #faultFor(peer: NodeId): 'pass' | 'drop' | number {
     if (this.#faults.cut.has(peer)) {
       this.#faults.dropped++;
       return 'drop';
