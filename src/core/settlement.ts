@@ -3,7 +3,7 @@
 // earlier contracts, what remains of the contract's energy cap, what the escrow can pay
 // for); paid at the interval's price when the price is within the contract's limit.
 // Integer arithmetic only: cost = floor(energy_wh * price_per_kwh / 1000) in minor units.
-import type { Contract, LedgerState } from './ledger.js';
+import type { Contract, LedgerState } from './state.js';
 import type { NodeId } from './keys.js';
 
 export type Outcome =

@@ -1,0 +1,86 @@
+// The ledger's state and its parts: plain data, shared by the ledger (apply) and settlement.
+// Kept apart from both so that neither imports the other's types in a cycle.
+import type { NodeId } from './keys.js';
+import type { GridParams } from './params.js';
+import type { Role } from './tx.js';
+
+export type MemberRole = 'operator' | Role;
+
+export interface Member {
+  id: NodeId;
+  pub: Uint8Array;
+  role: MemberRole;
+  voter: boolean; // false: learner (replicates, does not vote)
+  removed: boolean; // ids are never reused, so removed members stay listed
+  seq: number; // next expected sequence number
+  balance: number;
+  joined_height: number;
+}
+
+export interface Offer {
+  producer: NodeId;
+  first_interval: number;
+  last_interval: number;
+}
+
+export type ContractStatus = 'active' | 'expired' | 'cancelled';
+
+export interface Contract {
+  id: number;
+  consumer: NodeId;
+  producer: NodeId;
+  first_interval: number;
+  last_interval: number;
+  max_energy_wh: number;
+  max_price: number;
+  locked: number; // tokens in escrow now
+  funded: number; // tokens ever locked
+  delivered_wh: number;
+  paid: number;
+  refunded: number;
+  cancel_requested: boolean;
+  status: ContractStatus;
+  closed_interval: number | null;
+}
+
+export interface MeterState {
+  last_interval: number;
+  import_wh: number;
+  export_wh: number;
+}
+
+export interface IntervalEnergy {
+  import_wh: number;
+  export_wh: number;
+}
+
+export interface Payout {
+  id: number;
+  member: NodeId;
+  amount: number;
+  height: number;
+}
+
+export interface LedgerState {
+  chain_id: Uint8Array;
+  params: GridParams;
+  operator: NodeId;
+  height: number;
+  last_hash: Uint8Array; // hash of the last applied block (the chain id before block 1)
+  last_term: number;
+  time_ms: number; // time of the last applied block
+  members: Map<NodeId, Member>;
+  used_invites: Map<string, number>; // invite code hex -> expires_ms (kept until expiry)
+  prices: Map<number, number>; // interval -> price per kWh in minor units
+  offers: Map<NodeId, Offer>;
+  contracts: Map<number, Contract>;
+  active_contract: Map<NodeId, number>; // consumer -> its one active contract
+  meters: Map<NodeId, MeterState>;
+  energy: Map<number, Map<NodeId, IntervalEnergy>>; // unsettled interval -> metered deltas
+  settled_through: number;
+  minted: number;
+  burned: number;
+  payouts: Map<number, Payout>;
+  next_contract: number;
+  next_payout: number;
+}
