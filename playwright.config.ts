@@ -23,7 +23,7 @@ export default defineConfig({
   },
   webServer: {
     command: `tsx signaling/start.ts`,
-    env: { PORT: String(E2E_PORT), HOST: '127.0.0.1', LOOPBACK_ONLY: '1' },
+    env: { PORT: String(E2E_PORT), HOST: '127.0.0.1', LOOPBACK_ONLY: '1', GRIDLEDGER_TEST_BUILD: '1' },
     url: `http://127.0.0.1:${E2E_PORT}/config.json`,
     timeout: 120_000,
     reuseExistingServer: false,

@@ -8,7 +8,7 @@
 import { chromium, type CDPSession } from '@playwright/test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildIfStale, dist, root } from '../signaling/build.js';
+import { buildIfStale, root } from '../signaling/build.js';
 import { staticHandler } from '../signaling/static.js';
 import { startGridServer } from '../signaling/server.js';
 import { buildGrid, call, CHROMIUM, CHROMIUM_ARGS, closeAll, status, type Tab } from '../scripts/tabs.js';
@@ -79,7 +79,7 @@ function summarise(p: Profile, top = 30): string[] {
   return [`total ${(total / 1000).toFixed(0)} ms sampled`, '', 'inclusive:', ...fmt(inclBy), '', 'self:', ...fmt(selfBy)];
 }
 
-buildIfStale();
+const dist = buildIfStale('test');
 const server = await startGridServer({ port, host: '127.0.0.1', handler: staticHandler(dist), config: { loopback_only: true } });
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 let tabs: Tab[] = [];

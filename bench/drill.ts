@@ -10,7 +10,7 @@
 import { chromium } from '@playwright/test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildIfStale, dist, root } from '../signaling/build.js';
+import { buildIfStale, root } from '../signaling/build.js';
 import { staticHandler } from '../signaling/static.js';
 import { startGridServer } from '../signaling/server.js';
 import { buildGrid, call, CHROMIUM, CHROMIUM_ARGS, closeAll, status, waitFor, type Tab } from '../scripts/tabs.js';
@@ -24,7 +24,7 @@ const port = Number(process.env.PORT ?? 8098);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (line: string) => console.log(line);
 
-buildIfStale();
+const dist = buildIfStale('test');
 const server = await startGridServer({ port, host: '127.0.0.1', handler: staticHandler(dist), config: { loopback_only: true } });
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 let tabs: Tab[] = [];

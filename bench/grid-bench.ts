@@ -8,7 +8,7 @@ import { chromium } from '@playwright/test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { buildIfStale, dist, root } from '../signaling/build.js';
+import { buildIfStale, root } from '../signaling/build.js';
 import { staticHandler } from '../signaling/static.js';
 import { startGridServer } from '../signaling/server.js';
 import { buildGrid, call, CHROMIUM, CHROMIUM_ARGS, closeAll, openTab, status, waitFor, type Tab } from '../scripts/tabs.js';
@@ -164,7 +164,7 @@ async function commitAfter(probe: Tab, to: Tab, since: number): Promise<number |
   return null;
 }
 
-buildIfStale();
+const dist = buildIfStale('test');
 const server = await startGridServer({ port, host: '127.0.0.1', handler: staticHandler(dist), config: { loopback_only: true } });
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 let tabs: Tab[] = [];

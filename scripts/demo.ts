@@ -10,11 +10,11 @@
 import { chromium } from '@playwright/test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildIfStale, dist, root } from '../signaling/build.js';
+import { buildIfStale, root } from '../signaling/build.js';
 import { staticHandler } from '../signaling/static.js';
 import { startGridServer } from '../signaling/server.js';
 import { buildGrid, call, CHROMIUM, CHROMIUM_ARGS, closeAll, status, type Tab } from './tabs.js';
-import type { NodeStatus } from '../src/node/node.js';
+import type { NodeStatus } from '../src/node/types.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -35,7 +35,7 @@ const say = (line: string) => {
   else console.error(line);
 };
 
-buildIfStale();
+const dist = buildIfStale();
 const server = await startGridServer({ port, host: '127.0.0.1', handler: staticHandler(dist), config: { loopback_only: true } });
 const base = `http://127.0.0.1:${port}/`;
 say(`server on ${base}; starting ${nodes} tabs in Chromium (${has('headed') ? 'headed' : 'headless'})`);

@@ -2,7 +2,7 @@
 // the benchmark. Each node is a page in its own browser context: its own IndexedDB and
 // sessionStorage, as if it were another household's browser.
 import type { Browser, BrowserContext, Page } from '@playwright/test';
-import type { NodeStatus } from '../src/node/node.js';
+import type { NodeStatus } from '../src/node/types.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** WebRTC on loopback needs this flag and the camera/microphone grant (DESIGN.md §2). */

@@ -2,7 +2,7 @@
 // serves it and the signaling server on one port (PORT, default 8080) and prints the URL.
 // ICE servers for the pages: ICE_SERVERS='[{"urls":"stun:stun.example.org:3478"}]';
 // LOOPBACK_ONLY=1 keeps WebRTC candidates on 127.0.0.1 (a grid of tabs on one machine).
-import { buildIfStale, dist } from './build.js';
+import { buildIfStale } from './build.js';
 import { staticHandler } from './static.js';
 import { startGridServer, type RTCIceServerLike } from './server.js';
 
@@ -14,7 +14,8 @@ function iceServersFromEnv(): RTCIceServerLike[] {
   return parsed as RTCIceServerLike[];
 }
 
-buildIfStale();
+// GRIDLEDGER_TEST_BUILD=1 serves the test build (the Playwright tests' server).
+const dist = buildIfStale(process.env.GRIDLEDGER_TEST_BUILD === '1' ? 'test' : 'production');
 const port = Number(process.env.PORT ?? 8080);
 const grid = await startGridServer({
   port,

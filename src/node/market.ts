@@ -10,8 +10,9 @@ import type { Statement } from '../core/settlement.js';
 import { SimulatedMeter, type MeterProfile, type MeterRegisters } from '../meter/simulated.js';
 import { checkSchedule, defaultSchedule, priceFor, type PriceSchedule } from '../market/schedule.js';
 
-type Fields = Parameters<typeof import('./node.js').GridNode.prototype.submit>[0];
-type Submit = (fields: Fields) => Promise<{ ok: boolean; code?: string; reason?: string }>;
+import type { SubmitFields, SubmitOutcome } from './types.js';
+
+type Submit = (fields: SubmitFields) => Promise<SubmitOutcome>;
 
 export type MeterSource = 'none' | 'simulated' | 'serial';
 

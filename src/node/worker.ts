@@ -1,12 +1,18 @@
-// The dedicated worker's entry: one GridNode per tab, exposed to the page with comlink.
+// The dedicated worker's entry: one GridNode per tab, and the API the page calls through
+// comlink — a facade that only delegates to the node's rooms. A test build (`vite build
+// --mode test`) adds the test controls of test-controls.ts; production builds never load them.
 import * as Comlink from 'comlink';
-import { GridNode, type ChainBundle } from './node.js';
+import { GridNode } from './node.js';
 import type { SyncVerification } from '../core/replica.js';
 import type { Role } from '../core/tx.js';
 import type { GridParams } from '../core/params.js';
 import type { NodeId } from '../core/keys.js';
 import type { MeterProfile, MeterRegisters } from '../meter/simulated.js';
 import type { PriceSchedule } from '../market/schedule.js';
+import type { SubmitFields } from './types.js';
+
+/** True only in the test build: Vite replaces MODE, and the branch below drops out otherwise. */
+const TEST_BUILD = import.meta.env.MODE === 'test';
 
 let node: GridNode | null = null;
 
@@ -15,58 +21,54 @@ function need(): GridNode {
   return node;
 }
 
-type SubmitFields = Parameters<GridNode['submit']>[0];
-
 const api = {
   async init(db_name: string, grid_hint: string | null) {
-    if (!node) node = await GridNode.open(db_name, grid_hint);
-    else if (grid_hint && !node.grid) await node.setGrid(grid_hint);
+    if (!node) {
+      node = await GridNode.open(db_name, grid_hint);
+      if (TEST_BUILD) Object.assign(api, (await import('./test-controls.js')).testControls(node));
+    } else if (grid_hint && !node.grid) await node.setGrid(grid_hint);
     return { id: node.id, grid: node.grid };
   },
+  // The grid and this node's place in it.
   createGrid: (name: string, params?: Partial<GridParams>) => need().createGrid(name, params),
   setGrid: (grid: string) => need().setGrid(grid),
-  status: () => need().status(),
-  members: () => need().members(),
-  blocks: (before: number | null, count: number) => need().blocks(before, count),
-  block: (height: number) => need().block(height),
-  proveTx: (height: number, index: number) => need().proveTx(height, index),
-  headerHash: (height: number) => need().headerHash(height),
-  submit: (fields: SubmitFields) => need().submit(fields),
-  submitBytes: (bytes: Uint8Array) => need().submitBytes(bytes),
-  txStatus: (id: string) => need().txStatus(id),
-  makeInvite: (role: Role, ttl_ms: number) => need().makeInvite(role, ttl_ms),
-  acceptInvite: (token: string) => need().acceptInvite(token),
-  requestJoin: (role: Role, name: string) => need().requestJoin(role, name),
-  approveJoin: (id: NodeId) => need().approveJoin(id),
-  addChannel: (peer: NodeId, gen: number, channel: RTCDataChannel) => need().addChannel(peer, gen, channel),
-  onPeerClosed: (cb: (id: NodeId, gen: number) => void) => need().onPeerClosed(cb),
+  addChannel: (peer: NodeId, gen: number, channel: RTCDataChannel) => need().hub.addChannel(peer, gen, channel),
+  onPeerClosed: (cb: (id: NodeId, gen: number) => void) => need().hub.onPeerClosed(cb),
   leave: () => need().leave(),
-  marketView: () => need().marketView(),
-  balances: () => need().balances(),
-  history: (limit: number) => need().history(limit),
-  // Benchmark hooks (npm run bench).
-  appliedAt: (ids: string[]) => need().appliedAt(ids),
-  loadTransfers: (count: number, to: NodeId) => need().loadTransfers(count, to),
-  benchVerify: (n: number) => need().benchVerify(n),
-  benchImportChain: (part: ChainBundle, last: boolean) => need().benchImportChain(part, last),
-  statements: (limit: number) => need().statements(limit),
-  meterStatus: () => need().meterStatus(),
+  transferLeadership: (target?: NodeId) => need().driver.transferLeadership(target),
+  setSyncVerification: (mode: SyncVerification) => need().sync.setVerification(mode),
+  // Reading (views.ts, wallet.ts, market.ts).
+  status: () => need().views.status(),
+  members: () => need().views.members(),
+  balances: () => need().views.balances(),
+  blocks: (before: number | null, count: number) => need().views.blocks(before, count),
+  block: (height: number) => need().views.block(height),
+  proveTx: (height: number, index: number) => need().views.proveTx(height, index),
+  headerHash: (height: number) => need().views.headerHash(height),
+  history: (limit: number) => need().wallet.history(limit),
+  marketView: () => {
+    const n = need();
+    return n.ctx.replica ? n.market.view(n.ctx.replica.state) : null;
+  },
+  statements: (limit: number) => need().market.myStatements(need().ctx.isOperator(), Math.min(limit, 500)),
+  // This node's transactions (outbox.ts) and requests (member-desk.ts).
+  submit: (fields: SubmitFields) => need().outbox.submit(fields),
+  submitBytes: (bytes: Uint8Array) => need().outbox.submitBytes(bytes),
+  txStatus: (id: string) => need().outbox.status(id),
+  acceptInvite: (token: string) => need().memberDesk.acceptInvite(token),
+  requestJoin: (role: Role, name: string) => need().memberDesk.requestJoin(role, name),
+  requestDeposit: (amount: number, ref: string) => need().memberDesk.requestDeposit(amount, ref),
+  // The operator's desk (operator-desk.ts).
+  makeInvite: (role: Role, ttl_ms: number) => need().operatorDesk.makeInvite(role, ttl_ms),
+  approveJoin: (id: NodeId) => need().operatorDesk.approveJoin(id),
+  confirmDeposit: (index: number) => need().operatorDesk.confirmDeposit(index),
+  setSchedule: (s: PriceSchedule) => need().operatorDesk.setSchedule(s),
+  // The meter (market.ts).
+  meterStatus: () => need().market.meterStatus(),
   useSimulatedMeter: (profile?: MeterProfile, speed?: number, sim_start_hour?: number) => need().useSimulatedMeter(profile, speed, sim_start_hour),
-  serialReading: (regs: MeterRegisters) => need().serialReading(regs),
-  meterError: (code: string) => need().meterError(code),
-  stopMeter: () => need().stopMeter(),
-  setSchedule: (s: PriceSchedule) => need().setSchedule(s),
-  requestDeposit: (amount: number, ref: string) => need().requestDeposit(amount, ref),
-  confirmDeposit: (index: number) => need().confirmDeposit(index),
-  transferLeadership: (target?: NodeId) => need().transferLeadership(target),
-  setSyncVerification: (mode: SyncVerification) => need().setSyncVerification(mode),
-  // Test-only fault injection (tests/e2e, drills): raw frames, forged and replayed txs.
-  injectRaw: (peer: NodeId, bytes: Uint8Array) => need().injectRaw(peer, bytes),
-  signOnly: (fields: SubmitFields, seq?: number) => need().signOnly(fields, seq),
-  sendTxTo: (peer: NodeId, bytes: Uint8Array) => need().sendTxTo(peer, bytes),
-  txBytes: (height: number, index: number) => need().txBytes(height, index),
-  setFaults: (faults: { cut?: NodeId[]; delay_ms?: number }) => need().setFaults(faults),
-  txOccurrences: (ids: string[]) => need().txOccurrences(ids),
+  serialReading: (regs: MeterRegisters) => need().market.serialReading(regs),
+  meterError: (code: string) => need().market.meterError(code.slice(0, 40)),
+  stopMeter: () => need().market.stopMeter(),
 };
 
 export type NodeApi = typeof api;

@@ -3,7 +3,7 @@
 import { test, expect, chromium } from '@playwright/test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dist } from '../../signaling/build.js';
+import { distTest } from '../../signaling/build.js';
 import { staticHandler } from '../../signaling/static.js';
 import { startGridServer, type GridServer } from '../../signaling/server.js';
 import { buildGrid, call, CHROMIUM, CHROMIUM_ARGS, closeAll, status, waitFor, type Tab } from '../../scripts/tabs.js';
@@ -30,7 +30,7 @@ test('a 3-tab grid works with every connection relayed through TURN', async () =
   server = await startGridServer({
     port: 0,
     host: '127.0.0.1',
-    handler: staticHandler(dist),
+    handler: staticHandler(distTest),
     config: { ice_servers: [{ urls: `turn:127.0.0.1:${TURN_PORT}?transport=udp`, username: 'grid', credential: 'secret' }], loopback_only: true, ice_transport_policy: 'relay' },
   });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });

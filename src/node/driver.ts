@@ -1,0 +1,290 @@
+// The driver: starts the replica (from the store or a genesis), runs its Ready loop in etcd
+// raft's order — persist → send → apply → advance — with the tick and block timers, and does
+// the leader's signing duties. It is the only writer of the store (src/node/store.ts).
+import { Replica, type AppliedBlock, type Certificate, type ReplicaReady } from '../core/replica.js';
+import { encodeGenesis, type SignedGenesis } from '../core/genesis.js';
+import { buildBlock, type Block } from '../core/block.js';
+import { signTx } from '../core/tx.js';
+import type { Entry, HardState } from '../core/raft/types.js';
+import type { LedgerState } from '../core/ledger.js';
+import type { NodeId } from '../core/keys.js';
+import type { NodeContext } from './context.js';
+import type { NodeStore, Loaded } from './store.js';
+import type { PeerHub } from './peer-hub.js';
+import { PreVerifier } from './preverify.js';
+import { profile } from './profile.js';
+import { short } from './types.js';
+
+export const NODE_TIMING = {
+  tick_ms: 100,
+  election_ticks: 10, // 1–2 s election timeout
+  heartbeat_ticks: 1,
+  cert_every_ticks: 5,
+  sync_every_ms: 1000,
+  sync_batch: 128,
+  /** Sync fetches at most this many blocks ahead of what the driver has applied. */
+  sync_ahead_blocks: 512,
+  sync_timeout_ms: 3000,
+  snapshot_every_ms: 5000,
+  rebroadcast_ms: 2000,
+} as const;
+
+type Restored = NonNullable<ConstructorParameters<typeof Replica>[0]['restored']>;
+type AppliedListener = (r: Replica, applied: AppliedBlock[]) => void;
+
+export class Driver {
+  /** WebCrypto checks signatures before the core sees a message (see preverify.ts). */
+  readonly pre: PreVerifier;
+  committed_txs = 0;
+  readonly #appliedListeners: AppliedListener[] = [];
+  /** Inbound messages are handled one at a time, in arrival order, after pre-verification. */
+  #inbound: Promise<void> = Promise.resolve();
+  #driving = false;
+  #again = false;
+  #tickTimer: ReturnType<typeof setInterval> | null = null;
+  #blockTimer: ReturnType<typeof setTimeout> | null = null;
+  #lastSnapshot_ms = 0;
+  /** Runs after each pass once the Readys are done (sync resumes its fetch-ahead there). */
+  afterPass: (() => void) | null = null;
+
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly store: NodeStore,
+    private readonly hub: PeerHub,
+  ) {
+    this.pre = new PreVerifier(ctx.verifier, () => ctx.replica?.chain_id ?? null, (id) => ctx.replica?.state.members.get(id)?.pub ?? null);
+    ctx.kick = () => this.kick();
+    hub.on('env', (_s, f) => {
+      if (!ctx.replica) return;
+      const env = f.env;
+      this.enqueue(this.pre.sigsOfEnvelope(env), () => {
+        profile.time('core_receive', () => ctx.replica?.receive(env, Date.now()));
+        this.kick();
+      });
+    });
+  }
+
+  /** Called for every batch of applied blocks, before their receipts are stored. */
+  onApplied(cb: AppliedListener): void {
+    this.#appliedListeners.push(cb);
+  }
+
+  // ---- the replica's life -------------------------------------------------------------------
+
+  /** Resumes the replica kept in the store (its log must be contiguous from height 1). */
+  restore(signed: SignedGenesis, genesisBytes: Uint8Array, loaded: Loaded): void {
+    this.ctx.genesisBytes = genesisBytes;
+    const sentinel: Entry = { index: 0, term: 0, hash: this.ctx.grid!, block: null };
+    const log = [sentinel, ...loaded.entries];
+    // Anything past a gap is dropped (it was never acknowledged).
+    let end = 1;
+    while (end < log.length && log[end]!.index === end) end++;
+    this.#startReplica(signed, {
+      hard: loaded.hard ?? { term: 0, vote: null, commit: 0 },
+      log: log.slice(0, end),
+      certs: loaded.certs,
+      ...(loaded.snapshot ? { snapshot: loaded.snapshot } : {}),
+    });
+    this.ctx.event(`resumed from IndexedDB at height ${this.ctx.replica!.raft.commit}`);
+  }
+
+  /** Makes `signed` this node's genesis (a grid it created, or one a peer sent). */
+  async adoptGenesis(signed: SignedGenesis, grid: string): Promise<void> {
+    this.ctx.grid = grid;
+    this.ctx.genesisBytes = encodeGenesis(signed);
+    await this.store.saveGrid({ grid, genesis: this.ctx.genesisBytes });
+    this.#startReplica(signed, undefined);
+    this.kick();
+  }
+
+  /** Remembers the grid a tab was sent to before its genesis has arrived. */
+  async setGrid(grid: string): Promise<void> {
+    this.ctx.grid = grid;
+    await this.store.saveGrid({ grid, genesis: null });
+  }
+
+  /**
+   * Starts from a chain checked elsewhere (the benchmark's forged chain, every signature
+   * checked by the caller): stored like one replicated here, resumed from its snapshot.
+   */
+  async adoptCheckedChain(signed: SignedGenesis, genesisBytes: Uint8Array, grid: string, entries: Entry[], certs: Certificate[], state: LedgerState): Promise<void> {
+    const tail = entries[entries.length - 1];
+    const hard: HardState = { term: tail?.term ?? 0, vote: null, commit: tail?.index ?? 0 };
+    const snapshot = { height: state.height, state };
+    this.ctx.genesisBytes = genesisBytes;
+    await this.store.saveGrid({ grid, genesis: genesisBytes });
+    await this.store.persist({ hard_state: hard, entries, certs });
+    await this.store.saveApplied([], snapshot);
+    this.#startReplica(signed, { hard, log: [{ index: 0, term: 0, hash: grid, block: null }, ...entries], certs, snapshot });
+  }
+
+  /** Keeps the operator's price schedule across reloads. */
+  saveSchedule(schedule: unknown): Promise<void> {
+    return this.store.saveSchedule(schedule);
+  }
+
+  #startReplica(signed: SignedGenesis, restored: Restored | undefined): void {
+    this.ctx.replica = new Replica({
+      genesis: signed,
+      id: this.ctx.id,
+      verifier: this.ctx.verifier,
+      rand: Math.random,
+      tuning: { election_ticks: NODE_TIMING.election_ticks, heartbeat_ticks: NODE_TIMING.heartbeat_ticks },
+      cert_every_ticks: NODE_TIMING.cert_every_ticks,
+      ...(restored ? { restored } : {}),
+    });
+  }
+
+  // ---- the loop -----------------------------------------------------------------------------
+
+  start(): void {
+    this.#tickTimer = setInterval(() => {
+      if (!this.ctx.replica || this.ctx.stopped) return;
+      this.ctx.replica.tick();
+      this.kick();
+    }, NODE_TIMING.tick_ms);
+  }
+
+  stop(): void {
+    this.ctx.stopped = true;
+    if (this.#tickTimer) clearInterval(this.#tickTimer);
+    if (this.#blockTimer) clearTimeout(this.#blockTimer);
+  }
+
+  /** Handles an inbound message after WebCrypto has checked its signatures, in arrival order. */
+  enqueue(sigs: Parameters<PreVerifier['prime']>[0], handle: () => void): void {
+    this.#inbound = this.#inbound
+      .then(() => profile.timeAsync('preverify', () => this.pre.prime(sigs)))
+      .then(handle)
+      .catch((err: unknown) => this.ctx.count('handler_error', (err as Error).message));
+  }
+
+  kick(): void {
+    if (this.ctx.stopped) return;
+    if (this.#driving) {
+      this.#again = true;
+      return;
+    }
+    void this.#drive();
+  }
+
+  async #drive(): Promise<void> {
+    this.#driving = true;
+    try {
+      do {
+        this.#again = false;
+        const r = this.ctx.replica;
+        if (!r) return;
+        await profile.timeAsync('produce_sign', () => this.#produce(r));
+        // A block becomes due block_max_wait_ms after its first transaction arrived: be
+        // there on time rather than at the next 100 ms tick.
+        const due = r.blockDueIn(Date.now());
+        // (Already due but not cut means Raft is full: its next answer kicks the driver.)
+        if (due !== null && due > 0 && this.#blockTimer === null) {
+          this.#blockTimer = setTimeout(() => {
+            this.#blockTimer = null;
+            this.kick();
+          }, due);
+        }
+        while (r.hasReady()) {
+          const rd = r.ready();
+          if (rd.hard_state || rd.entries.length > 0 || rd.certs.length > 0) {
+            await profile.timeAsync('persist', () => this.store.persist({ hard_state: rd.hard_state, entries: rd.entries, certs: rd.certs }));
+          }
+          this.#sendAll(rd);
+          const applied = profile.time('apply', () => r.advance(rd, Date.now()));
+          if (applied.length > 0) await profile.timeAsync('save_applied', () => this.#onApplied(r, applied));
+        }
+        this.afterPass?.();
+      } while (this.#again);
+    } catch (err) {
+      // A failed IndexedDB write must not be followed by sends that depend on it: stop.
+      this.ctx.event(`driver stopped: ${(err as Error).message}`);
+      this.ctx.count('driver_error', (err as Error).message);
+      this.ctx.stopped = true;
+    } finally {
+      this.#driving = false;
+    }
+  }
+
+  /** Leader duties that need a signature: cut a block, sign acks, promote learners. */
+  async #produce(r: Replica): Promise<void> {
+    const now = Date.now();
+    const template = r.blockTemplate(now);
+    if (template) {
+      let block: Block;
+      try {
+        block = await buildBlock(template.fields, template.txs.map((t) => t.bytes), this.ctx.signer);
+      } catch (err) {
+        r.abandonBlock(template.txs, now);
+        throw err;
+      }
+      r.proposeBlock(block, template.txs, Date.now());
+    }
+    for (const req of r.takeSignRequests()) r.signed(req, await this.ctx.signer.sign(r.ackMessageFor(req)));
+    const promote = r.promotionCandidate();
+    if (promote) {
+      const tx = await signTx({ v: 1, chain: r.chain_id, kind: 'promote', from: this.ctx.id, seq: r.nextSeq(this.ctx.id), member: promote }, this.ctx.signer);
+      r.submit(tx.bytes, now);
+      this.ctx.event(`promoting ${short(promote)} to voter`);
+    }
+  }
+
+  #sendAll(rd: ReplicaReady): void {
+    for (const env of rd.messages) this.hub.sendEnvelope(env);
+  }
+
+  async #onApplied(r: Replica, applied: AppliedBlock[]): Promise<void> {
+    for (const a of applied) this.committed_txs += a.receipts.length;
+    for (const cb of this.#appliedListeners) cb(r, applied);
+    const now = Date.now();
+    const snapshot = now - this.#lastSnapshot_ms >= NODE_TIMING.snapshot_every_ms ? { height: r.raft.applied, state: r.state } : null;
+    if (snapshot) this.#lastSnapshot_ms = now;
+    await this.store.saveApplied(
+      applied.map((a) => ({ height: a.entry.index, receipts: a.receipts, ...(a.statements.length > 0 ? { statements: a.statements } : {}) })),
+      snapshot,
+    );
+  }
+
+  // ---- leadership ---------------------------------------------------------------------------
+
+  /** Hands leadership to `target` (or the most caught-up online voter); false if not leader. */
+  transferLeadership(target?: NodeId): boolean {
+    const r = this.ctx.replica;
+    if (!r || r.raft.role !== 'leader') return false;
+    const to = target ?? this.#bestSuccessor();
+    if (!to || !r.raft.transferLeadership(to)) return false;
+    this.ctx.event(`handing leadership to ${short(to)}`);
+    this.kick();
+    return true;
+  }
+
+  #bestSuccessor(): NodeId | null {
+    const r = this.ctx.replica!;
+    let best: NodeId | null = null;
+    let bestMatch = -1;
+    for (const id of r.raft.membership().voters) {
+      const pr = r.raft.progressOf(id);
+      if (id !== this.ctx.id && pr && pr.match > bestMatch && this.hub.isOnline(id)) {
+        best = id;
+        bestMatch = pr.match;
+      }
+    }
+    return best;
+  }
+
+  /** The tab is closing: a leader hands over at once (only the timeout_now goes out), then stop. */
+  leave(): void {
+    const r = this.ctx.replica;
+    if (r && r.raft.role === 'leader') {
+      const best = this.#bestSuccessor();
+      if (best && r.raft.transferLeadership(best)) {
+        const rd = r.ready();
+        // Entries still unpersisted are not sent.
+        for (const env of rd.messages) if (env.kind === 'raft' && env.msg.type === 'timeout_now') this.hub.sendEnvelope(env);
+      }
+    }
+    this.stop();
+  }
+}
+

@@ -1,0 +1,81 @@
+// The operator's desk: invites, join requests from tabs without one, deposit requests from
+// members, and the day's price schedule. Frames reach it from the peer hub; its decisions
+// leave as the operator's own signed transactions through the outbox.
+import { inviteMessage, type Invite, type Role } from '../core/tx.js';
+import { encodeCanonical, type CanonicalValue } from '../core/codec.js';
+import type { NodeId } from '../core/keys.js';
+import type { PriceSchedule } from '../market/schedule.js';
+import type { NodeContext } from './context.js';
+import type { PeerHub } from './peer-hub.js';
+import type { Driver } from './driver.js';
+import type { Outbox } from './outbox.js';
+import type { MarketDriver } from './market.js';
+import { base64url, short, type DepositRequest, type JoinRequest, type SubmitOutcome } from './types.js';
+
+const MAX_JOIN_REQUESTS = 50;
+const MAX_DEPOSIT_REQUESTS = 100;
+
+export class OperatorDesk {
+  readonly joinRequests = new Map<NodeId, JoinRequest>();
+  readonly depositRequests: DepositRequest[] = [];
+
+  constructor(
+    private readonly ctx: NodeContext,
+    hub: PeerHub,
+    private readonly driver: Driver,
+    private readonly outbox: Outbox,
+    private readonly market: MarketDriver,
+  ) {
+    hub.on('deposit_req', (s, f) => {
+      if (!ctx.isOperator() || !ctx.replica?.state.members.has(s.id)) return;
+      if (this.depositRequests.length >= MAX_DEPOSIT_REQUESTS) return ctx.count('deposit_requests_full');
+      this.depositRequests.push({ member: s.id, amount: f.amount, ref: f.ref, at_ms: Date.now() });
+      ctx.event(`deposit request from ${short(s.id)}: ${f.amount}`);
+    });
+    hub.on('join_req', (s, f) => {
+      if (!ctx.isOperator() || ctx.replica?.state.members.has(s.id)) return;
+      if (this.joinRequests.size >= MAX_JOIN_REQUESTS && !this.joinRequests.has(s.id)) return ctx.count('join_requests_full');
+      // The session proved this key, so the request cannot be made in someone else's name.
+      this.joinRequests.set(s.id, { id: s.id, pub: s.remotePub!, role: f.role, name: f.name, at_ms: Date.now() });
+      ctx.event(`join request from ${short(s.id)} (${f.role})`);
+    });
+    driver.onApplied((r) => {
+      for (const id of this.joinRequests.keys()) if (r.state.members.has(id)) this.joinRequests.delete(id);
+    });
+  }
+
+  /** A single-use, expiring invite link token for `role`, signed by the operator. */
+  async makeInvite(role: Role, ttl_ms: number): Promise<string> {
+    const r = this.ctx.replica;
+    if (!r || !this.ctx.isOperator()) throw new Error('only the operator makes invites');
+    const code = crypto.getRandomValues(new Uint8Array(16));
+    const expires_ms = Date.now() + ttl_ms;
+    const sig = await this.ctx.signer.sign(inviteMessage(r.chain_id, code, role, expires_ms));
+    const invite: Invite = { code, role, expires_ms, sig };
+    return base64url(encodeCanonical(invite as unknown as CanonicalValue));
+  }
+
+  async approveJoin(id: NodeId): Promise<SubmitOutcome> {
+    const req = this.joinRequests.get(id);
+    if (!req) return { ok: false, code: 'unknown_request', reason: 'no such join request' };
+    const out = await this.outbox.submit({ kind: 'admit', member: id, pub: req.pub, role: req.role, invite: null });
+    if (out.ok) this.joinRequests.delete(id);
+    return out;
+  }
+
+  /** The operator confirms a deposit: mints the tokens. */
+  async confirmDeposit(index: number): Promise<SubmitOutcome> {
+    const d = this.depositRequests[index];
+    if (!d) return { ok: false, code: 'unknown_request', reason: 'no such deposit request' };
+    const out = await this.outbox.submit({ kind: 'mint', to: d.member, amount: d.amount, ref: d.ref || 'deposit' });
+    if (out.ok) this.depositRequests.splice(index, 1);
+    return out;
+  }
+
+  async setSchedule(s: PriceSchedule): Promise<string | null> {
+    if (!this.ctx.isOperator()) return 'only the operator sets prices';
+    const problem = this.market.setSchedule(s);
+    if (!problem) await this.driver.saveSchedule(this.market.schedule);
+    return problem;
+  }
+}

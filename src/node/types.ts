@@ -1,0 +1,170 @@
+// The shapes the node's API hands to the page (status, members, blocks, wallet, outcomes).
+// Plain data only, so that the UI, the tests and every room of the node share one vocabulary.
+import type { NodeId } from '../core/keys.js';
+import type { Member } from '../core/ledger.js';
+import type { Replica, SyncVerification } from '../core/replica.js';
+import type { Role, TxBody } from '../core/tx.js';
+import type { StageProfile } from './profile.js';
+
+export type NodeRole = 'operator' | Role | 'auditor' | 'none';
+
+/** The fields of a transaction body that its author chooses (the node fills in the rest). */
+export type SubmitFields = DistributiveOmit<TxBody, 'v' | 'chain' | 'from' | 'seq'>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export type SubmitOutcome = { ok: true; id: string } | { ok: false; code: string; reason: string };
+
+export interface WalletEntry {
+  height: number;
+  time_ms: number;
+  kind: string;
+  counterparty: NodeId | null;
+  amount: number | null; // tokens in (+) or out (−) of my balance, when the kind moves any
+  ok: boolean | null;
+  reason: string | null;
+}
+
+export interface DepositRequest {
+  member: NodeId;
+  amount: number;
+  ref: string;
+  at_ms: number;
+}
+
+export interface JoinRequest {
+  id: NodeId;
+  pub: Uint8Array;
+  role: Role;
+  name: string;
+  at_ms: number;
+}
+
+export interface PeerInfo {
+  id: NodeId;
+  authenticated: boolean;
+  rtt_ms: number | null;
+  member: boolean;
+  missed_pings: number;
+  frames_in: number;
+  frames_out: number;
+  queued: number;
+  channel: string;
+  /** The newest certified height the peer has told us of (hello and sync answers). */
+  height: number;
+}
+
+export interface MemberInfo {
+  id: NodeId;
+  role: Member['role'];
+  voter: boolean;
+  removed: boolean;
+  balance: number;
+  online: boolean;
+}
+
+export interface SyncStats {
+  batches: number;
+  blocks: number;
+  txs: number;
+  refused: number;
+  verification: SyncVerification;
+  started_ms: number;
+  last_ms: number;
+}
+
+export interface FaultStats {
+  cut: NodeId[];
+  delay_ms: number;
+  dropped: number;
+  delayed: number;
+}
+
+export interface NodeStatus {
+  id: NodeId;
+  grid: string | null;
+  grid_name: string | null;
+  has_genesis: boolean;
+  role: NodeRole;
+  raft_role: string;
+  term: number;
+  leader: NodeId | null;
+  height: number; // committed
+  applied: number;
+  last_index: number;
+  cert_height: number;
+  voter: boolean;
+  members: number;
+  voters: number;
+  peers: PeerInfo[];
+  balance: number;
+  mempool: number;
+  interval: number;
+  time_ms: number;
+  rejected: Record<string, number>;
+  counters: Replica['counters'];
+  /** Transactions refused on entry, by reason code. */
+  txs_rejected_by: Replica['txs_rejected_by'];
+  committed_txs: number;
+  /** Catch-up from peers: totals, how blocks are checked, first request and last batch times. */
+  sync: SyncStats;
+  /** Test-only faults in force and how many frames they hit (none in a production build). */
+  faults: FaultStats;
+  /** Wall time per stage of this node's work since its worker started (src/node/profile.ts). */
+  profile: ReturnType<StageProfile['snapshot']> & { verify_cache: { hits: number; misses: number } };
+  operator: boolean;
+  join_requests: JoinRequest[];
+  deposit_requests: DepositRequest[];
+  events: string[];
+  quorum_ok: boolean;
+}
+
+export interface BlockSummary {
+  height: number;
+  term: number;
+  hash: string;
+  time_ms: number;
+  proposer: NodeId;
+  tx_count: number;
+  certified: boolean;
+}
+
+export interface TxView {
+  id: string;
+  index: number;
+  kind: string;
+  from: NodeId;
+  seq: number;
+  body: string; // a readable JSON rendering
+  receipt: { ok: boolean; code?: string; reason?: string } | null;
+}
+
+export interface BlockView extends BlockSummary {
+  prev: string;
+  tx_root: string;
+  txs: TxView[];
+  cert: { voters: NodeId[] } | null;
+}
+
+export interface InclusionProofView {
+  height: number;
+  index: number;
+  tree_size: number;
+  leaf_hash: Uint8Array;
+  proof: Uint8Array[];
+  tx_root: Uint8Array;
+}
+
+export function short(id: string): string {
+  return id.slice(0, 8);
+}
+
+export function base64url(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+export function fromBase64url(text: string): Uint8Array {
+  const s = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+}
