@@ -185,6 +185,11 @@ export class PeerSession {
     this.events.onRejected(this, reason, detail);
   }
 
+  /** A rejection decided above the session layer (a refused sync batch, a bad signature): a strike. */
+  strike(reason: string, detail: string): void {
+    this.#reject(reason as Rejection, detail);
+  }
+
   #reject(reason: Rejection, detail: string): void {
     this.events.onRejected(this, reason, detail);
     if (++this.strikes >= PEER_LIMITS.strikes_max) this.close(`cut off after ${this.strikes} rejected frames`);

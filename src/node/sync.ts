@@ -13,6 +13,26 @@ import type { PeerSession } from './peers.js';
 import { NODE_TIMING, type Driver } from './driver.js';
 import { profile } from './profile.js';
 import type { SyncStats } from './types.js';
+import { TokenBucket } from '../core/budget.js';
+
+/** What one peer may ask of this node, and how long a peer that did not deliver is passed over. */
+export const SYNC_LIMITS = {
+  /** sync_req per second per peer (an honest peer has one outstanding and one ahead). */
+  requests_per_s: 10,
+  requests_burst: 20,
+  /** Bytes of blocks served per second per peer: 30 bytes in must not buy megabytes out freely. */
+  served_bytes_per_s: 16 * 1024 * 1024,
+  served_bytes_burst: 24 * 1024 * 1024,
+  /** A source that timed out, sent an empty answer below its advertised height, or a refused batch. */
+  demoted_ms: 30_000,
+  /** Empty answers in a row, below the height the peer advertised, before it is demoted. */
+  empty_answers_max: 3,
+} as const;
+
+interface PeerBudget {
+  requests: TokenBucket;
+  bytes: TokenBucket;
+}
 
 export class SyncRoom {
   readonly stats: SyncStats = { batches: 0, blocks: 0, txs: 0, refused: 0, verification: 'full', started_ms: 0, last_ms: 0 };
@@ -22,6 +42,12 @@ export class SyncRoom {
   #resume: PeerSession | null = null;
   #adopting = false;
   #timer: ReturnType<typeof setInterval> | null = null;
+  /** What each peer may still ask of us, per session. */
+  readonly #budgets = new WeakMap<PeerSession, PeerBudget>();
+  /** Sources that did not deliver what they advertised, and until when they are passed over. */
+  readonly #demoted = new Map<NodeId, number>();
+  /** Empty answers in a row from a peer that advertised more. */
+  readonly #empty = new Map<NodeId, number>();
 
   constructor(
     private readonly ctx: NodeContext,
@@ -39,15 +65,11 @@ export class SyncRoom {
       if (ctx.genesisBytes) s.send({ t: 'genesis', bytes: ctx.genesisBytes });
     });
     hub.on('genesis', (_s, f) => void this.#onGenesis(f.bytes));
-    hub.on('sync_req', (s, f) => {
-      const r = ctx.replica;
-      if (!r) return;
-      profile.time('sync_serve', () => s.send({ t: 'sync_resp', ...r.syncBatch(f.from, Math.min(f.max, WIRE_LIMITS.sync_batch_max), WIRE_LIMITS.sync_batch_max) }));
-    });
+    hub.on('sync_req', (s, f) => this.#serve(s, f.from, f.max));
     hub.on('sync_resp', (s, f) => {
       if (!this.#take(s, f.entries, f.tip)) return;
       const trust = this.stats.verification === 'certificate' ? certifiedTrust : undefined;
-      driver.enqueue([...driver.pre.sigsOfEntries(f.entries, trust), ...driver.pre.sigsOfCerts(f.certs)], () => this.#accept(f.entries, f.certs));
+      driver.enqueue([...driver.pre.sigsOfEntries(f.entries, trust), ...driver.pre.sigsOfCerts(f.certs)], () => this.#accept(s, f.entries, f.certs));
     });
     driver.afterPass = () => this.#resumeIfRoom();
   }
@@ -64,6 +86,44 @@ export class SyncRoom {
   setVerification(mode: SyncVerification): void {
     if (mode !== 'full' && mode !== 'certificate') throw new Error(`unknown sync verification ${String(mode)}`);
     this.stats.verification = mode;
+  }
+
+  /** Answers a sync request within the peer's budget; over it, the request is dropped and counted. */
+  #serve(s: PeerSession, from: number, max: number): void {
+    const r = this.ctx.replica;
+    if (!r) return;
+    const now = Date.now();
+    let budget = this.#budgets.get(s);
+    if (!budget) {
+      budget = { requests: new TokenBucket(SYNC_LIMITS.requests_per_s, SYNC_LIMITS.requests_burst), bytes: new TokenBucket(SYNC_LIMITS.served_bytes_per_s, SYNC_LIMITS.served_bytes_burst) };
+      this.#budgets.set(s, budget);
+    }
+    // More requests than any honest peer sends is held against the peer; a bytes debt is not
+    // (a big honest batch can overdraw it once), it only waits.
+    if (!budget.requests.take(now)) return s.strike('sync_req_rate', 'sync requests above the per-peer rate');
+    if (budget.bytes.available(now) <= 0) return this.ctx.count('sync_bytes_budget');
+    profile.time('sync_serve', () => {
+      const batch = r.syncBatch(from, Math.min(max, WIRE_LIMITS.sync_batch_max), WIRE_LIMITS.sync_batch_max);
+      let bytes = 0;
+      for (const e of batch.entries) for (const tx of e.block?.txs ?? []) bytes += tx.length;
+      budget.bytes.charge(now, bytes + 256 * batch.entries.length);
+      s.send({ t: 'sync_resp', ...batch });
+    });
+  }
+
+  /** Passes over `peer` as a sync source for a while, and believes only what it delivered. */
+  #demote(s: PeerSession, why: string, delivered: number): void {
+    this.#demoted.set(s.id, Date.now() + SYNC_LIMITS.demoted_ms);
+    s.remote_height = Math.min(s.remote_height, delivered);
+    this.ctx.count('sync_source_demoted', why);
+  }
+
+  #usable(s: PeerSession, now: number): boolean {
+    const until = this.#demoted.get(s.id);
+    if (until === undefined) return true;
+    if (until > now) return false;
+    this.#demoted.delete(s.id);
+    return true;
   }
 
   async #onGenesis(bytes: Uint8Array): Promise<void> {
@@ -86,7 +146,7 @@ export class SyncRoom {
 
   #request(s: PeerSession, from = (this.ctx.replica?.syncedThrough() ?? 0) + 1): void {
     const r = this.ctx.replica;
-    if (!r || this.#want || r.raft.role !== 'follower') return;
+    if (!r || this.#want || r.raft.role !== 'follower' || !this.#usable(s, Date.now())) return;
     this.#want = { peer: s.id, from, sent_ms: Date.now() };
     if (this.stats.started_ms === 0) this.stats.started_ms = this.#want.sent_ms;
     s.send({ t: 'sync_req', from, max: NODE_TIMING.sync_batch });
@@ -101,8 +161,20 @@ export class SyncRoom {
     const want = this.#want;
     if (!want || want.peer !== s.id || (entries.length > 0 && entries[0]!.index !== want.from)) return false;
     this.#want = null;
-    s.remote_height = tip;
     const last = entries[entries.length - 1];
+    // Advertised a height it does not deliver. Once happens to honest peers (a certificate
+    // ahead of what they applied); again and again is a liar.
+    if (!last && Math.max(s.remote_height, tip) >= want.from) {
+      const empty = (this.#empty.get(s.id) ?? 0) + 1;
+      this.#empty.set(s.id, empty);
+      if (empty >= SYNC_LIMITS.empty_answers_max) {
+        this.#empty.delete(s.id);
+        this.#demote(s, 'empty answers below its advertised height', want.from - 1);
+      }
+      return false;
+    }
+    this.#empty.delete(s.id);
+    s.remote_height = tip;
     if (last && tip > last.index) {
       // Fetch ahead of the driver, but not without bound: checked-but-unapplied batches
       // hold their post-states in memory.
@@ -112,7 +184,7 @@ export class SyncRoom {
     return true;
   }
 
-  #accept(entries: Entry[], certs: Certificate[]): void {
+  #accept(s: PeerSession, entries: Entry[], certs: Certificate[]): void {
     const r = this.ctx.replica;
     const cert = certs[0];
     if (!r || entries.length === 0 || !cert) return;
@@ -121,8 +193,10 @@ export class SyncRoom {
     const before = r.raft.lastIndex();
     const refused = profile.time('sync_accept', () => r.acceptSynced(entries, cert, this.stats.verification));
     if (refused !== null) {
+      // Honest peers serve only certified blocks that verify: a refused batch is a strike.
       this.stats.refused++;
-      this.ctx.count('sync_refused', refused);
+      this.#demote(s, refused, entries[0]!.index - 1);
+      s.strike('sync_refused', refused);
       return;
     }
     this.stats.batches++;
@@ -143,12 +217,18 @@ export class SyncRoom {
 
   #tick(): void {
     const r = this.ctx.replica;
+    const now = Date.now();
     if (!r || this.#want) {
-      if (this.#want && Date.now() - this.#want.sent_ms > NODE_TIMING.sync_timeout_ms) this.#want = null;
+      const want = this.#want;
+      if (want && now - want.sent_ms > NODE_TIMING.sync_timeout_ms) {
+        this.#want = null;
+        const s = this.hub.session(want.peer);
+        if (s) this.#demote(s, 'no answer in time', want.from - 1);
+      }
       return;
     }
     // Behind a peer's certified height by more than Raft's own traffic would cover soon.
-    const candidates = this.hub.authenticated().filter((s) => s.remote_height > r.raft.applied);
+    const candidates = this.hub.authenticated().filter((s) => s.remote_height > r.raft.applied && this.#usable(s, now));
     const needs = !this.ctx.isMember() || r.raft.leader === null || candidates.some((s) => s.remote_height > r.raft.applied + 64);
     if (!needs || candidates.length === 0) return;
     this.#request(candidates[Math.floor(Math.random() * candidates.length)]!);
