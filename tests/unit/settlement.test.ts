@@ -270,6 +270,13 @@ describe('exact money (settlement rule 2)', () => {
     expect(c.state.contracts.get(1)!.carry_milli).toBeUndefined();
   });
 
+  it('rounds a remainder of exactly half a unit up, and 498 milli down', async () => {
+    const half = await exactChain(DEFAULT_PARAMS, 100, [250]); // 250 × 18 = 4500 milli
+    expect(half.statements.map((s) => [s.value_milli, s.paid, s.rounding])).toEqual([[4500, 5, 1]]);
+    const below = await exactChain(DEFAULT_PARAMS, 100, [361]); // 361 × 18 = 6498 milli
+    expect(below.statements.map((s) => [s.value_milli, s.paid, s.rounding])).toEqual([[6498, 6, 0]]);
+  });
+
   it('counts the carried value in what the escrow can pay for', async () => {
     // Lock 2 (0.02 GT). Interval 1: 60 Wh = 1080 milli, 1 paid, 80 carried, 1 locked left.
     // Interval 2: room = 1000·1 − 80 = 920 milli buys ⌊920/18⌋ = 51 Wh (918 milli): 998 carried.
