@@ -9,11 +9,11 @@ import { taggedHash } from './hash.js';
 // Invite signatures need the operator's key from state, so the ledger checks them itself
 // with the core's synchronous verifier.
 import { nobleVerifier as inviteVerifier, nodeIdOf, type NodeId, type Verifier } from './keys.js';
-import { LIMITS, type GridParams } from './params.js';
+import { contractStartMaxIntervals, LIMITS, settlementRuleOf, type GridParams } from './params.js';
 import { operatorIdOf, type SignedGenesis, checkGenesis } from './genesis.js';
 import { blockHash, checkBlock, type Block } from './block.js';
 import { inviteMessage, TxError, type DecodedTx, type Role, type TxBody, type TxErrorCode, type TxOf } from './tx.js';
-import { settleDueIntervals, type Statement } from './settlement.js';
+import { MILLI_PER_MINOR, settleDueIntervals, type Statement } from './settlement.js';
 import type { Contract, LedgerState, Member, MemberRole } from './state.js';
 
 export type { Contract, ContractStatus, IntervalEnergy, LedgerState, Member, MemberRole, MeterState, Offer, Payout } from './state.js';
@@ -111,7 +111,20 @@ export function applyChecked(prior: LedgerState, block: Block, txs: DecodedTx[])
 }
 
 function applyTx(state: LedgerState, tx: DecodedTx, height: number): Receipt {
-  const body = tx.body;
+  return applyBody(state, tx.body, tx.pub, tx.id, height);
+}
+
+/**
+ * What the ledger answers for `body` from its own sender, without a signature: the very
+ * checks and changes of a transaction in a block, bar the key match (the caller is about
+ * to sign with the sender's key). Mutates `state`: pass a copy. For preflight.ts only.
+ */
+export function applyUnsigned(state: LedgerState, body: TxBody, height = state.height + 1): Receipt {
+  return applyBody(state, body, null, '', height);
+}
+
+function applyBody(state: LedgerState, body: TxBody, pub: Uint8Array | null, id: string, height: number): Receipt {
+  const tx = { id };
   const joining = body.kind === 'admit' && body.invite !== null;
   const sender = state.members.get(body.from);
   if (joining && !sender) {
@@ -121,7 +134,7 @@ function applyTx(state: LedgerState, tx: DecodedTx, height: number): Receipt {
     if (body.seq < sender.seq) return fail(tx, new TxError('replayed_seq', `seq ${body.seq} already used (next is ${sender.seq})`));
     if (body.seq > sender.seq) return fail(tx, new TxError('skipped_seq', `seq ${body.seq} skips ahead of ${sender.seq}`));
     if (sender.removed) return fail(tx, new TxError('not_permitted', `${body.from} was removed`));
-    if (!bytesEqual(sender.pub, tx.pub)) return fail(tx, new TxError('bad_signature', 'key does not match the member'));
+    if (pub && !bytesEqual(sender.pub, pub)) return fail(tx, new TxError('bad_signature', 'key does not match the member'));
   }
   try {
     const extra = execute(state, body, sender, height);
@@ -136,7 +149,7 @@ function applyTx(state: LedgerState, tx: DecodedTx, height: number): Receipt {
   }
 }
 
-function fail(tx: DecodedTx, err: TxError): Receipt {
+function fail(tx: { id: string }, err: TxError): Receipt {
   return { tx: tx.id, ok: false, code: err.code, reason: err.message };
 }
 
@@ -171,6 +184,12 @@ function execute(state: LedgerState, body: TxBody, sender: Member | undefined, h
     case 'admit':
       admit(state, body, sender, height);
       return {};
+    case 'rename': {
+      // The name's shape was checked on decode (checkDisplayName); any member may rename itself.
+      const s = requireRole(sender, () => true, 'rename');
+      s.name = body.name;
+      return {};
+    }
     case 'remove': {
       const s = requireRole(sender, () => true, 'remove');
       if (s.role !== 'operator' && body.member !== s.id) deny('not_permitted', 'only the operator may remove another member');
@@ -294,14 +313,20 @@ function admit(state: LedgerState, body: TxOf<'admit'>, sender: Member | undefin
     seq: 0,
     balance: 0,
     joined_height: height,
+    ...(body.name !== undefined ? { name: body.name } : {}),
   });
 }
 
+/** A contract's or offer's period: at least one interval, within the limits, not begun. */
 function checkPeriod(state: LedgerState, first: number, last: number, now: number): void {
-  if (first > last) deny('invalid_period', 'first_interval is after last_interval');
+  if (first > last) deny('invalid_period', `the period ends (interval ${last}) before it starts (interval ${first})`);
+  // The order of these checks is part of the protocol (it picks the receipt's code).
   if (first < now || first <= state.settled_through) deny('interval_closed', `interval ${first} has begun`);
-  if (last - first + 1 > state.params.contract_max_intervals) deny('invalid_period', 'period is too long');
-  if (first > now + state.params.retain_intervals) deny('interval_future', 'period starts too far ahead');
+  const length = last - first + 1;
+  const max = state.params.contract_max_intervals;
+  if (length > max) deny('invalid_period', `the period is ${length} intervals long; at most ${max} are allowed`);
+  const horizon = contractStartMaxIntervals(state.params);
+  if (first > now + horizon) deny('interval_future', `the period starts ${first - now} intervals from now; at most ${horizon} ahead are allowed`);
 }
 
 function openContract(state: LedgerState, body: TxOf<'contract'>, consumer: Member, now: number): number {
@@ -332,6 +357,7 @@ function openContract(state: LedgerState, body: TxOf<'contract'>, consumer: Memb
     delivered_wh: 0,
     paid: 0,
     refunded: 0,
+    ...(settlementRuleOf(state.params) === 2 ? { carry_milli: 0 } : {}),
     cancel_requested: false,
     status: 'active',
     closed_interval: null,
@@ -398,8 +424,17 @@ export function assertInvariants(state: LedgerState): void {
     check(Number.isSafeInteger(m.balance) && m.balance >= 0, `balance of ${m.id} is ${m.balance}`);
     balances += m.balance;
   }
+  const exact = settlementRuleOf(state.params) === 2;
   for (const c of state.contracts.values()) {
     check(Number.isSafeInteger(c.locked) && c.locked >= 0, `contract ${c.id} locks ${c.locked}`);
+    if (exact) {
+      // Rule 2: the carried remainder is below one minor unit, covered by the escrow
+      // (so the rounding at the end can always be paid), and settled when the contract closes.
+      const carry = c.carry_milli;
+      check(carry !== undefined && Number.isSafeInteger(carry) && carry >= 0 && carry < MILLI_PER_MINOR, `contract ${c.id} carries ${carry}`);
+      check(carry! <= c.locked * MILLI_PER_MINOR, `contract ${c.id} carries ${carry} milli with ${c.locked} locked`);
+      check(c.status === 'active' || carry === 0, `closed contract ${c.id} still carries ${carry}`);
+    }
     check(c.status === 'active' || c.locked === 0, `closed contract ${c.id} still locks ${c.locked}`);
     check(c.funded === c.paid + c.refunded + c.locked, `contract ${c.id} escrow does not add up`);
     locked += c.locked;

@@ -17,13 +17,71 @@ export interface GridParams {
   block_max_wait_ms: number;
   /** Acks needed to commit: a majority of voters (Raft) or two thirds (the thesis' rule). */
   commit_quorum: CommitQuorum;
-  /** Longest contract a consumer may sign, in intervals. */
+  /** Longest contract (or offer) period, in intervals. */
   contract_max_intervals: number;
   /** How long closed contracts, old prices and settled statements stay in state. */
   retain_intervals: number;
+  /**
+   * How far ahead a contract or offer may start, in intervals. Absent in geneses made
+   * before it existed: those chains keep their old horizon, `retain_intervals`.
+   */
+  contract_start_max_intervals?: number;
+  /**
+   * The settlement rule (docs/PROTOCOL.md): 2 carries the exact value owed from interval to
+   * interval and rounds once per contract. Absent (chains made before) means rule 1, which
+   * pays ⌊delivered_wh · price / 1000⌋ per interval; such chains replay with rule 1.
+   */
+  settlement_rule?: SettlementRule;
 }
 
-export const DEFAULT_PARAMS: GridParams = {
+export type SettlementRule = 1 | 2;
+/** The rule new grids use. */
+export const SETTLEMENT_RULE_LATEST: SettlementRule = 2;
+
+export function settlementRuleOf(params: GridParams): SettlementRule {
+  return params.settlement_rule === 2 ? 2 : 1;
+}
+
+/** How far ahead a contract may start on this chain (old chains: retain_intervals). */
+export function contractStartMaxIntervals(params: GridParams): number {
+  return params.contract_start_max_intervals ?? params.retain_intervals;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** A new grid's contracts: up to a month (31 days) long, starting within a week. */
+export const CONTRACT_MAX_MS = 31 * DAY_MS;
+export const CONTRACT_START_MAX_MS = 7 * DAY_MS;
+
+/**
+ * The parameters of a new grid: the defaults, with the durations that are counted in
+ * intervals (contract length, start horizon) computed at the grid's own interval, then the
+ * caller's overrides. Use this, not a spread of DEFAULT_PARAMS, when the interval differs.
+ */
+export function gridParams(overrides: Partial<GridParams> = {}): GridParams {
+  const interval_ms = overrides.interval_ms ?? 60_000;
+  const intervals = (ms: number) => Math.max(1, Math.floor(ms / Math.max(1, interval_ms)));
+  return {
+    interval_ms,
+    settle_lag_intervals: 2,
+    token_symbol: 'GT',
+    token_decimals: 2,
+    block_max_txs: 500,
+    block_max_bytes: 512 * 1024,
+    block_max_wait_ms: 20,
+    commit_quorum: 'majority',
+    contract_max_intervals: intervals(CONTRACT_MAX_MS),
+    retain_intervals: 24 * 60,
+    contract_start_max_intervals: intervals(CONTRACT_START_MAX_MS),
+    settlement_rule: SETTLEMENT_RULE_LATEST,
+    ...overrides,
+  };
+}
+
+/** A new grid's parameters at the default one-minute interval (see gridParams). */
+export const DEFAULT_PARAMS: GridParams = gridParams();
+
+/** What geneses made before settlement_rule 2 held (DEFAULT_PARAMS then): for replay tests. */
+export const RULE1_PARAMS: GridParams = {
   interval_ms: 60_000,
   settle_lag_intervals: 2,
   token_symbol: 'GT',
@@ -55,9 +113,22 @@ export const LIMITS = {
   members_max: 1000,
   /** Live contracts at once. */
   contracts_max: 10_000,
+  /** A member's display name, in code points after trimming (tx.ts, checkDisplayName). */
+  name_max_chars: 40,
+  /** The token symbol in the genesis params. */
+  token_symbol_max_chars: 12,
 } as const;
 
+const PARAM_KEYS: readonly string[] = [
+  'interval_ms', 'settle_lag_intervals', 'token_symbol', 'token_decimals', 'block_max_txs', 'block_max_bytes',
+  'block_max_wait_ms', 'commit_quorum', 'contract_max_intervals', 'retain_intervals',
+  'contract_start_max_intervals', 'settlement_rule',
+];
+
 export function checkParams(params: GridParams): string | null {
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) return 'params must be a map';
+  // A field this version does not know would be silently ignored, and the chain misread.
+  for (const k of Object.keys(params)) if (!PARAM_KEYS.includes(k)) return `params.${k} is not a parameter this version knows`;
   const ints: (keyof GridParams)[] = [
     'interval_ms', 'settle_lag_intervals', 'token_decimals', 'block_max_txs', 'block_max_bytes',
     'block_max_wait_ms', 'contract_max_intervals', 'retain_intervals',
@@ -71,5 +142,16 @@ export function checkParams(params: GridParams): string | null {
   if (params.block_max_txs < 1 || params.block_max_bytes > LIMITS.block_max_bytes) return 'params.block limits out of range';
   if (params.commit_quorum !== 'majority' && params.commit_quorum !== 'two_thirds') return 'params.commit_quorum must be majority or two_thirds';
   if (params.token_decimals > 6) return 'params.token_decimals must be at most 6';
+  if (typeof params.token_symbol !== 'string' || params.token_symbol.length === 0 || params.token_symbol.length > LIMITS.token_symbol_max_chars) {
+    return `params.token_symbol must be 1..${LIMITS.token_symbol_max_chars} chars`;
+  }
+  // Optional fields: absent in geneses made before they existed (and then the old rule holds).
+  const start = params.contract_start_max_intervals;
+  if (Object.hasOwn(params, 'contract_start_max_intervals') && (typeof start !== 'number' || !Number.isSafeInteger(start) || start < 0)) {
+    return 'params.contract_start_max_intervals must be a non-negative integer';
+  }
+  if (Object.hasOwn(params, 'settlement_rule') && params.settlement_rule !== 1 && params.settlement_rule !== 2) {
+    return 'params.settlement_rule must be 1 or 2';
+  }
   return null;
 }

@@ -2,9 +2,14 @@
 // delivered = min(consumer's metered import, producer's export not yet allocated to its
 // earlier contracts, what remains of the contract's energy cap, what the escrow can pay
 // for); paid at the interval's price when the price is within the contract's limit.
-// Integer arithmetic only: cost = floor(energy_wh * price_per_kwh / 1000) in minor units.
+// Integer arithmetic only. Two rules (docs/PROTOCOL.md, chosen by the genesis params):
+//   rule 1 (chains made before): paid = floor(energy_wh * price_per_kwh / 1000) per interval;
+//   rule 2: the exact value energy_wh * price_per_kwh (thousandths of a minor unit) accrues
+//   on the contract, whole minor units are paid as they accrue, the remainder carries to the
+//   next interval, and at the contract's last interval it is rounded half up, once.
 import type { Contract, LedgerState } from './state.js';
 import type { NodeId } from './keys.js';
+import { settlementRuleOf, type SettlementRule } from './params.js';
 
 export type Outcome =
   | 'settled' // energy delivered and paid
@@ -24,14 +29,42 @@ export interface Statement {
   consumed_wh: number; // consumer's metered import in the interval
   available_wh: number; // producer's export still unallocated when this contract's turn came
   delivered_wh: number;
+  /** Exact value of the energy delivered: delivered_wh × price, in thousandths of a minor unit. */
+  value_milli: number;
+  /** Minor units moved from the escrow to the producer for this interval (rounding included). */
   paid: number;
+  /**
+   * Rule 2, the contract's last interval only: the minor unit (0 or 1) that settles the
+   * carried remainder by rounding half up. Included in `paid`. Always 0 under rule 1.
+   */
+  rounding: number;
   grid_wh: number; // consumed but not delivered by the contract: bought from the grid
   outcome: Outcome;
 }
 
+/** Milli (thousandths of a minor unit) per minor unit: prices are per kWh, energy in Wh. */
+export const MILLI_PER_MINOR = 1000;
+
 const mulDiv = (a: number, b: number, c: number): number => Number((BigInt(a) * BigInt(b)) / BigInt(c));
 
-function settleContract(c: Contract, interval: number, price: number | undefined, consumed: number, available: number): Statement {
+/** Wh the escrow can still pay for at `price` (rule 2 counts the remainder already owed). */
+function affordableWh(c: Contract, price: number, rule: SettlementRule): number {
+  if (price === 0) return Number.MAX_SAFE_INTEGER;
+  if (rule === 1) return mulDiv(c.locked, MILLI_PER_MINOR, price);
+  // delivered · price ≤ 1000 · locked − carry keeps the exact value owed within the escrow,
+  // so every whole unit paid and the final rounding can always be paid from it.
+  const room = BigInt(c.locked) * BigInt(MILLI_PER_MINOR) - BigInt(c.carry_milli ?? 0);
+  return Number(room / BigInt(price));
+}
+
+function settleContract(
+  c: Contract,
+  rule: SettlementRule,
+  interval: number,
+  price: number | undefined,
+  consumed: number,
+  available: number,
+): Statement {
   const base = {
     interval,
     contract: c.id,
@@ -40,19 +73,22 @@ function settleContract(c: Contract, interval: number, price: number | undefined
     price: price ?? null,
     consumed_wh: consumed,
     available_wh: available,
+    rounding: 0,
   };
-  const none = (outcome: Statement['outcome']): Statement => ({ ...base, delivered_wh: 0, paid: 0, grid_wh: consumed, outcome });
+  const none = (outcome: Statement['outcome']): Statement => ({ ...base, delivered_wh: 0, value_milli: 0, paid: 0, grid_wh: consumed, outcome });
   if (price === undefined) return none('no_price');
   if (price > c.max_price) return none('price_above_limit');
   if (consumed === 0) return none('no_consumption');
   if (available === 0) return none('no_delivery');
   const cap = c.max_energy_wh - c.delivered_wh;
   if (cap === 0) return none('cap_reached');
-  const affordable = price === 0 ? Number.MAX_SAFE_INTEGER : mulDiv(c.locked, 1000, price);
+  const affordable = affordableWh(c, price, rule);
   if (affordable === 0) return none('no_funds');
   const delivered = Math.min(consumed, available, cap, affordable);
-  const paid = mulDiv(delivered, price, 1000);
-  return { ...base, delivered_wh: delivered, paid, grid_wh: consumed - delivered, outcome: 'settled' };
+  // ≤ interval_energy_max_wh · price_max = 10^14: a safe integer.
+  const value_milli = delivered * price;
+  const paid = rule === 1 ? Math.floor(value_milli / MILLI_PER_MINOR) : Math.floor(((c.carry_milli ?? 0) + value_milli) / MILLI_PER_MINOR);
+  return { ...base, delivered_wh: delivered, value_milli, paid, grid_wh: consumed - delivered, outcome: 'settled' };
 }
 
 /**
@@ -64,22 +100,47 @@ function settleContract(c: Contract, interval: number, price: number | undefined
 export function settleDueIntervals(state: LedgerState): Statement[] {
   const target = Math.floor(state.time_ms / state.params.interval_ms) - state.params.settle_lag_intervals;
   if (target <= state.settled_through) return [];
+  const rule = settlementRuleOf(state.params);
   const statements: Statement[] = [];
-  const due = [...state.energy.keys()].filter((i) => i <= target).sort((a, b) => a - b);
   const byId = [...state.contracts.values()].sort((a, b) => a.id - b.id);
-  for (const interval of due) {
-    const readings = state.energy.get(interval)!;
+  const due = new Set([...state.energy.keys()].filter((i) => i <= target));
+  // Rule 2 settles every contract's last interval, read or not, so the carried remainder is
+  // rounded in a statement of its own interval (one statement per contract and interval).
+  const endings = new Set<number>();
+  if (rule === 2) {
+    for (const c of byId) {
+      if (c.status === 'active' && c.last_interval >= c.first_interval && c.last_interval > state.settled_through && c.last_interval <= target) {
+        endings.add(c.last_interval);
+        due.add(c.last_interval);
+      }
+    }
+  }
+  const empty = new Map<NodeId, { import_wh: number; export_wh: number }>();
+  for (const interval of [...due].sort((a, b) => a - b)) {
+    const readings = state.energy.get(interval);
     const price = state.prices.get(interval);
     const remaining = new Map<NodeId, number>();
-    for (const [id, e] of readings) remaining.set(id, e.export_wh);
+    for (const [id, e] of readings ?? empty) remaining.set(id, e.export_wh);
     for (const c of byId) {
       if (c.status !== 'active' || interval < c.first_interval || interval > c.last_interval) continue;
-      const consumed = readings.get(c.consumer)?.import_wh ?? 0;
+      // An interval nobody metered is settled only for the contracts it ends.
+      if (!readings && !(endings.has(interval) && c.last_interval === interval)) continue;
+      const consumed = readings?.get(c.consumer)?.import_wh ?? 0;
       const available = remaining.get(c.producer) ?? 0;
-      const s = settleContract(c, interval, price, consumed, available);
+      const s = settleContract(c, rule, interval, price, consumed, available);
       if (s.delivered_wh > 0) {
         remaining.set(c.producer, available - s.delivered_wh);
         c.delivered_wh += s.delivered_wh;
+        if (rule === 2) c.carry_milli = ((c.carry_milli ?? 0) + s.value_milli) % MILLI_PER_MINOR;
+      }
+      if (rule === 2 && interval === c.last_interval) {
+        // The contract's end: the remainder is rounded half up, once. The escrow always
+        // covers it (affordableWh keeps carry ≤ 1000 · locked), so it is always paid.
+        s.rounding = (c.carry_milli ?? 0) * 2 >= MILLI_PER_MINOR ? 1 : 0;
+        s.paid += s.rounding;
+        c.carry_milli = 0;
+      }
+      if (s.paid > 0) {
         c.locked -= s.paid;
         c.paid += s.paid;
         state.members.get(c.producer)!.balance += s.paid;

@@ -15,6 +15,11 @@ export interface Member {
   seq: number; // next expected sequence number
   balance: number;
   joined_height: number;
+  /**
+   * Display name (checkDisplayName in tx.ts), set by `admit` and changed by `rename`.
+   * Absent for members admitted without one (all members of chains made before names).
+   */
+  name?: string;
 }
 
 export interface Offer {
@@ -38,6 +43,11 @@ export interface Contract {
   delivered_wh: number;
   paid: number;
   refunded: number;
+  /**
+   * Settlement rule 2 only (absent under rule 1): the exact value owed but not yet paid, in
+   * thousandths of a minor unit, 0..999; carried to the next interval, rounded at the end.
+   */
+  carry_milli?: number;
   cancel_requested: boolean;
   status: ContractStatus;
   closed_interval: number | null;

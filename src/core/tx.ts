@@ -5,6 +5,7 @@ import { decodeCanonical, encodeCanonical, CodecError, type CanonicalValue } fro
 import { bytesEqual, concatBytes, toHex, utf8 } from './bytes.js';
 import { taggedHash } from './hash.js';
 import { LIMITS } from './params.js';
+import { checkDisplayName } from './names.js';
 import {
   PUBLIC_KEY_BYTES,
   SIGNATURE_BYTES,
@@ -36,7 +37,9 @@ interface Base<K extends string> {
 }
 
 export type TxBody =
-  | (Base<'admit'> & { member: NodeId; pub: Uint8Array; role: Role; invite: Invite | null })
+  // `name` is optional so that admits signed before names existed still decode.
+  | (Base<'admit'> & { member: NodeId; pub: Uint8Array; role: Role; invite: Invite | null; name?: string })
+  | (Base<'rename'> & { name: string })
   | (Base<'remove'> & { member: NodeId })
   | (Base<'promote'> & { member: NodeId })
   | (Base<'mint'> & { to: NodeId; amount: number; ref: string })
@@ -130,6 +133,7 @@ const text: FieldCheck = (v) =>
   typeof v === 'string' && v.length <= LIMITS.text_max_chars ? null : `must be a string of at most ${LIMITS.text_max_chars} chars`;
 const bytesOf = (n: number): FieldCheck => (v) => (v instanceof Uint8Array && v.length === n ? null : `must be ${n} bytes`);
 const role: FieldCheck = (v) => (ROLES.includes(v as Role) ? null : `must be one of ${ROLES.join(', ')}`);
+const displayName: FieldCheck = (v) => checkDisplayName(v);
 const INTERVAL_MAX = 2 ** 40;
 const SEQ_MAX = 2 ** 48;
 
@@ -145,7 +149,8 @@ const inviteCheck: FieldCheck = (v) => {
 };
 
 const SCHEMAS: Record<TxKind, Record<string, FieldCheck>> = {
-  admit: { member: nodeId, pub: bytesOf(PUBLIC_KEY_BYTES), role, invite: inviteCheck },
+  admit: { member: nodeId, pub: bytesOf(PUBLIC_KEY_BYTES), role, invite: inviteCheck, name: displayName },
+  rename: { name: displayName },
   remove: { member: nodeId },
   promote: { member: nodeId },
   mint: { to: nodeId, amount: positive(LIMITS.amount_max), ref: text },
@@ -167,6 +172,9 @@ const SCHEMAS: Record<TxKind, Record<string, FieldCheck>> = {
   meter: { interval: uint(INTERVAL_MAX), import_wh: uint(LIMITS.register_max_wh), export_wh: uint(LIMITS.register_max_wh) },
 };
 
+/** Fields a body of the kind may leave out (added after chains were made without them). */
+const OPTIONAL: Partial<Record<TxKind, readonly string[]>> = { admit: ['name'] };
+
 const BASE_FIELDS: Record<string, FieldCheck> = {
   v: (v) => (v === TX_VERSION ? null : `must be ${TX_VERSION}`),
   chain: bytesOf(32),
@@ -175,11 +183,18 @@ const BASE_FIELDS: Record<string, FieldCheck> = {
   seq: uint(SEQ_MAX),
 };
 
-/** Checks exactly these fields are present, no others, each valid; returns the first problem. */
-function checkFields(obj: Record<string, CanonicalValue>, schema: Record<string, FieldCheck>): string | null {
-  for (const key of Object.keys(obj)) if (!(key in schema)) return `unexpected field ${key}`;
+/**
+ * Checks exactly these fields are present (those in `optional` may be absent), no others,
+ * each valid; returns the first problem. Own properties only: a field named after
+ * something on Object.prototype ("constructor", "toString") is not in any schema.
+ */
+function checkFields(obj: Record<string, CanonicalValue>, schema: Record<string, FieldCheck>, optional: readonly string[] = []): string | null {
+  for (const key of Object.keys(obj)) if (!Object.hasOwn(schema, key)) return `unexpected field ${key}`;
   for (const [key, check] of Object.entries(schema)) {
-    if (!(key in obj)) return `missing field ${key}`;
+    if (!Object.hasOwn(obj, key)) {
+      if (optional.includes(key)) continue;
+      return `missing field ${key}`;
+    }
     const problem = check(obj[key]!);
     if (problem) return `${key} ${problem}`;
   }
@@ -194,10 +209,10 @@ function isRecord(v: unknown): v is Record<string, CanonicalValue> {
 export function checkBody(body: unknown): asserts body is TxBody {
   if (!isRecord(body)) throw new TxError('malformed', 'body must be a map');
   const kind = body.kind;
-  if (typeof kind !== 'string' || !(kind in SCHEMAS)) {
+  if (typeof kind !== 'string' || !Object.hasOwn(SCHEMAS, kind)) {
     throw new TxError('unknown_kind', `kind ${JSON.stringify(kind)} is not a transaction kind`);
   }
-  const problem = checkFields(body, { ...BASE_FIELDS, ...SCHEMAS[kind as TxKind] });
+  const problem = checkFields(body, { ...BASE_FIELDS, ...SCHEMAS[kind as TxKind] }, OPTIONAL[kind as TxKind]);
   if (problem) throw new TxError('malformed', `${kind}: ${problem}`);
 }
 

@@ -23,13 +23,15 @@ export class TestChain {
     founders: Record<string, Role> = {},
     params: Partial<GridParams> = {},
     time_ms = 0,
+    /** The params before `params` are laid over them: RULE1_PARAMS for a chain made before rule 2. */
+    base: GridParams = DEFAULT_PARAMS,
   ): Promise<TestChain> {
     const chain = new TestChain();
     const members = Object.entries(founders).map(([name, role]) => ({ pub: chain.signer(name).publicKey, role }));
     chain.genesis = await createGenesis(chain.operator, {
       name: 'test grid',
       time_ms,
-      params: { ...DEFAULT_PARAMS, ...params },
+      params: { ...base, ...params },
       members,
     });
     chain.state = genesisState(chain.genesis, nobleVerifier);

@@ -5,6 +5,7 @@ import { inviteMessage, signTxSync, type TxBody } from '../../src/core/tx.js';
 import { apply, stateRoot, votersOf, type Receipt } from '../../src/core/ledger.js';
 import { buildBlockSync, BlockError } from '../../src/core/block.js';
 import { toHex } from '../../src/core/bytes.js';
+import { RULE1_PARAMS } from '../../src/core/params.js';
 
 const MIN = 60_000;
 const codes = (rs: Receipt[]) => rs.map((r) => (r.ok ? 'ok' : r.code));
@@ -116,6 +117,42 @@ describe('ledger: membership', () => {
   });
 });
 
+describe('ledger: display names', () => {
+  it('are set at admission (by the operator or with an invite), changed by rename, and in the state root', async () => {
+    const c = await TestChain.create({ a: 'consumer' });
+    const bob = c.signer('bob');
+    const dan = c.signer('dan');
+    const code = new Uint8Array(16).fill(9);
+    const invite = { code, role: 'consumer' as const, expires_ms: 10_000, sig: c.operator.signSync(inviteMessage(c.state.chain_id, code, 'consumer', 10_000)) };
+    const r = c.block(
+      [
+        c.tx('operator', 'admit', { member: bob.id, pub: bob.publicKey, role: 'producer', invite: null, name: 'Bob’s roof' }),
+        c.tx('dan', 'admit', { member: dan.id, pub: dan.publicKey, role: 'consumer', invite, name: 'Dan' }, 0),
+      ],
+      1000,
+    );
+    expect(codes(r.receipts)).toEqual(['ok', 'ok']);
+    expect([c.state.members.get(bob.id)!.name, c.state.members.get(dan.id)!.name]).toEqual(['Bob’s roof', 'Dan']);
+    expect(c.state.members.get(c.id('a'))!.name).toBeUndefined(); // founders and old members: none
+    c.seqs.set('dan', 1);
+    const rn = c.block([c.tx('a', 'rename', { name: 'Ana' }), c.tx('dan', 'rename', { name: 'Daniel' }), c.tx('stranger', 'rename', { name: 'X' })], 2000);
+    expect(codes(rn.receipts)).toEqual(['ok', 'ok', 'unknown_account']);
+    expect([c.state.members.get(c.id('a'))!.name, c.state.members.get(dan.id)!.name]).toEqual(['Ana', 'Daniel']);
+    // The name is part of the state root.
+    const renamed = structuredClone(c.state);
+    renamed.members.get(dan.id)!.name = 'Dan';
+    expect(stateRoot(renamed)).not.toEqual(stateRoot(c.state));
+  });
+
+  it('admits without a name as before (old admits still decode and apply)', async () => {
+    const c = await TestChain.create();
+    const bob = c.signer('bob');
+    const r = c.block([c.tx('operator', 'admit', { member: bob.id, pub: bob.publicKey, role: 'producer', invite: null })], 1000);
+    expect(codes(r.receipts)).toEqual(['ok']);
+    expect(Object.hasOwn(c.state.members.get(bob.id)!, 'name')).toBe(false);
+  });
+});
+
 describe('ledger: market rules', () => {
   it('enforces roles, offers, one active contract, and meter reading rules', async () => {
     const c = await TestChain.create({ p: 'producer', q: 'prosumer', a: 'consumer' });
@@ -160,6 +197,45 @@ describe('ledger: market rules', () => {
     expect(c.state.energy.get(1)?.get(c.id('a'))).toEqual({ import_wh: 80, export_wh: 0 });
     const late = c.block([c.tx('p', 'meter', { interval: 0, import_wh: 0, export_wh: 5 })], 3 * MIN);
     expect(codes(late.receipts)).toEqual(['interval_closed']);
+  });
+
+  it('contract periods: at least one interval, at most a month, starting within a week', async () => {
+    const c = await TestChain.create({ p: 'producer', a: 'consumer' }, { interval_ms: MIN });
+    const month = 31 * 24 * 60;
+    const week = 7 * 24 * 60;
+    expect([c.state.params.contract_max_intervals, c.state.params.contract_start_max_intervals]).toEqual([month, week]);
+    const ask = (first: number, last: number) =>
+      c.tx('a', 'contract', { producer: c.id('p'), first_interval: first, last_interval: last, max_energy_wh: 1, max_price: 1, lock: 0 });
+    const r = c.block(
+      [
+        c.tx('p', 'offer', { first_interval: 1, last_interval: 1 + month }), // longer than a month
+        c.tx('p', 'offer', { first_interval: 2 + week, last_interval: 3 + week }), // starts too far ahead
+        c.tx('p', 'offer', { first_interval: 1, last_interval: month }),
+        ask(5, 4), // a period of 0 intervals
+        ask(5, 2), // of −2
+        ask(1, 1 + month), // beyond the limit (the offer would not cover it either)
+        ask(1, month), // exactly a month: fine
+      ],
+      1000,
+    );
+    expect(codes(r.receipts)).toEqual(['invalid_period', 'interval_future', 'ok', 'invalid_period', 'invalid_period', 'invalid_period', 'ok']);
+    const reasons = r.receipts.map((x) => (x.ok ? '' : x.reason));
+    expect(reasons[0]).toBe(`invalid_period: the period is ${month + 1} intervals long; at most ${month} are allowed`);
+    expect(reasons[1]).toBe(`interval_future: the period starts ${week + 2} intervals from now; at most ${week} ahead are allowed`);
+    expect(reasons[3]).toBe('invalid_period: the period ends (interval 4) before it starts (interval 5)');
+  });
+
+  it('a chain made before the start horizon keeps its old limits (retain_intervals ahead, one week long)', async () => {
+    const c = await TestChain.create({ p: 'producer' }, {}, 0, RULE1_PARAMS);
+    const r = c.block(
+      [
+        c.tx('p', 'offer', { first_interval: 24 * 60, last_interval: 1 + 24 * 60 }), // a day ahead: as far as it goes
+        c.tx('p', 'offer', { first_interval: 1 + 24 * 60, last_interval: 2 + 24 * 60 }),
+        c.tx('p', 'offer', { first_interval: 1, last_interval: 7 * 24 * 60 + 1 }),
+      ],
+      1000,
+    );
+    expect(codes(r.receipts)).toEqual(['ok', 'interval_future', 'invalid_period']);
   });
 
   it('prices: the current interval is locked once set, past ones are closed', async () => {

@@ -4,6 +4,7 @@ import { TestChain } from '../helpers/chain.js';
 import { decodeTx, decodeTxUnverified, encodeSignedTx, TxError, CachingVerifier, type TxBody } from '../../src/core/tx.js';
 import { nobleVerifier, NobleSigner } from '../../src/core/keys.js';
 import { encodeCanonical } from '../../src/core/codec.js';
+import { checkDisplayName, normalizeDisplayName } from '../../src/core/names.js';
 
 const chainP = TestChain.create({ alice: 'consumer' });
 
@@ -56,6 +57,12 @@ describe('transactions', () => {
       [{ ...tx.body, memo: 'x'.repeat(500) }, 'malformed'],
       [Object.fromEntries(Object.entries(tx.body).filter(([k]) => k !== 'memo')), 'malformed'],
       [{ ...tx.body, v: 2 }, 'malformed'],
+      // Names on Object.prototype are not kinds or fields (own-property lookups only).
+      [{ ...tx.body, kind: 'constructor' }, 'unknown_kind'],
+      [{ ...tx.body, kind: 'toString' }, 'unknown_kind'],
+      [{ ...tx.body, kind: '__proto__' }, 'unknown_kind'],
+      [{ ...tx.body, constructor: 1 }, 'malformed'],
+      [{ ...tx.body, hasOwnProperty: 'x' }, 'malformed'],
     ];
     for (const [body, want] of variants) {
       const bytes = encodeCanonical({ body: body as never, pub: tx.pub, sig: tx.sig });
@@ -79,6 +86,8 @@ describe('transactions', () => {
       chain.tx('alice', 'fund', { contract: 1, amount: 1 }),
       chain.tx('alice', 'cancel', { contract: 1 }),
       chain.tx('alice', 'meter', { interval: 1, import_wh: 5, export_wh: 0 }),
+      chain.tx('operator', 'admit', { member: chain.id('bob'), pub: chain.signer('bob').publicKey, role: 'producer', invite: null, name: 'Bob' }),
+      chain.tx('alice', 'rename', { name: 'Alice Ö. 🌞' }),
     ];
     for (const tx of txs) expect(decodeTx(tx.bytes, chain.state.chain_id, nobleVerifier).id).toBe(tx.id);
   });
@@ -95,5 +104,52 @@ describe('transactions', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('display names in transactions', () => {
+  it('are checked on decode: 1..40 characters, trimmed, no controls or direction overrides', async () => {
+    const chain = await chainP;
+    const tx = chain.tx('alice', 'rename', { name: 'Alice' });
+    const admit = chain.tx('operator', 'admit', { member: chain.id('bob'), pub: chain.signer('bob').publicKey, role: 'producer', invite: null });
+    const decodeWith = (body: Record<string, unknown>, pub = body.kind === 'admit' ? admit.pub : tx.pub) =>
+      code(() => decodeTxUnverified(encodeCanonical({ body: body as never, pub, sig: tx.sig }), chain.state.chain_id));
+    const names: [unknown, string][] = [
+      ['A', 'ok'],
+      ['é'.repeat(40), 'ok'],
+      ['🌞'.repeat(40), 'ok'], // 40 code points (80 UTF-16 units)
+      ['Anna  B.', 'ok'],
+      ['', 'malformed'],
+      ['x'.repeat(41), 'malformed'],
+      [' Alice', 'malformed'],
+      ['Alice\u00a0', 'malformed'],
+      ['Al\nice', 'malformed'],
+      ['Al\u0000ice', 'malformed'],
+      ['Al\u0085ice', 'malformed'],
+      ['\u202eecilA', 'malformed'], // right-to-left override
+      ['Al\u2066ice', 'malformed'],
+      [7, 'malformed'],
+      [null, 'malformed'],
+    ];
+    for (const [name, want] of names) {
+      expect(decodeWith({ ...tx.body, name }), JSON.stringify(name)).toBe(want);
+      expect(decodeWith({ ...admit.body, name }), `admit ${JSON.stringify(name)}`).toBe(want);
+    }
+    expect(decodeWith({ ...admit.body })).toBe('ok'); // admit's name is optional
+    // A lone surrogate cannot cross the wire (UTF-8 turns it into U+FFFD); it is refused before signing.
+    expect(checkDisplayName('Al\ud800ice')).toMatch(/control/);
+    expect(decodeWith(Object.fromEntries(Object.entries(tx.body).filter(([k]) => k !== 'name')))).toBe('malformed'); // rename's is not
+  });
+
+  it('normalizeDisplayName trims and NFC-normalises what was typed, then applies the same rule', () => {
+    expect(normalizeDisplayName('  Ame\u0301lie \n')).toEqual({ ok: true, name: 'Amélie' });
+    expect(normalizeDisplayName('\u3000Bob\u00a0')).toEqual({ ok: true, name: 'Bob' });
+    expect(normalizeDisplayName('   ')).toEqual({ ok: false, reason: 'The name must not be empty.' });
+    expect(normalizeDisplayName('x'.repeat(41))).toEqual({ ok: false, reason: 'The name must be at most 40 characters.' });
+    expect(normalizeDisplayName('a\tb')).toEqual({ ok: false, reason: 'The name must not hold control or direction-changing characters.' });
+    for (const s of ['Bob', ' é ', 'Zoë 🌞']) {
+      const r = normalizeDisplayName(s);
+      expect(r.ok && checkDisplayName(r.name)).toBeNull();
+    }
   });
 });
