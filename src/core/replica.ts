@@ -361,6 +361,11 @@ export class Replica {
     return out;
   }
 
+  /** `id`'s own transactions not yet applied (in the mempool or in uncommitted blocks). */
+  pendingOf(id: NodeId): DecodedTx[] {
+    return [...this.mempool.all(), ...this.#uncommittedTxs()].filter((t) => t.body.from === id);
+  }
+
   /** The next sequence number for `id`'s own transactions, counting those not yet applied. */
   nextSeq(id: NodeId): number {
     let seq = this.state.members.get(id)?.seq ?? 0;

@@ -2,7 +2,7 @@
 // peer hub, driver, sync, outbox, desks, market, wallet, views — and wires them together.
 // The worker's API (worker.ts) reaches the rooms through the GridNode it returns.
 import { checkGenesis, chainIdOf, createGenesis, decodeGenesis } from '../core/genesis.js';
-import { DEFAULT_PARAMS, type GridParams } from '../core/params.js';
+import { gridParams, type GridParams } from '../core/params.js';
 import { toHex } from '../core/bytes.js';
 import { NodeContext } from './context.js';
 import { NodeStore } from './store.js';
@@ -110,7 +110,7 @@ export class GridNode {
 
   async createGrid(name: string, params: Partial<GridParams> = {}): Promise<string> {
     if (this.ctx.replica) throw new Error('this node already belongs to a grid');
-    const signed = await createGenesis(this.ctx.signer, { name, time_ms: Date.now(), params: { ...DEFAULT_PARAMS, ...params } });
+    const signed = await createGenesis(this.ctx.signer, { name, time_ms: Date.now(), params: gridParams(params) });
     checkGenesis(signed, this.ctx.verifier);
     const grid = toHex(chainIdOf(signed.genesis));
     await this.driver.adoptGenesis(signed, grid);

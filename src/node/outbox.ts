@@ -2,6 +2,7 @@
 // them to the leader (or to every peer while there is none) and resending until committed.
 // The page's submit calls end here; so do the market's and the desks'.
 import { signTx, TxError, type TxBody } from '../core/tx.js';
+import { preflight, type Verdict } from '../core/preflight.js';
 import type { NodeContext } from './context.js';
 import type { PeerHub } from './peer-hub.js';
 import type { Driver } from './driver.js';
@@ -37,6 +38,13 @@ export class Outbox {
   body(fields: SubmitFields, seq?: number): TxBody {
     const r = this.ctx.replica!;
     return { ...fields, v: 1, chain: r.chain_id, from: this.ctx.id, seq: seq ?? r.nextSeq(this.ctx.id) } as TxBody;
+  }
+
+  /** What the ledger would answer for `fields` from this node, before anything is signed. */
+  preflight(fields: SubmitFields): Verdict | { ok: false; code: 'no_grid'; reason: string; ledger_reason: string } {
+    const r = this.ctx.replica;
+    if (!r) return { ok: false, code: 'no_grid', reason: 'This tab has not joined a grid yet.', ledger_reason: 'no_grid' };
+    return preflight(r.state, this.body(fields), { at_ms: Date.now(), pending: r.pendingOf(this.ctx.id).map((t) => t.body) });
   }
 
   /** Signs and submits a transaction of this node (the seq is filled in). */

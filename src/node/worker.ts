@@ -52,6 +52,7 @@ const api = {
   },
   statements: (limit: number) => need().market.myStatements(need().ctx.isOperator(), Math.min(limit, 500)),
   // This node's transactions (outbox.ts) and requests (member-desk.ts).
+  preflight: (fields: SubmitFields) => need().outbox.preflight(fields),
   submit: (fields: SubmitFields) => need().outbox.submit(fields),
   submitBytes: (bytes: Uint8Array) => need().outbox.submitBytes(bytes),
   txStatus: (id: string) => need().outbox.status(id),
