@@ -43,7 +43,7 @@ export interface WireEntry {
 }
 
 export type Frame =
-  | { t: 'hello'; v: 1; pub: Uint8Array; grid: string; nonce: Uint8Array; height: number; member: boolean }
+  | { t: 'hello'; v: 2; pub: Uint8Array; grid: string; nonce: Uint8Array; height: number; member: boolean }
   | { t: 'auth'; sig: Uint8Array }
   | { t: 'ping'; n: number }
   | { t: 'pong'; n: number }
@@ -183,7 +183,8 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     switch (v.t) {
       case 'hello':
         keysAre(v, ['t', 'v', 'pub', 'grid', 'nonce', 'height', 'member'], 'hello');
-        need(v.v === 1 && isBytes(v.pub, PUBLIC_KEY_BYTES) && isHash(v.grid) && isBytes(v.nonce, 16) && isUint(v.height) && typeof v.member === 'boolean', 'hello fields');
+        // v2 (issue 11): the auth that follows signs the connection transcript (PROTOCOL.md).
+        need(v.v === 2 && isBytes(v.pub, PUBLIC_KEY_BYTES) && isHash(v.grid) && isBytes(v.nonce, 16) && isUint(v.height) && typeof v.member === 'boolean', 'hello fields');
         return v as unknown as Frame;
       case 'auth':
         keysAre(v, ['t', 'sig'], 'auth');

@@ -14,7 +14,8 @@ import { fromHex, toHex } from '../core/bytes.js';
 import { apply, currentInterval, genesisState, type LedgerState, type Member, type Receipt } from '../core/ledger.js';
 import { WebCryptoSigner, WebCryptoVerifier } from './webcrypto-signer.js';
 import { NodeStore } from './store.js';
-import { PeerSession, type Rejection } from './peers.js';
+import { PeerSession, SessionTable, type Rejection } from './peers.js';
+import type { LinkFingerprints } from '../core/handshake.js';
 import { WIRE_LIMITS, type Frame } from '../net/wire.js';
 import { MarketDriver } from './market.js';
 import { PreVerifier } from './preverify.js';
@@ -188,6 +189,8 @@ export class GridNode {
   grid: string | null;
   replica: Replica | null = null;
   readonly sessions = new Map<NodeId, PeerSession>();
+  /** A new connection replaces an authenticated one only once it has authenticated (issue 11). */
+  readonly #table = new SessionTable(this.sessions);
   readonly rejected: Record<string, number> = {};
   readonly joinRequests = new Map<NodeId, JoinRequest>();
   readonly events: string[] = [];
@@ -318,16 +321,19 @@ export class GridNode {
     this.#onPeerClosed = cb;
   }
 
-  /** A data channel from the page; `gen` names the page's connection it belongs to. */
-  addChannel(peer: NodeId, gen: number, channel: RTCDataChannel): void {
+  /**
+   * A data channel from the page; `gen` names the page's connection it belongs to and
+   * `fingerprints` its DTLS certificates (bound into the handshake, so it cannot be relayed).
+   */
+  addChannel(peer: NodeId, gen: number, channel: RTCDataChannel, fingerprints: LinkFingerprints): void {
     if (!this.grid) {
       channel.close();
       return;
     }
-    const old = this.sessions.get(peer);
     const session: PeerSession = new PeerSession(
       peer,
       channel,
+      fingerprints,
       {
         signer: this.signer,
         verifier: this.verifier,
@@ -336,21 +342,24 @@ export class GridNode {
         member: () => this.#isMember(),
       },
       {
-        onAuthenticated: (s) => this.#onAuthenticated(s),
+        onAuthenticated: (s) => {
+          this.#table.authenticated(s);
+          this.#onAuthenticated(s);
+        },
         onFrame: (s, f) => this.#onFrame(s, f),
         onClosed: (s, reason) => {
-          if (this.sessions.get(s.id) !== s) return; // replaced by a newer connection
-          this.sessions.delete(s.id);
-          if (s.authenticated) this.#event(`peer ${short(s.id)} left: ${reason}`);
-          if (this.#sync?.peer === s.id) this.#sync = null;
+          // Every closed connection is reported, so the page closes that RTCPeerConnection.
+          if (this.#table.closed(s)) {
+            if (s.authenticated) this.#event(`peer ${short(s.id)} left: ${reason}`);
+            if (this.#sync?.peer === s.id) this.#sync = null;
+          }
           this.#onPeerClosed?.(s.id, gen);
         },
         onRejected: (_s, reason, detail) => this.#count(reason, detail),
       },
     );
     session.fault = () => this.#faultFor(peer);
-    this.sessions.set(peer, session);
-    old?.close('replaced by a new connection');
+    this.#table.add(session);
   }
 
   #count(reason: Rejection | string, _detail: string): void {

@@ -5,6 +5,8 @@ import type { SyncVerification } from '../core/replica.js';
 import type { Role } from '../core/tx.js';
 import type { GridParams } from '../core/params.js';
 import type { NodeId } from '../core/keys.js';
+import type { LinkFingerprints } from '../core/handshake.js';
+import { signalingProof } from './peers.js';
 import type { MeterProfile, MeterRegisters } from '../meter/simulated.js';
 import type { PriceSchedule } from '../market/schedule.js';
 
@@ -38,7 +40,9 @@ const api = {
   acceptInvite: (token: string) => need().acceptInvite(token),
   requestJoin: (role: Role, name: string) => need().requestJoin(role, name),
   approveJoin: (id: NodeId) => need().approveJoin(id),
-  addChannel: (peer: NodeId, gen: number, channel: RTCDataChannel) => need().addChannel(peer, gen, channel),
+  addChannel: (peer: NodeId, gen: number, channel: RTCDataChannel, fingerprints: LinkFingerprints) => need().addChannel(peer, gen, channel, fingerprints),
+  /** The signaling server's join proof: signs only (challenge, own grid, own id), see peers.ts. */
+  signSignalingChallenge: (challenge: Uint8Array, room: string) => signalingProof(need().signer, need().grid, challenge, room),
   onPeerClosed: (cb: (id: NodeId, gen: number) => void) => need().onPeerClosed(cb),
   leave: () => need().leave(),
   marketView: () => need().marketView(),
