@@ -112,6 +112,8 @@ export class PeerSession {
   // with the same auth again.
   #handshakeTimer: ReturnType<typeof setInterval> | null = null;
   #authSig: Promise<Uint8Array> | null = null;
+  /** The peer's auth verified; authenticated follows once our own auth has been sent. */
+  #verified = false;
 
   #startHandshake(): void {
     if (this.#handshakeTimer || this.closed) return;
@@ -123,6 +125,33 @@ export class PeerSession {
       }
       this.#sendHello();
     }, PEER_LIMITS.hello_repeat_ms);
+  }
+
+  /**
+   * The peer's key and nonce, from its hello or its auth (whichever comes first); the first
+   * time, sign our half of the transcript and send it. False when the session refused them.
+   */
+  #learn(pub: Uint8Array, nonce: Uint8Array, height: number): boolean {
+    if (this.#remotePub) {
+      if (bytesEqual(pub, this.#remotePub) && bytesEqual(nonce, this.#remoteNonce!)) return true;
+      this.#reject('bad_auth', 'another key or nonce in the same handshake');
+      return false;
+    }
+    if (nodeIdOf(pub) !== this.id) {
+      this.#reject('bad_identity', 'the key does not match the peer id');
+      this.close('peer identity mismatch');
+      return false;
+    }
+    this.#remotePub = pub;
+    this.#remoteNonce = nonce;
+    this.remote_height = height;
+    this.#authSig = this.me.signer.sign(this.#transcript('mine'));
+    void this.#authSig.then((sig) => this.#sendAuth(sig));
+    return true;
+  }
+
+  #sendAuth(sig: Uint8Array): void {
+    this.send({ t: 'auth', pub: this.me.signer.publicKey, nonce: this.#nonce, height: this.me.height(), sig });
   }
 
   #sendHello(): void {
@@ -210,38 +239,35 @@ export class PeerSession {
   #onFrame(frame: Frame): void {
     switch (frame.t) {
       case 'hello': {
-        if (this.#remotePub) {
-          // A repeat (ours may have been lost in transfer): same key and nonce, same answer.
-          if (!bytesEqual(frame.pub, this.#remotePub) || !bytesEqual(frame.nonce, this.#remoteNonce!)) return this.#reject('bad_auth', 'second hello with another key or nonce');
-          void this.#authSig?.then((sig) => this.send({ t: 'auth', sig }));
-          return;
-        }
         if (frame.grid !== this.me.grid) {
           this.#reject('wrong_grid', 'peer is on another grid');
           return this.close('peer is on another grid');
         }
-        if (nodeIdOf(frame.pub) !== this.id) {
-          this.#reject('bad_identity', 'hello key does not match the peer id');
-          return this.close('peer identity mismatch');
-        }
-        this.#remotePub = frame.pub;
-        this.#remoteNonce = frame.nonce;
-        this.remote_height = frame.height;
-        this.#authSig = this.me.signer.sign(this.#transcript('mine'));
-        void this.#authSig.then((sig) => this.send({ t: 'auth', sig }));
+        const known = this.#remotePub !== null;
+        if (!this.#learn(frame.pub, frame.nonce, frame.height)) return;
+        // A repeat (ours may have crossed it): same key and nonce, same answer again.
+        if (known) void this.#authSig?.then((sig) => this.#sendAuth(sig));
         return;
       }
       case 'auth': {
-        if (this.authenticated) return; // a repeat of an auth we already accepted
-        if (!this.#remotePub) return this.#count('unauthenticated', 'auth before hello (hello lost in transfer?)');
-        if (!this.me.verifier.verify(this.#remotePub, this.#transcript('theirs'), frame.sig)) {
+        if (this.authenticated || this.#verified) return; // a repeat of an auth we already accepted
+        // The auth carries the signer's key and nonce, so it stands alone when its hello was
+        // lost or overtaken in the channel's transfer to this worker.
+        if (!this.#learn(frame.pub, frame.nonce, frame.height)) return;
+        if (!this.me.verifier.verify(this.#remotePub!, this.#transcript('theirs'), frame.sig)) {
           // Also what a relay sees: the peer signed another connection's fingerprints.
           this.#reject('bad_auth', 'transcript signature does not verify');
           return this.close('peer failed the challenge');
         }
-        this.authenticated = true;
-        this.#timer = setInterval(() => this.#ping(), PEER_LIMITS.ping_every_ms);
-        this.events.onAuthenticated(this);
+        this.#verified = true;
+        // Authenticated once our own auth is on its way: whatever we send from then on (a
+        // genesis_req, pings) reaches a peer that has our auth before it on the ordered channel.
+        void this.#authSig!.then(() => {
+          if (this.closed) return;
+          this.authenticated = true;
+          this.#timer = setInterval(() => this.#ping(), PEER_LIMITS.ping_every_ms);
+          this.events.onAuthenticated(this);
+        });
         return;
       }
       case 'ping':

@@ -14,11 +14,17 @@ export class FakeChannel {
   other: FakeChannel | null = null;
   /** Every message that went out of this end, in order (a tap for tests). */
   readonly sent: Uint8Array[] = [];
+  /** This many of the next messages sent from this end are lost (as in a channel's transfer). */
+  lose = 0;
 
   send(data: Uint8Array): void {
     if (this.readyState !== 'open') throw new Error('channel not open');
     const copy = data.slice();
     this.sent.push(copy);
+    if (this.lose > 0) {
+      this.lose--;
+      return;
+    }
     const to = this.other;
     setTimeout(() => {
       if (to && to.readyState === 'open') to.onmessage?.({ data: copy.buffer });

@@ -28,12 +28,20 @@ interface Log {
   rejected: string[];
 }
 
-function session(me: NobleSigner, peer: NodeId, channel: FakeChannel, fingerprints: LinkFingerprints, table?: SessionTable): { s: PeerSession; log: Log } {
+function session(
+  me: NobleSigner,
+  peer: NodeId,
+  channel: FakeChannel,
+  fingerprints: LinkFingerprints,
+  table?: SessionTable,
+  onAuthenticated?: (s: PeerSession) => void,
+): { s: PeerSession; log: Log } {
   const log: Log = { authenticated: 0, frames: [], closed: [], rejected: [] };
   const events: SessionEvents = {
     onAuthenticated: (s) => {
       log.authenticated++;
       table?.authenticated(s);
+      onAuthenticated?.(s);
     },
     onFrame: (_s, f) => log.frames.push(f),
     onClosed: (s, r) => {
@@ -74,6 +82,21 @@ describe('peer authentication (transcript bound to the connection)', () => {
     B.s.send(heartbeat(b.id, a.id));
     await sleep(20);
     expect(A.log.frames.map((f) => f.t)).toEqual(['env']);
+    expect([...A.log.rejected, ...B.log.rejected]).toEqual([]);
+    A.s.close('end');
+  });
+
+  it('a lost hello does not stall the handshake, and the first frame after it is never refused', async () => {
+    // The node sends genesis_req the moment a session authenticates (as node.ts does).
+    const [chA, chB] = channelPair();
+    chA.lose = 1; // A's first hello vanishes, as messages can while a channel moves to the worker
+    const first = (s: PeerSession) => s.send({ t: 'genesis_req' });
+    const A = session(a, b.id, chA, { local: fp('A'), remote: fp('B') }, undefined, first);
+    const B = session(b, a.id, chB, { local: fp('B'), remote: fp('A') }, undefined, first);
+    await sleep(100);
+    expect([A.s.authenticated, B.s.authenticated]).toEqual([true, true]);
+    expect(A.log.frames).toEqual([{ t: 'genesis_req' }]);
+    expect(B.log.frames).toEqual([{ t: 'genesis_req' }]);
     expect([...A.log.rejected, ...B.log.rejected]).toEqual([]);
     A.s.close('end');
   });
