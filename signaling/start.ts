@@ -1,7 +1,9 @@
 // `npm start`: builds the app when the build is missing or older than the sources, then
 // serves it and the signaling server on one port (PORT, default 8080) and prints the URL.
 // ICE servers for the pages: ICE_SERVERS='[{"urls":"stun:stun.example.org:3478"}]';
-// LOOPBACK_ONLY=1 keeps WebRTC candidates on 127.0.0.1 (a grid of tabs on one machine).
+// LOOPBACK_ONLY=1 keeps WebRTC candidates on 127.0.0.1 (a grid of tabs on one machine; the
+// per-address limits then spare loopback, where every tab is). TRUST_PROXY=1 behind a reverse
+// proxy on this machine: client addresses come from X-Forwarded-For.
 import { buildIfStale } from './build.js';
 import { staticHandler } from './static.js';
 import { startGridServer, type RTCIceServerLike } from './server.js';
@@ -21,6 +23,7 @@ const grid = await startGridServer({
   port,
   host: process.env.HOST ?? '0.0.0.0',
   handler: staticHandler(dist),
+  trust_proxy: process.env.TRUST_PROXY === '1',
   config: {
     ice_servers: iceServersFromEnv(),
     loopback_only: process.env.LOOPBACK_ONLY === '1',

@@ -1,12 +1,22 @@
 // A small wrapper over the native RTCPeerConnection: one connection per peer, set up on the
-// page (workers have no RTCPeerConnection), each data channel handed to the worker as soon
-// as it exists. The tab that arrives later makes the offers; a dropped connection is
-// re-offered with backoff by the peer with the smaller id while the other is still online.
+// page (workers have no RTCPeerConnection), its data channel handed to the worker with the
+// connection's DTLS fingerprints, which the worker's handshake signs. The tab that arrives
+// later makes the offers; a dropped connection is re-offered with backoff by the peer with the
+// smaller id while the other is still online. Nothing the signaling server says cuts a
+// working connection: a new offer for a peer runs beside the old connection until the worker
+// has authenticated the new one (it then closes the old session, and so the old connection);
+// `left` only stops retries. Called by the page's client (src/ui/client.ts).
 import type { IceConfig, SignalingClient } from './signaling-client.js';
+
+/** This connection's DTLS certificate fingerprints, as the SDP of each side states them. */
+export interface ChannelFingerprints {
+  local: string;
+  remote: string;
+}
 
 export interface PeerLinkHandlers {
   /** Hand the channel to the node (transfer it to the worker) before it carries anything. */
-  onChannel(peer: string, gen: number, channel: RTCDataChannel): void;
+  onChannel(peer: string, gen: number, channel: RTCDataChannel, fingerprints: ChannelFingerprints): void;
   onState(peer: string, state: RTCPeerConnectionState): void;
 }
 
@@ -15,12 +25,25 @@ type Signal = { sdp: RTCSessionDescriptionInit } | { candidate: RTCIceCandidateI
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 15_000;
 const MAX_PEERS = 63;
+/**
+ * The data channel is negotiated (same id on both sides, no in-band announcement): each side
+ * creates it once both session descriptions are set, when both fingerprints are known, and
+ * must transfer it to the worker in that same task (Chromium: "Transfers must occur on
+ * creation"). The offerer needs some data channel before createOffer for the SDP to carry
+ * an SCTP section: a second negotiated channel that is never used.
+ */
+const GRID_CHANNEL_ID = 0;
+const SETUP_CHANNEL_ID = 1;
+/** A connection whose descriptions are not both set by then is given up (lost or bogus signals). */
+const SETUP_TIMEOUT_MS = 10_000;
 
 interface Link {
   pc: RTCPeerConnection;
   pendingCandidates: RTCIceCandidateInit[];
   retry_ms: number;
   gen: number; // tells this connection's channel from an older one's
+  /** The grid channel went to the worker: from then on the worker's session decides. */
+  handed: boolean;
 }
 
 /** Is this ICE candidate on the loopback interface? (candidate-attribute, RFC 8839 §5.1) */
@@ -29,8 +52,25 @@ export function isLoopbackCandidate(candidate: string): boolean {
   return address === '127.0.0.1' || address === '::1';
 }
 
+/**
+ * The certificate fingerprints an SDP states (`a=fingerprint:` lines, RFC 8122 §5), the hash
+ * name lowercased and the hex uppercased, deduplicated, sorted and joined by ','. Empty when
+ * there is none. The browser checks the DTLS certificate against them.
+ */
+export function fingerprintsOfSdp(sdp: string | undefined): string {
+  const found = new Set<string>();
+  for (const m of (sdp ?? '').matchAll(/^a=fingerprint:(\S+) ([0-9A-Fa-f:]+)\s*$/gm)) found.add(`${m[1]!.toLowerCase()} ${m[2]!.toUpperCase()}`);
+  return [...found].sort().join(',');
+}
+
 export class PeerLinks {
+  /** The newest connection to each peer. */
   readonly #links = new Map<string, Link>();
+  /**
+   * The connection a newer offer would replace, kept open until the worker has authenticated
+   * the newer one (it closes this one's session then) or the newer one fails.
+   */
+  readonly #previous = new Map<string, Link>();
   readonly #present = new Set<string>();
   readonly #retryAt = new Map<string, number>();
   #config: IceConfig = { ice_servers: [], loopback_only: false };
@@ -59,27 +99,45 @@ export class PeerLinks {
     this.#present.add(peer);
   }
 
+  /**
+   * The server says the peer left. That stops retries and drops a connection still being set
+   * up, but a connected one stays: a lying server must not cut it, and a peer that really
+   * left is noticed by its closed channel or missed pings.
+   */
   left(peer: string): void {
     this.#present.delete(peer);
-    this.close(peer);
+    for (const link of [this.#links.get(peer), this.#previous.get(peer)]) {
+      if (link && link.pc.connectionState !== 'connected') this.#closeLink(peer, link);
+    }
   }
 
-  /** The node dropped the peer (missed pings, bad frames): tear down, maybe retry. */
+  /**
+   * The node closed the session on connection `gen` (missed pings, bad frames, failed
+   * handshake, or replaced by a newer authenticated one): close that connection. When the
+   * newest one failed and an older one still works, the older one is kept; else maybe retry.
+   */
   dropped(peer: string, gen: number): void {
-    if (this.#links.get(peer)?.gen !== gen) return; // an older connection's channel
-    this.close(peer);
-    this.#scheduleRetry(peer);
+    const prev = this.#previous.get(peer);
+    if (prev?.gen === gen) {
+      this.#closeLink(peer, prev);
+      return;
+    }
+    const link = this.#links.get(peer);
+    if (link?.gen !== gen) return; // an older connection's channel, already gone
+    if (this.#closeLink(peer, link) && !this.#links.has(peer)) this.#scheduleRetry(peer);
   }
 
   close(peer: string): void {
     const link = this.#links.get(peer);
-    if (!link) return;
+    const prev = this.#previous.get(peer);
     this.#links.delete(peer);
-    link.pc.close();
+    this.#previous.delete(peer);
+    link?.pc.close();
+    prev?.pc.close();
   }
 
   closeAll(): void {
-    for (const peer of [...this.#links.keys()]) this.close(peer);
+    for (const peer of new Set([...this.#links.keys(), ...this.#previous.keys()])) this.close(peer);
   }
 
   /** "local/remote" candidate types of each connection's selected pair (e.g. relay/relay). */
@@ -102,41 +160,79 @@ export class PeerLinks {
     return this.#links.size;
   }
 
+  /**
+   * Closes one connection. When it is the newest and an older one is still kept, the older
+   * one becomes the newest again (the new one failed; the old one never stopped working).
+   */
+  #closeLink(peer: string, link: Link): boolean {
+    if (this.#previous.get(peer) === link) this.#previous.delete(peer);
+    else if (this.#links.get(peer) === link) {
+      this.#links.delete(peer);
+      const prev = this.#previous.get(peer);
+      if (prev) {
+        this.#previous.delete(peer);
+        this.#links.set(peer, prev);
+      }
+    } else return false;
+    link.pc.close();
+    return true;
+  }
+
+  /**
+   * A new connection to `peer` becomes the newest; the one it replaces is kept beside it (see
+   * #previous). If one is kept already, that older one stays and the one in between goes.
+   */
   #newLink(peer: string): Link {
-    this.close(peer);
+    const existing = this.#links.get(peer);
+    if (existing) {
+      // Only a connection whose channel the worker has can be working; keep at most one.
+      if (this.#previous.has(peer) || !existing.handed) existing.pc.close();
+      else this.#previous.set(peer, existing);
+    }
     const pc = new RTCPeerConnection({ iceServers: this.#config.ice_servers, iceTransportPolicy: this.#config.ice_transport_policy ?? 'all' });
-    const link: Link = { pc, pendingCandidates: [], retry_ms: RETRY_MIN_MS, gen: ++this.#gen };
+    const link: Link = { pc, pendingCandidates: [], retry_ms: RETRY_MIN_MS, gen: ++this.#gen, handed: false };
     this.#links.set(peer, link);
+    setTimeout(() => {
+      if (!link.handed && this.#closeLink(peer, link) && !this.#links.has(peer)) this.#scheduleRetry(peer);
+    }, SETUP_TIMEOUT_MS);
     pc.onicecandidate = (ev) => {
       if (!ev.candidate || !ev.candidate.candidate) return;
       if (this.#config.loopback_only && !isLoopbackCandidate(ev.candidate.candidate)) return;
       this.#send(peer, { candidate: ev.candidate.toJSON() });
     };
     pc.onconnectionstatechange = () => {
-      if (this.#links.get(peer) !== link) return;
-      this.handlers.onState(peer, pc.connectionState);
-      if (pc.connectionState === 'failed' || pc.connectionState === 'closed') {
-        this.close(peer);
+      const newest = this.#links.get(peer) === link;
+      if (newest) this.handlers.onState(peer, pc.connectionState);
+      if ((pc.connectionState === 'failed' || pc.connectionState === 'closed') && this.#closeLink(peer, link) && newest && !this.#links.has(peer)) {
         this.#scheduleRetry(peer);
       }
     };
-    pc.ondatachannel = (ev) => {
-      if (this.#links.get(peer) === link) this.handlers.onChannel(peer, link.gen, ev.channel);
-    };
+    // The grid channel is negotiated; a channel the other side announces in-band is not ours.
+    pc.ondatachannel = (ev) => ev.channel.close();
     return link;
+  }
+
+  /**
+   * Both descriptions are set: create the grid channel and hand it to the worker at once,
+   * with the fingerprints each side's description states for this connection.
+   */
+  #openChannel(peer: string, link: Link): void {
+    if (this.#links.get(peer) !== link) return;
+    const fingerprints = { local: fingerprintsOfSdp(link.pc.localDescription?.sdp), remote: fingerprintsOfSdp(link.pc.remoteDescription?.sdp) };
+    const channel = link.pc.createDataChannel('grid', { negotiated: true, id: GRID_CHANNEL_ID, ordered: true });
+    link.handed = true;
+    this.handlers.onChannel(peer, link.gen, channel, fingerprints);
   }
 
   async #offer(peer: string): Promise<void> {
     if (this.#links.size >= MAX_PEERS) return;
     const link = this.#newLink(peer);
-    const channel = link.pc.createDataChannel('grid', { ordered: true });
-    this.handlers.onChannel(peer, link.gen, channel);
+    link.pc.createDataChannel('setup', { negotiated: true, id: SETUP_CHANNEL_ID });
     try {
       await link.pc.setLocalDescription(await link.pc.createOffer());
       this.#send(peer, { sdp: link.pc.localDescription!.toJSON() });
     } catch {
-      this.close(peer);
-      this.#scheduleRetry(peer);
+      if (this.#closeLink(peer, link) && !this.#links.has(peer)) this.#scheduleRetry(peer);
     }
   }
 
@@ -157,31 +253,37 @@ export class PeerLinks {
   async signal(from: string, data: unknown): Promise<void> {
     if (typeof data !== 'object' || data === null) return;
     const s = data as Partial<{ sdp: RTCSessionDescriptionInit; candidate: RTCIceCandidateInit }>;
+    let link: Link | undefined;
     try {
       if (s.sdp && s.sdp.type === 'offer') {
         if (this.#links.size >= MAX_PEERS && !this.#links.has(from)) return;
         this.#present.add(from);
-        const link = this.#newLink(from);
+        link = this.#newLink(from);
         await link.pc.setRemoteDescription(s.sdp);
         await link.pc.setLocalDescription(await link.pc.createAnswer());
+        this.#openChannel(from, link);
         this.#send(from, { sdp: link.pc.localDescription!.toJSON() });
         for (const c of link.pendingCandidates.splice(0)) await link.pc.addIceCandidate(c);
         this.#retryAt.delete(from);
       } else if (s.sdp && s.sdp.type === 'answer') {
-        const link = this.#links.get(from);
+        link = this.#links.get(from);
         if (!link || link.pc.signalingState !== 'have-local-offer') return;
         await link.pc.setRemoteDescription(s.sdp);
+        this.#openChannel(from, link);
         for (const c of link.pendingCandidates.splice(0)) await link.pc.addIceCandidate(c);
         this.#retryAt.delete(from);
       } else if (s.candidate) {
         if (this.#config.loopback_only && s.candidate.candidate && !isLoopbackCandidate(s.candidate.candidate)) return;
-        const link = this.#links.get(from);
+        link = this.#links.get(from);
         if (!link) return;
         if (link.pc.remoteDescription) await link.pc.addIceCandidate(s.candidate);
         else if (link.pendingCandidates.length < 64) link.pendingCandidates.push(s.candidate);
       }
     } catch {
-      // A signal that does not fit the connection's state (crossed offers, a stale answer).
+      // A signal that does not fit the connection's state (crossed offers, a stale answer, a
+      // forged offer): a connection an offer started and could not set up goes at once (an
+      // older one to that peer stays); anything else is left to the setup timeout.
+      if (link && s.sdp?.type === 'offer' && !link.handed) this.#closeLink(from, link);
     }
   }
 }

@@ -1,5 +1,8 @@
-// The page's signaling client: joins the grid's room, relays WebRTC signals, reports
-// presence, and reconnects with backoff when the server goes away.
+// The page's signaling client: joins the grid's room with a proof of the node's key (the
+// server's challenge signed by the worker), relays WebRTC signals, reports presence, and
+// reconnects with backoff when the server goes away. Used by the page (src/ui/client.ts).
+import { fromHex, toHex } from '../core/bytes.js';
+import { SIGNAL_CHALLENGE_BYTES } from '../core/handshake.js';
 export interface IceConfig {
   ice_servers: RTCIceServer[];
   loopback_only: boolean;
@@ -16,6 +19,9 @@ export interface SignalingHandlers {
 
 export type SignalingState = 'connecting' | 'online' | 'lost';
 
+/** Signs the server's challenge for this room with the node's key (the worker's signSignalingChallenge). */
+export type SignalingProver = (challenge: Uint8Array, room: string) => Promise<{ pub: Uint8Array; sig: Uint8Array }>;
+
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 10_000;
 
@@ -31,6 +37,7 @@ export class SignalingClient {
     private readonly room: string,
     private readonly peer: string,
     private readonly handlers: SignalingHandlers,
+    private readonly prove: SignalingProver,
   ) {
     this.#connect();
   }
@@ -47,16 +54,16 @@ export class SignalingClient {
     this.#socket = socket;
     socket.onopen = () => {
       this.#backoff_ms = BACKOFF_MIN_MS;
-      socket.send(JSON.stringify({ t: 'join', room: this.room, peer: this.peer }));
     };
     socket.onmessage = (ev) => {
-      let msg: { t?: string; peers?: string[]; peer?: string; from?: string; data?: unknown; config?: IceConfig };
+      let msg: { t?: string; challenge?: string; peers?: string[]; peer?: string; from?: string; data?: unknown; config?: IceConfig };
       try {
         msg = JSON.parse(String(ev.data));
       } catch {
         return;
       }
-      if (msg.t === 'welcome' && Array.isArray(msg.peers) && msg.config) {
+      if (msg.t === 'challenge' && typeof msg.challenge === 'string') void this.#join(socket, msg.challenge);
+      else if (msg.t === 'welcome' && Array.isArray(msg.peers) && msg.config) {
         this.#setState('online', `${msg.peers.length} other tabs online`);
         this.handlers.onWelcome(msg.peers, msg.config);
       } else if (msg.t === 'joined' && msg.peer) this.handlers.onJoined(msg.peer);
@@ -73,6 +80,19 @@ export class SignalingClient {
       this.#timer = setTimeout(() => this.#connect(), this.#backoff_ms);
       this.#backoff_ms = Math.min(BACKOFF_MAX_MS, this.#backoff_ms * 2);
     };
+  }
+
+  /** Answers the server's challenge: our id and room, and the key behind the id, signed. */
+  async #join(socket: WebSocket, challengeHex: string): Promise<void> {
+    try {
+      if (!/^[0-9a-f]+$/.test(challengeHex) || challengeHex.length !== SIGNAL_CHALLENGE_BYTES * 2) throw new Error('the server sent a malformed challenge');
+      const { pub, sig } = await this.prove(fromHex(challengeHex), this.room);
+      if (this.#socket !== socket || socket.readyState !== WebSocket.OPEN) return;
+      socket.send(JSON.stringify({ t: 'join', room: this.room, peer: this.peer, pub: toHex(pub), sig: toHex(sig) }));
+    } catch (err) {
+      this.handlers.onState(this.state, `could not join the signaling room: ${(err as Error).message}`);
+      socket.close();
+    }
   }
 
   signal(to: string, data: unknown): void {

@@ -43,8 +43,8 @@ export interface WireEntry {
 }
 
 export type Frame =
-  | { t: 'hello'; v: 1; pub: Uint8Array; grid: string; nonce: Uint8Array; height: number; member: boolean }
-  | { t: 'auth'; sig: Uint8Array }
+  | { t: 'hello'; v: 2; pub: Uint8Array; grid: string; nonce: Uint8Array; height: number; member: boolean }
+  | { t: 'auth'; pub: Uint8Array; nonce: Uint8Array; height: number; sig: Uint8Array }
   | { t: 'ping'; n: number }
   | { t: 'pong'; n: number }
   | { t: 'env'; env: Envelope }
@@ -183,11 +183,12 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     switch (v.t) {
       case 'hello':
         keysAre(v, ['t', 'v', 'pub', 'grid', 'nonce', 'height', 'member'], 'hello');
-        need(v.v === 1 && isBytes(v.pub, PUBLIC_KEY_BYTES) && isHash(v.grid) && isBytes(v.nonce, 16) && isUint(v.height) && typeof v.member === 'boolean', 'hello fields');
+        // v2 (issue 11): the auth that follows signs the connection transcript (PROTOCOL.md).
+        need(v.v === 2 && isBytes(v.pub, PUBLIC_KEY_BYTES) && isHash(v.grid) && isBytes(v.nonce, 16) && isUint(v.height) && typeof v.member === 'boolean', 'hello fields');
         return v as unknown as Frame;
       case 'auth':
-        keysAre(v, ['t', 'sig'], 'auth');
-        need(isBytes(v.sig, SIGNATURE_BYTES), 'auth signature');
+        keysAre(v, ['t', 'pub', 'nonce', 'height', 'sig'], 'auth');
+        need(isBytes(v.pub, PUBLIC_KEY_BYTES) && isBytes(v.nonce, 16) && isUint(v.height) && isBytes(v.sig, SIGNATURE_BYTES), 'auth fields');
         return v as unknown as Frame;
       case 'ping':
       case 'pong':

@@ -5,7 +5,8 @@ import type { NodeId } from '../core/keys.js';
 import type { Envelope } from '../core/replica.js';
 import type { Frame } from '../net/wire.js';
 import type { NodeContext } from './context.js';
-import { PeerSession } from './peers.js';
+import { PeerSession, SessionTable } from './peers.js';
+import type { LinkFingerprints } from '../core/handshake.js';
 import { short } from './types.js';
 
 type AppFrame = Exclude<Frame, { t: 'hello' | 'auth' | 'ping' | 'pong' }>;
@@ -17,6 +18,8 @@ export type FaultVerdict = 'pass' | 'drop' | number;
 
 export class PeerHub {
   readonly sessions = new Map<NodeId, PeerSession>();
+  /** A new connection replaces an authenticated one only once it has authenticated itself. */
+  readonly #table = new SessionTable(this.sessions);
   readonly #handlers = new Map<AppFrame['t'], Handler<AppFrame['t']>>();
   readonly #onAuthenticated: ((s: PeerSession) => void)[] = [];
   readonly #onClosed: ((s: PeerSession) => void)[] = [];
@@ -45,17 +48,20 @@ export class PeerHub {
     this.#pageClosed = cb;
   }
 
-  /** A data channel from the page; `gen` names the page's connection it belongs to. */
-  addChannel(peer: NodeId, gen: number, channel: RTCDataChannel): void {
+  /**
+   * A data channel from the page; `gen` names the page's connection it belongs to and
+   * `fingerprints` its DTLS certificates (bound into the handshake, so it cannot be relayed).
+   */
+  addChannel(peer: NodeId, gen: number, channel: RTCDataChannel, fingerprints: LinkFingerprints): void {
     const grid = this.ctx.grid;
     if (!grid) {
       channel.close();
       return;
     }
-    const old = this.sessions.get(peer);
     const session: PeerSession = new PeerSession(
       peer,
       channel,
+      fingerprints,
       {
         signer: this.ctx.signer,
         verifier: this.ctx.verifier,
@@ -65,23 +71,24 @@ export class PeerHub {
       },
       {
         onAuthenticated: (s) => {
+          this.#table.authenticated(s);
           this.ctx.event(`peer ${short(s.id)} connected`);
           for (const cb of this.#onAuthenticated) cb(s);
         },
         onFrame: (s, f) => this.#dispatch(s, f),
         onClosed: (s, reason) => {
-          if (this.sessions.get(s.id) !== s) return; // replaced by a newer connection
-          this.sessions.delete(s.id);
-          if (s.authenticated) this.ctx.event(`peer ${short(s.id)} left: ${reason}`);
-          for (const cb of this.#onClosed) cb(s);
+          // Every closed connection is reported, so the page closes that RTCPeerConnection.
+          if (this.#table.closed(s)) {
+            if (s.authenticated) this.ctx.event(`peer ${short(s.id)} left: ${reason}`);
+            for (const cb of this.#onClosed) cb(s);
+          }
           this.#pageClosed?.(s.id, gen);
         },
         onRejected: (_s, reason, detail) => this.ctx.count(reason, detail),
       },
     );
     session.fault = () => (this.faultFilter ? this.faultFilter(peer) : 'pass');
-    this.sessions.set(peer, session);
-    old?.close('replaced by a new connection');
+    this.#table.add(session);
   }
 
   #dispatch(s: PeerSession, f: Frame): void {
@@ -116,6 +123,6 @@ export class PeerHub {
   }
 
   closeAll(reason: string): void {
-    for (const s of [...this.sessions.values()]) s.close(reason);
+    for (const s of [...this.sessions.values(), ...this.#table.pending.values()]) s.close(reason);
   }
 }

@@ -1,10 +1,11 @@
 // Peer sessions in the worker: one per data channel the page transferred. A session
-// authenticates the peer (signed hello over a fresh challenge: the node id must be the hash
-// of the key that signed our nonce), pings every second and drops a peer that misses three
-// pings, frames and chunks outgoing frames with backpressure on bufferedAmount, and turns
-// malformed input into counted rejections; a peer that keeps sending them is cut off.
-import { fromHex } from '../core/bytes.js';
-import { taggedHash } from '../core/hash.js';
+// authenticates the peer (both sides sign a transcript of this very connection: grid, both
+// ids, both nonces, both DTLS fingerprints; the node id must be the hash of the key that
+// signed), pings every second and drops a peer that misses three pings, frames and chunks
+// outgoing frames with backpressure on bufferedAmount, and turns malformed input into counted
+// rejections; a peer that keeps sending them is cut off. Called by the node (node.ts).
+import { bytesEqual } from '../core/bytes.js';
+import { isFingerprintList, peerAuthMessage, signalingProofMessage, type LinkFingerprints } from '../core/handshake.js';
 import { nodeIdOf, type NodeId, type Signer, type Verifier } from '../core/keys.js';
 import { profile } from './profile.js';
 import { decodeFrame, encodeFrame, Reassembler, toChannelMessages, WireError, type Frame } from '../net/wire.js';
@@ -30,7 +31,16 @@ export const PEER_LIMITS = {
   hello_repeat_ms: 300,
 } as const;
 
-export type Rejection = WireError['code'] | 'unauthenticated' | 'spoofed_sender' | 'wrong_grid' | 'bad_identity' | 'bad_auth' | 'queue_full' | 'handler_error';
+export type Rejection =
+  | WireError['code']
+  | 'unauthenticated'
+  | 'spoofed_sender'
+  | 'wrong_grid'
+  | 'bad_identity'
+  | 'bad_auth'
+  | 'bad_fingerprints'
+  | 'queue_full'
+  | 'handler_error';
 
 export interface SessionEvents {
   onFrame(session: PeerSession, frame: Frame): void;
@@ -47,10 +57,6 @@ export interface LocalIdentity {
   member: () => boolean;
 }
 
-function authMessage(grid: string, nonce: Uint8Array, pub: Uint8Array): Uint8Array {
-  return taggedHash('peer-auth', fromHex(grid), nonce, pub);
-}
-
 export class PeerSession {
   authenticated = false;
   closed = false;
@@ -61,6 +67,7 @@ export class PeerSession {
   frames_out = 0;
   readonly opened_ms = Date.now();
   #remotePub: Uint8Array | null = null;
+  #remoteNonce: Uint8Array | null = null;
   readonly #nonce = crypto.getRandomValues(new Uint8Array(16));
   readonly #reassembler = new Reassembler();
   #queue: Uint8Array[] = [];
@@ -74,6 +81,8 @@ export class PeerSession {
   constructor(
     readonly id: NodeId, // the id the page connected to; proven by the hello
     readonly channel: RTCDataChannel,
+    /** This connection's DTLS certificate fingerprints, read by the page from the SDP. */
+    readonly fingerprints: LinkFingerprints,
     private readonly me: LocalIdentity,
     private readonly events: SessionEvents,
   ) {
@@ -84,6 +93,14 @@ export class PeerSession {
     channel.onerror = () => this.close('channel error');
     channel.onbufferedamountlow = () => this.#flush();
     channel.onmessage = (ev: MessageEvent) => this.#onMessage(ev.data);
+    if (!isFingerprintList(fingerprints?.local) || !isFingerprintList(fingerprints?.remote)) {
+      // Without them the handshake cannot bind this connection: never authenticate it.
+      queueMicrotask(() => {
+        this.events.onRejected(this, 'bad_fingerprints', 'the page gave no DTLS fingerprints for this channel');
+        this.close('no DTLS fingerprints for this channel');
+      });
+      return;
+    }
     if (channel.readyState === 'open') this.#startHandshake();
     setTimeout(() => {
       if (!this.authenticated) this.close('handshake timed out');
@@ -95,6 +112,8 @@ export class PeerSession {
   // with the same auth again.
   #handshakeTimer: ReturnType<typeof setInterval> | null = null;
   #authSig: Promise<Uint8Array> | null = null;
+  /** The peer's auth verified; authenticated follows once our own auth has been sent. */
+  #verified = false;
 
   #startHandshake(): void {
     if (this.#handshakeTimer || this.closed) return;
@@ -108,8 +127,35 @@ export class PeerSession {
     }, PEER_LIMITS.hello_repeat_ms);
   }
 
+  /**
+   * The peer's key and nonce, from its hello or its auth (whichever comes first); the first
+   * time, sign our half of the transcript and send it. False when the session refused them.
+   */
+  #learn(pub: Uint8Array, nonce: Uint8Array, height: number): boolean {
+    if (this.#remotePub) {
+      if (bytesEqual(pub, this.#remotePub) && bytesEqual(nonce, this.#remoteNonce!)) return true;
+      this.#reject('bad_auth', 'another key or nonce in the same handshake');
+      return false;
+    }
+    if (nodeIdOf(pub) !== this.id) {
+      this.#reject('bad_identity', 'the key does not match the peer id');
+      this.close('peer identity mismatch');
+      return false;
+    }
+    this.#remotePub = pub;
+    this.#remoteNonce = nonce;
+    this.remote_height = height;
+    this.#authSig = this.me.signer.sign(this.#transcript('mine'));
+    void this.#authSig.then((sig) => this.#sendAuth(sig));
+    return true;
+  }
+
+  #sendAuth(sig: Uint8Array): void {
+    this.send({ t: 'auth', pub: this.me.signer.publicKey, nonce: this.#nonce, height: this.me.height(), sig });
+  }
+
   #sendHello(): void {
-    this.send({ t: 'hello', v: 1, pub: this.me.signer.publicKey, grid: this.me.grid, nonce: this.#nonce, height: this.me.height(), member: this.me.member() });
+    this.send({ t: 'hello', v: 2, pub: this.me.signer.publicKey, grid: this.me.grid, nonce: this.#nonce, height: this.me.height(), member: this.me.member() });
   }
 
   /**
@@ -198,36 +244,35 @@ export class PeerSession {
   #onFrame(frame: Frame): void {
     switch (frame.t) {
       case 'hello': {
-        if (this.#remotePub) {
-          if (nodeIdOf(frame.pub) !== this.id) return this.#reject('bad_auth', 'second hello with another key');
-          void this.#authSig?.then((sig) => this.send({ t: 'auth', sig }));
-          return;
-        }
         if (frame.grid !== this.me.grid) {
           this.#reject('wrong_grid', 'peer is on another grid');
           return this.close('peer is on another grid');
         }
-        if (nodeIdOf(frame.pub) !== this.id) {
-          this.#reject('bad_identity', 'hello key does not match the peer id');
-          return this.close('peer identity mismatch');
-        }
-        this.#remotePub = frame.pub;
-        this.remote_height = frame.height;
-        const message = authMessage(this.me.grid, frame.nonce, this.me.signer.publicKey);
-        this.#authSig = this.me.signer.sign(message);
-        void this.#authSig.then((sig) => this.send({ t: 'auth', sig }));
+        const known = this.#remotePub !== null;
+        if (!this.#learn(frame.pub, frame.nonce, frame.height)) return;
+        // A repeat (ours may have crossed it): same key and nonce, same answer again.
+        if (known) void this.#authSig?.then((sig) => this.#sendAuth(sig));
         return;
       }
       case 'auth': {
-        if (this.authenticated) return; // a repeat of an auth we already accepted
-        if (!this.#remotePub) return this.#count('unauthenticated', 'auth before hello (hello lost in transfer?)');
-        if (!this.me.verifier.verify(this.#remotePub, authMessage(this.me.grid, this.#nonce, this.#remotePub), frame.sig)) {
-          this.#reject('bad_auth', 'challenge signature does not verify');
+        if (this.authenticated || this.#verified) return; // a repeat of an auth we already accepted
+        // The auth carries the signer's key and nonce, so it stands alone when its hello was
+        // lost or overtaken in the channel's transfer to this worker.
+        if (!this.#learn(frame.pub, frame.nonce, frame.height)) return;
+        if (!this.me.verifier.verify(this.#remotePub!, this.#transcript('theirs'), frame.sig)) {
+          // Also what a relay sees: the peer signed another connection's fingerprints.
+          this.#reject('bad_auth', 'transcript signature does not verify');
           return this.close('peer failed the challenge');
         }
-        this.authenticated = true;
-        this.#timer = setInterval(() => this.#ping(), PEER_LIMITS.ping_every_ms);
-        this.events.onAuthenticated(this);
+        this.#verified = true;
+        // Authenticated once our own auth is on its way: whatever we send from then on (a
+        // genesis_req, pings) reaches a peer that has our auth before it on the ordered channel.
+        void this.#authSig!.then(() => {
+          if (this.closed) return;
+          this.authenticated = true;
+          this.#timer = setInterval(() => this.#ping(), PEER_LIMITS.ping_every_ms);
+          this.events.onAuthenticated(this);
+        });
         return;
       }
       case 'ping':
@@ -255,6 +300,29 @@ export class PeerSession {
         }
         this.events.onFrame(this, frame);
     }
+  }
+
+  /**
+   * The transcript this connection's handshake signs: 'mine' is what we sign for the peer,
+   * 'theirs' what the peer must have signed for us (the same fields, roles swapped).
+   */
+  #transcript(whose: 'mine' | 'theirs'): Uint8Array {
+    const mine = {
+      id: this.me.signer.id,
+      nonce: this.#nonce,
+      fingerprint: this.fingerprints.local,
+    };
+    const theirs = { id: this.id, nonce: this.#remoteNonce!, fingerprint: this.fingerprints.remote };
+    const [s, v] = whose === 'mine' ? [mine, theirs] : [theirs, mine];
+    return peerAuthMessage({
+      grid: this.me.grid,
+      signer: s.id,
+      verifier: v.id,
+      signer_nonce: s.nonce,
+      verifier_nonce: v.nonce,
+      signer_fingerprint: s.fingerprint,
+      verifier_fingerprint: v.fingerprint,
+    });
   }
 
   /** The thesis' rule: a peer that misses three pings in a row is dropped. */
@@ -300,3 +368,60 @@ export class PeerSession {
   }
 }
 
+
+/**
+ * Which session speaks for each peer (`current`, the node's `sessions` map). A new
+ * connection's session replaces the current one at once only while the current one has not
+ * authenticated; otherwise it waits in `pending` and takes over when it has authenticated
+ * itself, so a connection that cannot prove the peer's key (an offer forged by a lying
+ * signaling server) never cuts a working link. At most one session waits per peer.
+ */
+export class SessionTable {
+  readonly pending = new Map<NodeId, PeerSession>();
+
+  constructor(readonly current: Map<NodeId, PeerSession>) {}
+
+  add(s: PeerSession): void {
+    const cur = this.current.get(s.id);
+    if (cur?.authenticated && !cur.closed) {
+      const older = this.pending.get(s.id);
+      this.pending.set(s.id, s);
+      older?.close('replaced by a newer connection');
+      return;
+    }
+    this.current.set(s.id, s);
+    cur?.close('replaced by a new connection');
+  }
+
+  /** `s` proved the peer's key: it becomes current and the connection it replaces is closed. */
+  authenticated(s: PeerSession): void {
+    if (this.pending.get(s.id) === s) this.pending.delete(s.id);
+    const cur = this.current.get(s.id);
+    if (cur === s) return;
+    this.current.set(s.id, s);
+    cur?.close('replaced by a new connection');
+  }
+
+  /** `s` closed: forgets it; true when it was the peer's current session. */
+  closed(s: PeerSession): boolean {
+    if (this.pending.get(s.id) === s) {
+      this.pending.delete(s.id);
+      return false;
+    }
+    if (this.current.get(s.id) !== s) return false;
+    this.current.delete(s.id);
+    return true;
+  }
+}
+
+/**
+ * The worker's one signing service for the page: the proof of this node's key that the
+ * signaling server asks for before a socket counts as this id. It signs only the
+ * domain-separated statement (challenge, room, own id) and only for the node's own grid,
+ * never bytes the page chose.
+ */
+export async function signalingProof(signer: Signer, grid: string | null, challenge: Uint8Array, room: string): Promise<{ pub: Uint8Array; sig: Uint8Array }> {
+  if (!grid || room !== grid) throw new Error('signaling proof: the room must be this node’s grid');
+  const message = signalingProofMessage(challenge, room, signer.id);
+  return { pub: signer.publicKey, sig: await signer.sign(message) };
+}

@@ -10,6 +10,8 @@ import type { NodeId } from '../core/keys.js';
 import type { MeterProfile, MeterRegisters } from '../meter/simulated.js';
 import type { PriceSchedule } from '../market/schedule.js';
 import type { SubmitFields } from './types.js';
+import type { LinkFingerprints } from '../core/handshake.js';
+import { signalingProof } from './peers.js';
 
 /** True only in the test build: Vite replaces MODE, and the branch below drops out otherwise. */
 const TEST_BUILD = import.meta.env.MODE === 'test';
@@ -32,7 +34,9 @@ const api = {
   // The grid and this node's place in it.
   createGrid: (name: string, params?: Partial<GridParams>) => need().createGrid(name, params),
   setGrid: (grid: string) => need().setGrid(grid),
-  addChannel: (peer: NodeId, gen: number, channel: RTCDataChannel) => need().hub.addChannel(peer, gen, channel),
+  addChannel: (peer: NodeId, gen: number, channel: RTCDataChannel, fingerprints: LinkFingerprints) => need().hub.addChannel(peer, gen, channel, fingerprints),
+  /** The signaling server's join proof: signs only (challenge, own grid, own id), see peers.ts. */
+  signSignalingChallenge: (challenge: Uint8Array, room: string) => signalingProof(need().ctx.signer, need().grid, challenge, room),
   onPeerClosed: (cb: (id: NodeId, gen: number) => void) => need().hub.onPeerClosed(cb),
   leave: () => need().leave(),
   transferLeadership: (target?: NodeId) => need().driver.transferLeadership(target),

@@ -24,6 +24,8 @@ export interface Client {
   relayTypes(): Promise<string[]>;
   /** Test-only: terminates the node's worker without warning (a crash; the page stays). */
   killWorker(): void;
+  /** Test-only: a signal as if the server relayed it from `from` (a lying signaling server). */
+  injectSignal(from: string, data: unknown): Promise<void>;
   onChange(cb: () => void): void;
 }
 
@@ -78,15 +80,16 @@ export async function startClient(gridHint: string | null): Promise<Client> {
     state: { signaling: 'off', signaling_detail: '' },
     onChange: (cb) => listeners.push(cb),
     relayTypes: () => links?.candidateTypes() ?? Promise.resolve([]),
-    // A crash on demand exists only in the test build (drills and the benchmark).
+    // A crash on demand and a lying signaling server exist only in the test build.
     killWorker: () => {
       if (import.meta.env.MODE === 'test') worker.terminate();
     },
+    injectSignal: (from, data) => (import.meta.env.MODE === 'test' ? (links?.signal(from, data) ?? Promise.resolve()) : Promise.resolve()),
     connect(gridId: string) {
       if (signaling) return;
       client.grid = gridId;
       const peerLinks = new PeerLinks(id, {
-        onChannel: (peer, gen, channel) => void api.addChannel(peer, gen, Comlink.transfer(channel, [channel as unknown as Transferable])),
+        onChannel: (peer, gen, channel, fingerprints) => void api.addChannel(peer, gen, Comlink.transfer(channel, [channel as unknown as Transferable]), fingerprints),
         onState: () => changed(),
       });
       links = peerLinks;
@@ -101,7 +104,7 @@ export async function startClient(gridHint: string | null): Promise<Client> {
           client.state.signaling_detail = detail;
           changed();
         },
-      });
+      }, (challenge, room) => api.signSignalingChallenge(challenge, room));
       peerLinks.attach(signaling);
       void api.onPeerClosed(Comlink.proxy((peer: string, gen: number) => peerLinks.dropped(peer, gen)));
     },

@@ -1,11 +1,14 @@
-// The page's signaling client against the real server: it joins, reports 'lost' when the
-// server goes away, and rejoins by itself with backoff when the server is back (on the same
-// port), getting a fresh welcome with the peers present. ws stands in for the browser's
-// WebSocket (same onopen/onmessage/onclose surface).
+// The page's signaling client against the real server: it joins with a proof of its key
+// (signed by the same function the worker uses), reports 'lost' when the server goes away,
+// and rejoins by itself with backoff when the server is back (on the same port), getting a
+// fresh welcome with the peers present. ws stands in for the browser's WebSocket (same
+// onopen/onmessage/onclose surface).
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startGridServer, type GridServer } from '../../signaling/server.js';
 import { SignalingClient, type SignalingState } from '../../src/net/signaling-client.js';
+import { NobleSigner } from '../../src/core/keys.js';
+import { signalingProof } from '../../src/node/peers.js';
 
 (globalThis as unknown as { WebSocket: unknown }).WebSocket ??= WebSocket;
 
@@ -30,18 +33,25 @@ function until(what: string, cond: () => boolean, timeout_ms = 10_000): Promise<
   });
 }
 
-function client(url: string, room: string, peer: string) {
+/** A client for the node with key `signer`; `claim` is the id it says it has (normally its own). */
+function client(url: string, room: string, signer: NobleSigner, claim = signer.id) {
   const seen = { states: [] as SignalingState[], details: [] as string[], welcomes: [] as string[][], joined: [] as string[] };
-  const c = new SignalingClient(url.replace('http', 'ws') + 'signal', room, peer, {
-    onWelcome: (peers) => seen.welcomes.push(peers),
-    onJoined: (p) => seen.joined.push(p),
-    onLeft: () => {},
-    onSignal: () => {},
-    onState: (s, detail) => {
-      seen.states.push(s);
-      seen.details.push(detail);
+  const c = new SignalingClient(
+    url.replace('http', 'ws') + 'signal',
+    room,
+    claim,
+    {
+      onWelcome: (peers) => seen.welcomes.push(peers),
+      onJoined: (p) => seen.joined.push(p),
+      onLeft: () => {},
+      onSignal: () => {},
+      onState: (s, detail) => {
+        seen.states.push(s);
+        seen.details.push(detail);
+      },
     },
-  });
+    (challenge, r) => signalingProof(signer, room, challenge, r),
+  );
   clients.push(c);
   return { c, seen };
 }
@@ -52,11 +62,12 @@ describe('the signaling client', () => {
     servers.push(first);
     const port = Number(new URL(first.url).port);
     const room = 'a'.repeat(64);
-    const a = client(first.url, room, '1'.repeat(40));
+    const ka = NobleSigner.fromSeed('client a');
+    const a = client(first.url, room, ka);
     await until('a online', () => a.c.state === 'online');
-    const b = client(first.url, room, '2'.repeat(40));
+    const b = client(first.url, room, NobleSigner.fromSeed('client b'));
     await until('b online', () => b.c.state === 'online');
-    expect(b.seen.welcomes[0]).toEqual(['1'.repeat(40)]);
+    expect(b.seen.welcomes[0]).toEqual([ka.id]);
 
     await first.close();
     await until('both lost', () => a.c.state === 'lost' && b.c.state === 'lost');
@@ -77,11 +88,25 @@ describe('the signaling client', () => {
   it('stops for good when closed', async () => {
     const s = await startGridServer({ port: 0 });
     servers.push(s);
-    const a = client(s.url, 'b'.repeat(64), '3'.repeat(40));
+    const a = client(s.url, 'b'.repeat(64), NobleSigner.fromSeed('client c'));
     await until('online', () => a.c.state === 'online');
     a.c.close();
     await until('the server sees it leave', () => s.stats.peers() === 0);
     await new Promise((r) => setTimeout(r, 800));
     expect(s.stats.peers()).toBe(0);
+  });
+
+  it('cannot join under an id its key does not prove: refused, never online', async () => {
+    const s = await startGridServer({ port: 0 });
+    servers.push(s);
+    const room = 'c'.repeat(64);
+    const victim = client(s.url, room, NobleSigner.fromSeed('client victim'));
+    await until('victim online', () => victim.c.state === 'online');
+    const thief = client(s.url, room, NobleSigner.fromSeed('client thief'), NobleSigner.fromSeed('client victim').id);
+    await until('thief refused', () => thief.seen.details.some((d) => /does not prove the key/.test(d)));
+    expect(thief.seen.states).not.toContain('online');
+    expect(victim.c.state).toBe('online');
+    expect(victim.seen.states.filter((x) => x === 'lost')).toEqual([]);
+    expect(s.stats.rejected.bad_proof).toBeGreaterThanOrEqual(1);
   });
 });

@@ -18,8 +18,8 @@ describe('wire frames', () => {
     const block = c.blocks[0]!;
     const entry = { index: 1, term: 1, hash: blockHashHex(block.header), block };
     const frames: Frame[] = [
-      { t: 'hello', v: 1, pub: c.signer('ann').publicKey, grid: 'c'.repeat(64), nonce: new Uint8Array(16), height: 3, member: true },
-      { t: 'auth', sig: new Uint8Array(64) },
+      { t: 'hello', v: 2, pub: c.signer('ann').publicKey, grid: 'c'.repeat(64), nonce: new Uint8Array(16), height: 3, member: true },
+      { t: 'auth', pub: c.signer('ann').publicKey, nonce: new Uint8Array(16), height: 3, sig: new Uint8Array(64) },
       { t: 'ping', n: 7 },
       { t: 'pong', n: 7 },
       { t: 'env', env: { kind: 'raft', from: A, to: B, msg: { type: 'append', from: A, to: B, term: 2, prev_index: 0, prev_term: 0, entries: [entry], commit: 0 } } },
@@ -40,6 +40,10 @@ describe('wire frames', () => {
       { t: 'ping', n: -1 },
       { t: 'ping', n: 1, extra: true },
       { t: 'hello', v: 2 },
+      // A version 1 hello (before the transcript-bound handshake) is refused, as is any other.
+      { t: 'hello', v: 1, pub: new Uint8Array(33).fill(2), grid: 'c'.repeat(64), nonce: new Uint8Array(16), height: 0, member: false },
+      { t: 'auth', sig: new Uint8Array(64) },
+      { t: 'hello', v: 3, pub: new Uint8Array(33).fill(2), grid: 'c'.repeat(64), nonce: new Uint8Array(16), height: 0, member: false },
       { t: 'env', env: { kind: 'raft', from: A, to: B, msg: { type: 'append' } } },
       { t: 'env', env: { kind: 'raft', from: A, to: B, msg: { type: 'append', from: A, to: B, term: 1, prev_index: 0, prev_term: 0, entries: [{ index: 1, term: 1, hash: '0'.repeat(64), block: new Uint8Array([1, 2]) }], commit: 0 } } },
       { t: 'env', env: { kind: 'txs', from: 'x', to: B, txs: [] } },
