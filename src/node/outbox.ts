@@ -1,14 +1,15 @@
 // This node's own transactions: signing with its key, submitting to the replica, handing
 // them to the leader (or to every peer while there is none) and resending until committed.
 // The page's submit calls end here; so do the market's and the desks'.
-import { signTx, TxError, type TxBody } from '../core/tx.js';
+import { decodeTxUnverified, signTx, TxError, type TxBody } from '../core/tx.js';
+import { preflight, type Verdict } from './verdict.js';
 import type { NodeContext } from './context.js';
 import type { PeerHub } from './peer-hub.js';
 import type { Driver } from './driver.js';
 import { NODE_TIMING } from './driver.js';
 import type { SubmitFields, SubmitOutcome } from './types.js';
 
-export type TxStatus = { state: 'committed'; height: number; ok: boolean; reason?: string } | { state: 'pending' | 'unknown' };
+export type TxStatus = { state: 'committed'; height: number; ok: boolean; code?: string; reason?: string } | { state: 'pending' | 'unknown' };
 
 export class Outbox {
   /** Mine, not yet committed: resent every rebroadcast_ms. */
@@ -37,6 +38,21 @@ export class Outbox {
   body(fields: SubmitFields, seq?: number): TxBody {
     const r = this.ctx.replica!;
     return { ...fields, v: 1, chain: r.chain_id, from: this.ctx.id, seq: seq ?? r.nextSeq(this.ctx.id) } as TxBody;
+  }
+
+  /** What the ledger would answer if this node signed `fields` now (nothing is signed or sent). */
+  preflight(fields: SubmitFields): Verdict {
+    const r = this.ctx.replica;
+    if (!r) return { ok: false, code: 'unknown_account', reason: 'This tab has not joined a grid yet.', ledger_reason: 'no grid' };
+    const pending: TxBody[] = [];
+    for (const p of this.#pending.values()) {
+      try {
+        pending.push(decodeTxUnverified(p.bytes, r.chain_id).body);
+      } catch {
+        continue; // not ours to judge here: the ledger will
+      }
+    }
+    return preflight(r.state, this.body(fields), { at_ms: Date.now(), pending });
   }
 
   /** Signs and submits a transaction of this node (the seq is filled in). */
@@ -68,7 +84,7 @@ export class Outbox {
   status(id: string): TxStatus {
     const r = this.ctx.replica;
     const got = r?.receipts.get(id);
-    if (got) return { state: 'committed', height: got.height, ok: got.receipt.ok, ...(got.receipt.ok ? {} : { reason: got.receipt.reason }) };
+    if (got) return { state: 'committed', height: got.height, ok: got.receipt.ok, ...(got.receipt.ok ? {} : { code: got.receipt.code, reason: got.receipt.reason }) };
     if (r?.mempool.has(id) || this.#pending.has(id)) return { state: 'pending' };
     return { state: 'unknown' };
   }
