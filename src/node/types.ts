@@ -20,7 +20,7 @@ export type SubmitOutcome = { ok: true; id: string } | { ok: false; code: string
 export interface WalletEntry {
   height: number;
   time_ms: number;
-  /** A transaction kind, or 'contract_payment' (a settled interval of one of my contracts). */
+  /** A transaction kind, or 'contract_payment' / 'contract_income' (a settled interval of my contract as consumer / producer). */
   kind: string;
   counterparty: NodeId | null;
   /** Tokens that moved in (+) or out (−) of my balance; null when none did (failed, or no tokens). */

@@ -108,7 +108,7 @@ export class WalletHistory {
       out.push({
         height: h,
         time_ms,
-        kind: 'contract_payment',
+        kind: selling ? 'contract_income' : 'contract_payment',
         counterparty: selling ? s.consumer : s.producer,
         amount: selling ? s.paid : -s.paid,
         asked: null,
