@@ -16,8 +16,10 @@ export function time(ms: number): string {
   return ms ? new Date(ms).toLocaleTimeString() : '—';
 }
 
-const hm = (ms: number, seconds: boolean) =>
-  new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', ...(seconds ? { second: '2-digit' } : {}) });
+/** A local clock time, 24-hour ("14:05", "14:05:10"). */
+export const clock = (ms: number, seconds = false) =>
+  new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', ...(seconds ? { second: '2-digit' } : {}) });
+const hm = clock;
 
 const sameDay = (a: number, b: number) => new Date(a).toDateString() === new Date(b).toDateString();
 
@@ -37,6 +39,8 @@ export interface Fmt {
   span(interval: number): string;
   /** A moment as a local time ("14:05", or "3 Dec 14:05" when not today). */
   at(ms: number): string;
+  /** A local time without the date ("14:05"). */
+  clock(ms: number): string;
 }
 
 export function makeFmt(p: { token_symbol: string; token_decimals: number; interval_ms: number } | null, members: MemberInfo[], operator: string | null): Fmt {
@@ -59,6 +63,7 @@ export function makeFmt(p: { token_symbol: string; token_decimals: number; inter
     name: (id) => (!id ? '—' : (names.get(id) ?? (id === operator ? 'Grid operator' : short(id)))),
     span: (i) => `${at(i * interval_ms)}–${hm((i + 1) * interval_ms, seconds)}`,
     at,
+    clock: (ms) => hm(ms, seconds),
   };
 }
 

@@ -24,10 +24,14 @@ const SUMMED = new Set(['meter', 'price', 'contract_payment', 'contract_income']
 /** Rows, newest first, from wallet entries newest first. */
 export function historyRows(entries: readonly WalletEntry[], energy: (wh: number) => string): HistoryRow[] {
   const rows: HistoryRow[] = [];
-  let run: { row: HistoryRow; kind: string; contract: number | undefined; count: number; failed: number; wh: number } | null = null;
+  // Runs of summarised kinds stay open across each other (readings interleave with payments)
+  // and close at the next row of another kind.
+  const open = new Map<string, Run>();
   for (const e of entries) {
     const sums = SUMMED.has(e.kind);
-    if (sums && run && run.kind === e.kind && run.contract === e.contract) {
+    const key = `${e.kind}/${e.contract ?? ''}`;
+    const run = sums ? open.get(key) : undefined;
+    if (run) {
       run.count++;
       run.row.first_ms = e.time_ms;
       if (e.ok === false) run.failed++;
@@ -36,6 +40,7 @@ export function historyRows(entries: readonly WalletEntry[], energy: (wh: number
       describe(run, energy);
       continue;
     }
+    if (!sums) open.clear();
     const failed = e.ok === false;
     const row: HistoryRow = {
       key: `${e.height}/${e.kind}/${e.contract ?? ''}/${rows.length}`,
@@ -49,14 +54,25 @@ export function historyRows(entries: readonly WalletEntry[], energy: (wh: number
       reason: failed ? failureText(e.code) : e.ok === null ? 'waiting for its receipt' : '',
     };
     rows.push(row);
-    run = sums ? { row, kind: e.kind, contract: e.contract, count: 1, failed: failed ? 1 : 0, wh: e.energy_wh ?? 0 } : null;
-    if (run) describe(run, energy);
-    else if (failed && e.asked !== null) row.detail = 'nothing moved';
+    if (sums) {
+      const r: Run = { row, kind: e.kind, contract: e.contract, count: 1, failed: failed ? 1 : 0, wh: e.energy_wh ?? 0 };
+      open.set(key, r);
+      describe(r, energy);
+    } else if (failed && e.asked !== null) row.detail = 'nothing moved';
   }
   return rows;
 }
 
-function describe(run: { row: HistoryRow; kind: string; contract: number | undefined; count: number; failed: number; wh: number }, energy: (wh: number) => string): void {
+interface Run {
+  row: HistoryRow;
+  kind: string;
+  contract: number | undefined;
+  count: number;
+  failed: number;
+  wh: number;
+}
+
+function describe(run: Run, energy: (wh: number) => string): void {
   const r = run.row;
   const n = run.count;
   if (run.kind === 'meter') {

@@ -3,7 +3,7 @@
 import type { Outcome } from '../core/settlement.js';
 
 const OUTCOMES: Record<Outcome, string> = {
-  settled: 'delivered and paid',
+  settled: 'delivered',
   no_price: 'no price was set for this interval',
   price_above_limit: 'the price was above the contract’s limit',
   no_consumption: 'no energy was used',

@@ -202,6 +202,8 @@ test('a household joins by invite, deposits, contracts a named producer, settles
   await expect(cp.getByTestId('month')).toContainText('Bought');
 
   // ---- the statements as CSV: ISO times, names, tokens ----------------------------------------
+  const deliveredCells = () => cp.locator('[data-testid=statement-row] td[data-label=delivered]').allTextContents();
+  await expect.poll(async () => (await deliveredCells()).filter((t) => t !== '0 Wh').length).toBeGreaterThanOrEqual(2);
   const [download] = await Promise.all([cp.waitForEvent('download'), cp.getByTestId('statements-csv').click()]);
   const csv = readFileSync((await download.path())!, 'utf8').trim().split('\n');
   expect(csv[0]).toBe('interval_start,interval_end,block,contract,consumer,consumer_id,producer,producer_id,price_per_kwh,consumed_wh,delivered_wh,value,paid,grid_wh,outcome,token');
