@@ -77,3 +77,8 @@ export function duration(ms: number): string {
   if (h < 48) return min % 60 ? `${h} h ${min % 60} min` : `${h} h`;
   return `${Math.round(h / 24)} days`;
 }
+
+/** A date and 24-hour time, local: "25 Nov 2026, 14:52". */
+export function dateTime(ms: number): string {
+  return new Date(ms).toLocaleString([], { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+}
