@@ -17,6 +17,8 @@ export class WalletHistory {
   #entries: WalletEntry[] | null = null;
   /** Payout numbers of my withdrawals, to recognise the operator's confirmation of each. */
   readonly #myPayouts = new Set<number>();
+  /** My contracts (as consumer) whose end and refund are in the history already. */
+  readonly #closed = new Set<number>();
 
   constructor(
     private readonly ctx: NodeContext,
@@ -24,12 +26,14 @@ export class WalletHistory {
     /** The statements the market keeps (restored after a reload), oldest first. */
     private readonly statements: () => readonly (Statement & { height: number })[],
   ) {
-    driver.onApplied((_r, applied) => {
+    driver.onApplied((r, applied) => {
       if (!this.#entries) return;
       for (const a of applied) {
         const time_ms = a.entry.block!.header.time_ms;
         this.#entries.push(...this.#entriesOf(a.entry.index, time_ms, a.txs, a.receipts), ...this.#payments(a.entry.index, time_ms, a.statements));
       }
+      const last = applied[applied.length - 1];
+      if (last) this.#entries.push(...this.#closures(r, last.entry.index, last.entry.block!.header.time_ms));
       if (this.#entries.length > WALLET_KEPT * 2) this.#entries.splice(0, this.#entries.length - WALLET_KEPT);
     });
   }
@@ -67,6 +71,7 @@ export class WalletHistory {
     }
     for (const s of this.statements()) if (s.height >= first) out.push(...this.#payments(s.height, times.get(s.height) ?? 0, [s]));
     out.sort((a, b) => a.height - b.height);
+    out.push(...this.#closures(r, r.raft.applied, r.state.time_ms));
     return out.slice(-WALLET_KEPT);
   }
 
@@ -95,6 +100,17 @@ export class WalletHistory {
         reason: rc && !rc.ok ? rc.reason : null,
       });
     });
+    return out;
+  }
+
+  /** My contracts that have ended since last asked: what came back from their escrow. */
+  #closures(r: Replica, h: number, time_ms: number): WalletEntry[] {
+    const out: WalletEntry[] = [];
+    for (const c of r.state.contracts.values()) {
+      if (c.consumer !== this.ctx.id || c.status === 'active' || this.#closed.has(c.id)) continue;
+      this.#closed.add(c.id);
+      out.push({ height: h, time_ms, kind: 'contract_end', counterparty: c.producer, amount: c.refunded > 0 ? c.refunded : null, asked: null, ok: true, code: null, reason: null, contract: c.id });
+    }
     return out;
   }
 

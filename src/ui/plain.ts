@@ -64,6 +64,7 @@ const KINDS: Record<string, string> = {
   rename: 'Name changed',
   contract_payment: 'Energy bought',
   contract_income: 'Energy sold',
+  contract_end: 'Contract ended, unused tokens back',
 };
 
 export function kindText(kind: string): string {

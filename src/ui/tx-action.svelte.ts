@@ -9,6 +9,7 @@ import { failureText } from './plain.js';
 export type Phase = 'idle' | 'checking' | 'refused' | 'pending' | 'done' | 'failed';
 
 const WAIT_MS = 30_000;
+const DONE_SHOWN_MS = 20_000;
 
 export class TxAction {
   phase = $state<Phase>('idle');
@@ -65,7 +66,11 @@ export class TxAction {
       if (s.state === 'committed') {
         this.phase = s.ok ? 'done' : 'failed';
         this.message = s.ok ? `${done} (confirmed in block ${s.height}).${warn}` : `Failed: ${failureText(s.code)}. Nothing moved.`;
-        if (s.ok) onDone?.();
+        if (s.ok) {
+          onDone?.();
+          // "Done" is news for a while, then stale: it goes unless another action replaced it.
+          setTimeout(() => run === this.#run && this.clear(), DONE_SHOWN_MS);
+        }
         return s.ok;
       }
       if (Date.now() - started > WAIT_MS) {
