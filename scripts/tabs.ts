@@ -57,11 +57,14 @@ export async function createGrid(browser: Browser, base: string, name = 'Test gr
   return { operator, grid: (await status(operator.page)).grid! };
 }
 
-/** A new tab opens an invite link the operator made. */
-export async function inviteTab(browser: Browser, base: string, operator: Tab, role = 'prosumer'): Promise<Tab> {
+/** A new tab opens an invite link the operator made and joins under `name` (its page asks for one). */
+export async function inviteTab(browser: Browser, base: string, operator: Tab, role = 'prosumer', name?: string): Promise<Tab> {
   const token = await call<string>(operator.page, 'makeInvite', role, 3_600_000);
   const s = await status(operator.page);
-  return openTab(browser, `${base}?grid=${s.grid}#invite=${token}`);
+  const tab = await openTab(browser, `${base}?grid=${s.grid}#invite=${token}`);
+  await tab.page.getByTestId('invite-name').fill(name ?? `${role} ${tab.id.slice(0, 4)}`);
+  await tab.page.getByTestId('invite-join').click();
+  return tab;
 }
 
 /** An operator plus n-1 members admitted by invites, each a voter before the next joins. */

@@ -20,6 +20,8 @@ export interface SimulatedMeterOptions {
   /** Optional home battery: stores PV surplus and covers the load before importing. */
   battery_wh?: number;
   battery_max_w?: number;
+  /** Registers the meter showed last (a resumed meter never runs below them). */
+  registers?: { import_wh: number; export_wh: number };
 }
 
 export interface MeterRegisters {
@@ -62,6 +64,7 @@ export class SimulatedMeter {
     const producing = opts.profile !== 'consumer';
     this.#opts = {
       sim_start_ms: opts.start_ms,
+      registers: { import_wh: 0, export_wh: 0 },
       pv_peak_w: producing ? (opts.profile === 'producer' ? 6000 : 3500) : 0,
       base_w: opts.profile === 'producer' ? 150 : 450,
       battery_wh: 0,
@@ -73,6 +76,10 @@ export class SimulatedMeter {
     // Registers of a meter that has been in service for a while.
     this.#import_mwh = Math.floor(this.#rand() * 5_000_000) * 1000;
     this.#export_mwh = producing ? Math.floor(this.#rand() * 3_000_000) * 1000 : 0;
+    if (opts.registers) {
+      this.#import_mwh = Math.max(this.#import_mwh, opts.registers.import_wh * 1000);
+      this.#export_mwh = Math.max(this.#export_mwh, opts.registers.export_wh * 1000);
+    }
   }
 
   /** Household load and PV output at a simulated instant (W). */

@@ -123,6 +123,10 @@ export class Driver {
     return this.store.saveSchedule(schedule);
   }
 
+  saveMeterChoice(choice: unknown): Promise<void> {
+    return this.store.saveMeterChoice(choice);
+  }
+
   #startReplica(signed: SignedGenesis, restored: Restored | undefined): void {
     this.ctx.replica = new Replica({
       genesis: signed,

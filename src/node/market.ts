@@ -16,6 +16,11 @@ type Submit = (fields: SubmitFields) => Promise<SubmitOutcome>;
 
 export type MeterSource = 'none' | 'simulated' | 'serial';
 
+/** The household's choice of meter, kept in the node's database so that a reload resumes it. */
+export type MeterChoice =
+  | { kind: 'simulated'; profile: MeterProfile; speed: number; sim_start_hour: number | null; at_ms: number }
+  | { kind: 'serial'; profile: string; at_ms: number };
+
 export interface MeterStatus {
   source: MeterSource;
   latest: MeterRegisters | null;
@@ -24,6 +29,10 @@ export interface MeterStatus {
   errors: Record<string, number>;
   telegrams: number;
   stopped: boolean;
+  /** The meter chosen last (kept across reloads); a serial one needs a click to reopen. */
+  choice: MeterChoice | null;
+  /** The simulated meter was started again by itself after a reload. */
+  resumed: boolean;
 }
 
 /** A contract as the market view shows it: the ledger's own record. */
@@ -43,6 +52,8 @@ export interface MarketView {
   totals: { minted: number; burned: number; balances: number; locked: number };
   schedule: PriceSchedule;
   my_energy: { interval: number; import_wh: number; export_wh: number }[];
+  /** Where the prices come from, as far as this node knows (only the operator's knows its schedule). */
+  price_source: string;
 }
 
 const MAX_STATEMENTS = 2000;
@@ -63,19 +74,36 @@ export class MarketDriver {
   #telegrams = 0;
   readonly #pricesSent = new Map<number, number>(); // interval -> when sent
   #busy = false;
+  #choice: MeterChoice | null = null;
+  #resumed = false;
 
   constructor(
     private readonly id: NodeId,
     private readonly submit: Submit,
+    private readonly saveChoice: (c: MeterChoice) => Promise<void> = async () => {},
   ) {}
+
+  /** Remembers the meter chosen (and stores it, unless it is the stored one being resumed). */
+  remember(choice: MeterChoice, resumed = false): void {
+    this.#choice = choice;
+    this.#resumed = resumed;
+    if (!resumed) void this.saveChoice(choice);
+  }
 
   // ---- meter sources ----------------------------------------------------------------------
 
-  useSimulated(profile: MeterProfile, seed: number, speed: number, sim_start_hour?: number): void {
+  useSimulated(profile: MeterProfile, seed: number, speed: number, sim_start_hour?: number, registers?: { import_wh: number; export_wh: number }): void {
     const now = Date.now();
     const day = now - (now % 86_400_000);
     this.#source = 'simulated';
-    this.#sim = new SimulatedMeter({ seed, profile, speed, start_ms: now, ...(sim_start_hour !== undefined ? { sim_start_ms: day + sim_start_hour * 3_600_000 } : {}) });
+    this.#sim = new SimulatedMeter({
+      seed,
+      profile,
+      speed,
+      start_ms: now,
+      ...(sim_start_hour !== undefined ? { sim_start_ms: day + sim_start_hour * 3_600_000 } : {}),
+      ...(registers ? { registers } : {}),
+    });
     this.#latest = this.#sim.read(Date.now());
     this.#latest_at = Date.now();
   }
@@ -115,6 +143,8 @@ export class MarketDriver {
       errors: { ...this.#errors },
       telegrams: this.#telegrams,
       stopped: !!this.#sim?.stopped,
+      choice: this.#choice,
+      resumed: this.#resumed,
     };
   }
 
@@ -217,7 +247,15 @@ export class MarketDriver {
       totals: { minted: state.minted, burned: state.burned, balances, locked },
       schedule: { ...this.schedule, hourly: [...this.schedule.hourly] },
       my_energy: [...this.#myEnergy],
+      price_source: this.#priceSource(cur, state),
     };
+  }
+
+  #priceSource(cur: number, state: LedgerState): string {
+    if (state.operator !== this.id) return 'published by the grid operator';
+    if (this.schedule.override !== null) return 'your fixed price (override)';
+    const hour = Math.floor(((cur * state.params.interval_ms * this.schedule.speed) % 86_400_000) / 3_600_000);
+    return `your day schedule (hour ${String(hour).padStart(2, '0')}:00)`;
   }
 
   /** My statements (as consumer or producer; everything for the operator), newest last. */

@@ -2,11 +2,12 @@
 // the operator to admit it without one, and asking for a currency deposit. Called by the
 // page through the worker's API; sends through the outbox and the peer hub.
 import { decodeCanonical } from '../core/codec.js';
-import type { Invite, Role } from '../core/tx.js';
+import { ROLES, type Invite, type Role } from '../core/tx.js';
+import { withName } from './names.js';
 import type { NodeContext } from './context.js';
 import type { PeerHub } from './peer-hub.js';
 import type { Outbox } from './outbox.js';
-import { fromBase64url, type SubmitOutcome } from './types.js';
+import { fromBase64url, type InviteCheck, type SubmitFields, type SubmitOutcome } from './types.js';
 
 export class MemberDesk {
   constructor(
@@ -15,20 +16,49 @@ export class MemberDesk {
     private readonly outbox: Outbox,
   ) {}
 
-  /** Presents an invite: this node's own `admit` transaction, signed by itself. */
-  async acceptInvite(token: string): Promise<SubmitOutcome> {
-    const r = this.ctx.replica;
-    if (!r) return { ok: false, code: 'no_grid', reason: 'waiting for the grid’s genesis from a peer' };
-    if (r.state.members.has(this.ctx.id)) return { ok: false, code: 'already_member', reason: 'this node is a member already' };
+  /** The invite in a link, decoded; its role and expiry, or why it is no invite at all. */
+  #decode(token: string): { ok: true; invite: Invite } | { ok: false; code: string; reason: string } {
     let invite: Invite;
     try {
       invite = decodeCanonical(fromBase64url(token), 1024) as unknown as Invite;
-    } catch (err) {
-      return { ok: false, code: 'bad_invite', reason: `the invite link is damaged: ${(err as Error).message}` };
+    } catch {
+      return { ok: false, code: 'bad_invite', reason: 'This invite link is damaged: part of it is missing or changed.' };
     }
-    if (typeof invite !== 'object' || invite === null || typeof invite.expires_ms !== 'number') return { ok: false, code: 'bad_invite', reason: 'not an invite' };
-    if (invite.expires_ms < Date.now()) return { ok: false, code: 'invite_expired', reason: 'this invite has expired; ask the operator for a new one' };
-    return this.outbox.submit({ kind: 'admit', member: this.ctx.id, pub: this.ctx.signer.publicKey, role: invite.role, invite });
+    if (typeof invite !== 'object' || invite === null || typeof invite.expires_ms !== 'number' || !ROLES.includes(invite.role)) {
+      return { ok: false, code: 'bad_invite', reason: 'This link holds no invite.' };
+    }
+    if (invite.expires_ms < Date.now()) return { ok: false, code: 'invite_expired', reason: 'This invite has expired.' };
+    return { ok: true, invite };
+  }
+
+  #admit(invite: Invite, name?: string): SubmitFields {
+    return withName({ kind: 'admit', member: this.ctx.id, pub: this.ctx.signer.publicKey, role: invite.role, invite } as SubmitFields, name);
+  }
+
+  /**
+   * What would happen to this invite if presented now: damaged, expired, used, not the
+   * grid's, or fine (with its role and expiry). `checked` is false until the genesis is
+   * known: then only the link itself could be read.
+   */
+  checkInvite(token: string): InviteCheck {
+    const d = this.#decode(token);
+    if (!d.ok) return d;
+    const r = this.ctx.replica;
+    const info = { role: d.invite.role, expires_ms: d.invite.expires_ms };
+    if (!r) return { ok: true, ...info, checked: false };
+    if (r.state.members.has(this.ctx.id)) return { ok: false, code: 'already_member', reason: 'This tab is a member of the grid already.' };
+    const v = this.outbox.preflight(this.#admit(d.invite));
+    return v.ok ? { ok: true, ...info, checked: true } : { ok: false, code: v.code, reason: v.reason };
+  }
+
+  /** Presents an invite: this node's own `admit` transaction, signed by itself. */
+  async acceptInvite(token: string, name?: string): Promise<SubmitOutcome> {
+    const r = this.ctx.replica;
+    if (!r) return { ok: false, code: 'no_grid', reason: 'waiting for the grid’s genesis from a peer' };
+    if (r.state.members.has(this.ctx.id)) return { ok: false, code: 'already_member', reason: 'this node is a member already' };
+    const d = this.#decode(token);
+    if (!d.ok) return d;
+    return this.outbox.submit(this.#admit(d.invite, name));
   }
 
   /** A tab without an invite asks the operator (over any open channel) to admit it. */

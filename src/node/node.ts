@@ -13,7 +13,7 @@ import { SyncRoom } from './sync.js';
 import { Outbox } from './outbox.js';
 import { OperatorDesk } from './operator-desk.js';
 import { MemberDesk } from './member-desk.js';
-import { MarketDriver } from './market.js';
+import { MarketDriver, type MeterChoice } from './market.js';
 import { WalletHistory } from './wallet.js';
 import { noFaults, Views } from './views.js';
 import type { FaultStats } from './types.js';
@@ -45,10 +45,10 @@ export class GridNode {
     this.driver = new Driver(ctx, store, this.hub);
     this.sync = new SyncRoom(ctx, this.hub, this.driver);
     this.outbox = new Outbox(ctx, this.hub, this.driver);
-    this.market = new MarketDriver(ctx.id, (fields) => this.outbox.submit(fields));
+    this.market = new MarketDriver(ctx.id, (fields) => this.outbox.submit(fields), (choice) => this.driver.saveMeterChoice(choice));
     this.operatorDesk = new OperatorDesk(ctx, this.hub, this.driver, this.outbox, this.market);
     this.memberDesk = new MemberDesk(ctx, this.hub, this.outbox);
-    this.wallet = new WalletHistory(ctx, this.driver);
+    this.wallet = new WalletHistory(ctx, this.driver, () => this.market.statements);
     this.driver.onApplied((r, applied) => {
       for (const a of applied) this.market.onStatements(a.entry.index, a.statements);
       this.market.onState(r.state);
@@ -94,6 +94,7 @@ export class GridNode {
     // The operator's schedule as last saved (checked again: the database is not trusted blindly).
     const schedule = await store.loadSchedule();
     if (schedule) node.market.setSchedule(schedule as PriceSchedule);
+    node.#resumeMeter((await store.loadMeterChoice()) as MeterChoice | null);
     node.#start();
     return node;
   }
@@ -128,9 +129,33 @@ export class GridNode {
 
   /** A simulated meter for this household; `sim_start_hour` sets its clock (UTC hour of day). */
   useSimulatedMeter(profile?: MeterProfile, speed = 1, sim_start_hour?: number): void {
-    const role = this.ctx.replica?.state.members.get(this.ctx.id)?.role;
+    const p = this.#startSimulated(profile, speed, sim_start_hour);
+    this.market.remember({ kind: 'simulated', profile: p, speed, sim_start_hour: sim_start_hour ?? null, at_ms: Date.now() });
+  }
+
+  /** The page opened a serial meter: remembered, so that after a reload the page offers to reopen it. */
+  rememberSerialMeter(profile: string): void {
+    this.market.remember({ kind: 'serial', profile: profile.slice(0, 20), at_ms: Date.now() });
+  }
+
+  #startSimulated(profile: MeterProfile | undefined, speed: number, sim_start_hour?: number): MeterProfile {
+    const state = this.ctx.replica?.state;
+    const role = state?.members.get(this.ctx.id)?.role;
     const p: MeterProfile = profile ?? (role === 'producer' || role === 'prosumer' || role === 'consumer' ? role : 'consumer');
-    this.market.useSimulated(p, parseInt(this.ctx.id.slice(0, 8), 16), speed, sim_start_hour);
+    // Registers continue from the last reading on the chain, so a resumed meter never runs backwards.
+    const last = state?.meters.get(this.ctx.id);
+    this.market.useSimulated(p, parseInt(this.ctx.id.slice(0, 8), 16), speed, sim_start_hour, last ? { import_wh: last.import_wh, export_wh: last.export_wh } : undefined);
+    return p;
+  }
+
+  /** After a reload: the simulated meter starts again by itself, its clock where it would be. */
+  #resumeMeter(choice: MeterChoice | null): void {
+    if (!choice || typeof choice !== 'object') return;
+    if (choice.kind === 'simulated' && ['consumer', 'producer', 'prosumer'].includes(choice.profile) && choice.speed >= 1 && choice.speed <= 10_000) {
+      const hour = choice.sim_start_hour === null ? undefined : ((choice.sim_start_hour * 3_600_000 + (Date.now() - choice.at_ms) * choice.speed) % 86_400_000) / 3_600_000;
+      this.#startSimulated(choice.profile, choice.speed, hour);
+      this.market.remember(choice, true);
+    } else if (choice.kind === 'serial' && typeof choice.profile === 'string') this.market.remember(choice, true);
   }
 
   /** The tab is closing: hand leadership to the most caught-up voter, then close channels. */

@@ -10,7 +10,8 @@ import type { PeerHub } from './peer-hub.js';
 import type { Driver } from './driver.js';
 import type { Outbox } from './outbox.js';
 import type { MarketDriver } from './market.js';
-import { base64url, short, type DepositRequest, type JoinRequest, type SubmitOutcome } from './types.js';
+import { base64url, short, type DepositRequest, type JoinRequest, type SubmitFields, type SubmitOutcome } from './types.js';
+import { withName } from './names.js';
 
 const MAX_JOIN_REQUESTS = 50;
 const MAX_DEPOSIT_REQUESTS = 100;
@@ -58,7 +59,7 @@ export class OperatorDesk {
   async approveJoin(id: NodeId): Promise<SubmitOutcome> {
     const req = this.joinRequests.get(id);
     if (!req) return { ok: false, code: 'unknown_request', reason: 'no such join request' };
-    const out = await this.outbox.submit({ kind: 'admit', member: id, pub: req.pub, role: req.role, invite: null });
+    const out = await this.outbox.submit(withName({ kind: 'admit', member: id, pub: req.pub, role: req.role, invite: null } as SubmitFields, req.name));
     if (out.ok) this.joinRequests.delete(id);
     return out;
   }

@@ -9,7 +9,7 @@ import type { Driver } from './driver.js';
 import { NODE_TIMING } from './driver.js';
 import type { SubmitFields, SubmitOutcome } from './types.js';
 
-export type TxStatus = { state: 'committed'; height: number; ok: boolean; reason?: string } | { state: 'pending' | 'unknown' };
+export type TxStatus = { state: 'committed'; height: number; ok: boolean; code?: string; reason?: string } | { state: 'pending' | 'unknown' };
 
 export class Outbox {
   /** Mine, not yet committed: resent every rebroadcast_ms. */
@@ -40,10 +40,10 @@ export class Outbox {
     return { ...fields, v: 1, chain: r.chain_id, from: this.ctx.id, seq: seq ?? r.nextSeq(this.ctx.id) } as TxBody;
   }
 
-  /** What the ledger would answer for `fields` from this node, before anything is signed. */
-  preflight(fields: SubmitFields): Verdict | { ok: false; code: 'no_grid'; reason: string; ledger_reason: string } {
+  /** What the ledger would answer if this node signed `fields` now (nothing is signed or sent). */
+  preflight(fields: SubmitFields): Verdict {
     const r = this.ctx.replica;
-    if (!r) return { ok: false, code: 'no_grid', reason: 'This tab has not joined a grid yet.', ledger_reason: 'no_grid' };
+    if (!r) return { ok: false, code: 'unknown_account', reason: 'This tab has not joined a grid yet.', ledger_reason: 'no grid' };
     return preflight(r.state, this.body(fields), { at_ms: Date.now(), pending: r.pendingOf(this.ctx.id).map((t) => t.body) });
   }
 
@@ -76,7 +76,7 @@ export class Outbox {
   status(id: string): TxStatus {
     const r = this.ctx.replica;
     const got = r?.receipts.get(id);
-    if (got) return { state: 'committed', height: got.height, ok: got.receipt.ok, ...(got.receipt.ok ? {} : { reason: got.receipt.reason }) };
+    if (got) return { state: 'committed', height: got.height, ok: got.receipt.ok, ...(got.receipt.ok ? {} : { code: got.receipt.code, reason: got.receipt.reason }) };
     if (r?.mempool.has(id) || this.#pending.has(id)) return { state: 'pending' };
     return { state: 'unknown' };
   }

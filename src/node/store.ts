@@ -98,6 +98,15 @@ export class NodeStore {
     await this.db.put('meta', schedule, 'schedule');
   }
 
+  /** This household's choice of meter (market.ts MeterChoice), so a reload resumes it. */
+  async saveMeterChoice(choice: unknown): Promise<void> {
+    await this.db.put('meta', choice, 'meter');
+  }
+
+  async loadMeterChoice(): Promise<unknown> {
+    return (await this.db.get('meta', 'meter')) ?? null;
+  }
+
   async loadSchedule(): Promise<unknown> {
     return (await this.db.get('meta', 'schedule')) ?? null;
   }

@@ -12,16 +12,28 @@ export type NodeRole = 'operator' | Role | 'auditor' | 'none';
 export type SubmitFields = DistributiveOmit<TxBody, 'v' | 'chain' | 'from' | 'seq'>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
+/** An invite link as this node sees it before presenting it (member-desk.ts). */
+export type InviteCheck = { ok: true; role: Role; expires_ms: number; checked: boolean } | { ok: false; code: string; reason: string };
+
 export type SubmitOutcome = { ok: true; id: string } | { ok: false; code: string; reason: string };
 
 export interface WalletEntry {
   height: number;
   time_ms: number;
+  /** A transaction kind, or 'contract_payment' / 'contract_income' (a settled interval of my contract as consumer / producer). */
   kind: string;
   counterparty: NodeId | null;
-  amount: number | null; // tokens in (+) or out (−) of my balance, when the kind moves any
+  /** Tokens that moved in (+) or out (−) of my balance; null when none did (failed, or no tokens). */
+  amount: number | null;
+  /** What a failed transaction asked to move (never shown as moved). */
+  asked: number | null;
   ok: boolean | null;
+  code: string | null;
   reason: string | null;
+  /** Contract payments: the contract, the interval and the energy delivered in it. */
+  contract?: number;
+  interval?: number;
+  energy_wh?: number;
 }
 
 export interface DepositRequest {
@@ -55,6 +67,8 @@ export interface PeerInfo {
 
 export interface MemberInfo {
   id: NodeId;
+  /** Display name on the chain; null when the member has none (then the UI shows its short id). */
+  name: string | null;
   role: Member['role'];
   voter: boolean;
   removed: boolean;
@@ -116,6 +130,10 @@ export interface NodeStatus {
   deposit_requests: DepositRequest[];
   events: string[];
   quorum_ok: boolean;
+  /** The grid's token and interval (from genesis), for forms and views; null before the genesis. */
+  grid_params: { token_symbol: string; token_decimals: number; interval_ms: number; contract_max_intervals: number } | null;
+  operator_id: NodeId | null;
+  /** This chain's transactions carry display names (admit with a name, rename). */
 }
 
 export interface BlockSummary {

@@ -9,6 +9,7 @@ import type { NodeContext } from './context.js';
 import type { PeerHub } from './peer-hub.js';
 import type { NodeStore } from './store.js';
 import { profile } from './profile.js';
+import { memberName } from './names.js';
 import type { BlockSummary, BlockView, FaultStats, InclusionProofView, MemberInfo, NodeStatus, PeerInfo, SyncStats, TxView, DepositRequest, JoinRequest } from './types.js';
 
 /** What views read from the other rooms (counters and lists they keep). */
@@ -88,6 +89,10 @@ export class Views {
       deposit_requests: this.sources.depositRequests(),
       events: ctx.events.slice(-20),
       quorum_ok: voters.length > 0 && votersOnline * 2 > voters.length,
+      grid_params: state
+        ? { token_symbol: state.params.token_symbol, token_decimals: state.params.token_decimals, interval_ms: state.params.interval_ms, contract_max_intervals: state.params.contract_max_intervals }
+        : null,
+      operator_id: state?.operator ?? null,
     };
   }
 
@@ -96,6 +101,7 @@ export class Views {
     if (!state) return [];
     return [...state.members.values()].map((m) => ({
       id: m.id,
+      name: memberName(m),
       role: m.role,
       voter: m.voter,
       removed: m.removed,

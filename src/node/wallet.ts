@@ -1,26 +1,39 @@
-// The household's wallet history: its own transactions and the tokens sent or minted to it,
-// kept incrementally as blocks apply (scanned from the log once, the first time it is asked).
+// The household's wallet history: its own transactions, the tokens sent or minted to it, the
+// payouts of its withdrawals and the settled intervals of its contracts, kept incrementally as
+// blocks apply (scanned from the log once, the first time it is asked). Called by the worker's API.
 import { decodeTxUnverified, type DecodedTx, type TxBody } from '../core/tx.js';
 import type { Receipt } from '../core/ledger.js';
 import type { Replica } from '../core/replica.js';
+import type { Statement } from '../core/settlement.js';
 import type { NodeContext } from './context.js';
 import type { Driver } from './driver.js';
 import type { WalletEntry } from './types.js';
 
 /** Wallet entries a node keeps for its UI. */
-const WALLET_KEPT = 500;
+const WALLET_KEPT = 1000;
 
 export class WalletHistory {
   /** Oldest first; null until first asked for (then kept up to date as blocks apply). */
   #entries: WalletEntry[] | null = null;
+  /** Payout numbers of my withdrawals, to recognise the operator's confirmation of each. */
+  readonly #myPayouts = new Set<number>();
+  /** My contracts (as consumer) whose end and refund are in the history already. */
+  readonly #closed = new Set<number>();
 
   constructor(
     private readonly ctx: NodeContext,
     driver: Driver,
+    /** The statements the market keeps (restored after a reload), oldest first. */
+    private readonly statements: () => readonly (Statement & { height: number })[],
   ) {
-    driver.onApplied((_r, applied) => {
+    driver.onApplied((r, applied) => {
       if (!this.#entries) return;
-      for (const a of applied) this.#entries.push(...this.#entriesOf(a.entry.index, a.entry.block!.header.time_ms, a.txs, a.receipts));
+      for (const a of applied) {
+        const time_ms = a.entry.block!.header.time_ms;
+        this.#entries.push(...this.#entriesOf(a.entry.index, time_ms, a.txs, a.receipts), ...this.#payments(a.entry.index, time_ms, a.statements));
+      }
+      const last = applied[applied.length - 1];
+      if (last) this.#entries.push(...this.#closures(r, last.entry.index, last.entry.block!.header.time_ms));
       if (this.#entries.length > WALLET_KEPT * 2) this.#entries.splice(0, this.#entries.length - WALLET_KEPT);
     });
   }
@@ -36,9 +49,12 @@ export class WalletHistory {
   /** My entries from the last blocks already in the log (after a reload). */
   #scan(r: Replica): WalletEntry[] {
     const out: WalletEntry[] = [];
-    for (let h = Math.max(1, r.raft.applied - 5000); h <= r.raft.applied; h++) {
+    const first = Math.max(1, r.raft.applied - 5000);
+    const times = new Map<number, number>();
+    for (let h = first; h <= r.raft.applied; h++) {
       const b = r.raft.log[h]?.block;
       if (!b) continue;
+      times.set(h, b.header.time_ms);
       const txs: DecodedTx[] = [];
       for (const bytes of b.txs) {
         try {
@@ -53,29 +69,73 @@ export class WalletHistory {
       });
       out.push(...this.#entriesOf(h, b.header.time_ms, txs, receipts));
     }
+    for (const s of this.statements()) if (s.height >= first) out.push(...this.#payments(s.height, times.get(s.height) ?? 0, [s]));
+    out.sort((a, b) => a.height - b.height);
+    out.push(...this.#closures(r, r.raft.applied, r.state.time_ms));
     return out.slice(-WALLET_KEPT);
   }
 
-  /** The entries of one block that concern me: what I sent and what was sent or minted to me. */
+  /** The entries of one block that concern me: what I sent, what was sent or minted to me, my payouts. */
   #entriesOf(h: number, time_ms: number, txs: DecodedTx[], receipts: (Receipt | undefined)[]): WalletEntry[] {
     const me = this.ctx.id;
     const out: WalletEntry[] = [];
     txs.forEach((tx, i) => {
-      const body = tx.body as TxBody & { to?: string; amount?: number; lock?: number };
-      const toMe = (body.kind === 'transfer' || body.kind === 'mint') && body.to === me;
-      if (body.from !== me && !toMe) return;
+      const body = tx.body as TxBody & { to?: string; amount?: number; lock?: number; payout?: number };
       const rc = receipts[i];
-      const amount = body.amount ?? body.lock ?? null;
+      const toMe = (body.kind === 'transfer' || body.kind === 'mint') && body.to === me;
+      const myPayout = body.kind === 'payout' && body.payout !== undefined && this.#myPayouts.has(body.payout) && rc?.ok === true;
+      if (body.from !== me && !toMe && !myPayout) return;
+      if (body.kind === 'withdraw' && rc?.ok && rc.payout !== undefined) this.#myPayouts.add(rc.payout);
+      const moved = body.amount ?? body.lock ?? null;
+      const failed = rc ? !rc.ok : false;
       out.push({
         height: h,
         time_ms,
         kind: body.kind,
-        counterparty: toMe ? body.from : (body.to ?? null),
-        amount: amount === null ? null : toMe ? amount : -amount,
+        counterparty: toMe || myPayout ? body.from : (body.to ?? (body.kind === 'contract' ? (body as { producer?: string }).producer ?? null : null)),
+        amount: myPayout || moved === null || failed ? null : toMe ? moved : -moved,
+        asked: failed ? moved : null,
         ok: rc ? rc.ok : null,
+        code: rc && !rc.ok ? rc.code : null,
         reason: rc && !rc.ok ? rc.reason : null,
       });
     });
+    return out;
+  }
+
+  /** My contracts that have ended since last asked: what came back from their escrow. */
+  #closures(r: Replica, h: number, time_ms: number): WalletEntry[] {
+    const out: WalletEntry[] = [];
+    for (const c of r.state.contracts.values()) {
+      if (c.consumer !== this.ctx.id || c.status === 'active' || this.#closed.has(c.id)) continue;
+      this.#closed.add(c.id);
+      out.push({ height: h, time_ms, kind: 'contract_end', counterparty: c.producer, amount: c.refunded > 0 ? c.refunded : null, asked: null, ok: true, code: null, reason: null, contract: c.id });
+    }
+    return out;
+  }
+
+  /** Settled intervals of my contracts that delivered energy: tokens paid to me or by me. */
+  #payments(h: number, time_ms: number, statements: readonly Statement[]): WalletEntry[] {
+    const me = this.ctx.id;
+    const out: WalletEntry[] = [];
+    for (const s of statements) {
+      if (s.delivered_wh === 0 || (s.consumer !== me && s.producer !== me)) continue;
+      const selling = s.producer === me;
+      out.push({
+        height: h,
+        time_ms,
+        kind: selling ? 'contract_income' : 'contract_payment',
+        counterparty: selling ? s.consumer : s.producer,
+        amount: selling ? s.paid : -s.paid,
+        asked: null,
+        ok: true,
+        code: null,
+        reason: null,
+        contract: s.contract,
+        interval: s.interval,
+        energy_wh: s.delivered_wh,
+      });
+    }
     return out;
   }
 }

@@ -60,7 +60,8 @@ const api = {
   submit: (fields: SubmitFields) => need().outbox.submit(fields),
   submitBytes: (bytes: Uint8Array) => need().outbox.submitBytes(bytes),
   txStatus: (id: string) => need().outbox.status(id),
-  acceptInvite: (token: string) => need().memberDesk.acceptInvite(token),
+  checkInvite: (token: string) => need().memberDesk.checkInvite(token),
+  acceptInvite: (token: string, name?: string) => need().memberDesk.acceptInvite(token, name),
   requestJoin: (role: Role, name: string) => need().memberDesk.requestJoin(role, name),
   requestDeposit: (amount: number, ref: string) => need().memberDesk.requestDeposit(amount, ref),
   // The operator's desk (operator-desk.ts).
@@ -72,6 +73,7 @@ const api = {
   meterStatus: () => need().market.meterStatus(),
   useSimulatedMeter: (profile?: MeterProfile, speed?: number, sim_start_hour?: number) => need().useSimulatedMeter(profile, speed, sim_start_hour),
   serialReading: (regs: MeterRegisters) => need().market.serialReading(regs),
+  rememberSerialMeter: (profile: string) => need().rememberSerialMeter(profile),
   meterError: (code: string) => need().market.meterError(code.slice(0, 40)),
   stopMeter: () => need().market.stopMeter(),
 };

@@ -6,5 +6,5 @@ export type { Tab } from '../../scripts/tabs.js';
 export const { call, status, waitFor, heights, closeAll } = tabs;
 export const openTab = (browser: Browser, path: string) => tabs.openTab(browser, path);
 export const createGrid = (browser: Browser) => tabs.createGrid(browser, '/');
-export const inviteTab = (browser: Browser, operator: tabs.Tab, role = 'prosumer') => tabs.inviteTab(browser, '/', operator, role);
+export const inviteTab = (browser: Browser, operator: tabs.Tab, role = 'prosumer', name?: string) => tabs.inviteTab(browser, '/', operator, role, name);
 export const buildGrid = (browser: Browser, n: number, opts: tabs.GridOptions = {}) => tabs.buildGrid(browser, '/', n, () => {}, opts);

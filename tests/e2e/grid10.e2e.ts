@@ -55,17 +55,18 @@ test('1. ten tabs form a grid: exactly one leader, all heights equal', async () 
   expect(terms.size).toBe(1);
   expect(s.filter((x) => x.raft_role === 'leader')).toHaveLength(1);
   expect(s.every((x) => x.voters === 10 && x.members === 10)).toBe(true);
-  // The UI shows it too.
+  // The UI shows it too (on Grid details, where the Raft view lives).
+  await tabs[3]!.page.getByTestId('nav-grid').click();
   await expect(tabs[3]!.page.getByTestId('status-members')).toHaveText('10');
   await expect(tabs[3]!.page.getByTestId('status-peers')).toHaveText('9');
 });
 
 test('2. a transaction submitted in tab 7 is committed and visible in all ten', async () => {
   const page = tabs[7]!.page;
-  await page.getByTestId('send-to').fill(tabs[2]!.id.slice(0, 12));
-  await page.getByTestId('send-amount').fill('250');
+  await page.getByTestId('send-to').selectOption(tabs[2]!.id);
+  await page.getByTestId('send-amount').fill('2.50'); // tokens: 250 minor units
   await page.getByTestId('send-submit').click();
-  await expect(page.getByTestId('submit-result')).toContainText('Committed in block', { timeout: 30_000 });
+  await expect(page.getByTestId('submit-result')).toContainText('confirmed in block', { timeout: 30_000 });
   const text = (await page.getByTestId('submit-result').textContent())!;
   const height = Number(/block (\d+)/.exec(text)![1]);
   await waitFor('all tabs reach that height', async () => (await heights(tabs)).every((h) => h >= height));
@@ -80,6 +81,7 @@ test('2. a transaction submitted in tab 7 is committed and visible in all ten', 
   });
   // Verify inclusion in the explorer of another tab: the Merkle proof checks against the header.
   const other = tabs[4]!.page;
+  await other.getByTestId('nav-grid').click();
   await other.getByTestId('explorer-height').fill(String(height));
   await other.getByTestId('explorer-go').click();
   await expect(other.getByTestId('block-detail')).toContainText(`Block ${height}`);

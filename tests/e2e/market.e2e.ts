@@ -115,17 +115,18 @@ test('a 10-tab market settles contracts the same way on every tab', async ({ bro
   // The market view shows it: statements, the settled chart, the wallet history.
   await expect(c1.page.getByTestId('statement-row').first()).toBeVisible();
   await expect(c1.page.getByTestId('settled-chart')).toBeVisible();
-  await expect(c1.page.getByTestId('wallet-history')).toContainText('contract');
+  await expect(c1.page.getByTestId('wallet-history')).toContainText('Contract');
 
   // Deposits: a member asks, the operator confirms and mints. Withdrawals: burned, then a
   // pending payout in the operator's console.
   const before = (await status(c1.page)).balance;
-  await c1.page.getByTestId('deposit-amount').fill('700');
+  await c1.page.getByTestId('deposit-amount').fill('7.00'); // tokens: 700 minor units
   await c1.page.getByTestId('request-deposit').click();
+  await operator.page.getByTestId('nav-operator').click();
   await expect(operator.page.getByTestId('deposit-request')).toHaveCount(1);
   await operator.page.getByTestId('confirm-deposit').click();
   await waitFor('the deposit is minted', async () => (await status(c1.page)).balance === before + 700, 20_000);
-  await c1.page.getByTestId('withdraw-amount').fill('300');
+  await c1.page.getByTestId('withdraw-amount').fill('3.00');
   await c1.page.getByTestId('withdraw').click();
   await waitFor('the withdrawal is a pending payout', async () => (await market(operator)).payouts.some((p) => p.member === c1.id && p.amount === 300), 20_000);
   await expect(operator.page.getByTestId('payout-row')).toHaveCount(1);

@@ -1,0 +1,56 @@
+// The statements table as CSV: one row per contract and interval, with ISO times, members'
+// names beside their ids, and token amounts with their decimals. Pure; the page's export and
+// a command-line tool can both call it.
+import type { Statement } from '../core/settlement.js';
+import { formatMilli, formatTokens } from '../core/money.js';
+
+export interface CsvContext {
+  interval_ms: number;
+  token_decimals: number;
+  token_symbol: string;
+  /** A member's display name ('' when it has none). */
+  nameOf: (id: string) => string;
+}
+
+export type StatementRow = Statement & { height: number; value_milli?: number };
+
+export const STATEMENT_CSV_COLUMNS = [
+  'interval_start', 'interval_end', 'block', 'contract', 'consumer', 'consumer_id', 'producer', 'producer_id',
+  'price_per_kwh', 'consumed_wh', 'delivered_wh', 'value', 'paid', 'grid_wh', 'outcome', 'token',
+] as const;
+
+/** A field as RFC 4180 wants it; text a spreadsheet would run as a formula is quoted with a leading '. */
+export function csvField(value: string | number): string {
+  let t = String(value);
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(t)) t = `'${t}`;
+  return /[",\r\n']/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
+}
+
+export function statementCsvRow(s: StatementRow, ctx: CsvContext): string {
+  const tokens = (minor: number) => formatTokens(minor, ctx.token_decimals);
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const value = s.value_milli !== undefined ? formatMilli(s.value_milli, ctx.token_decimals) : '';
+  return [
+    iso(s.interval * ctx.interval_ms),
+    iso((s.interval + 1) * ctx.interval_ms),
+    s.height,
+    s.contract,
+    csvField(ctx.nameOf(s.consumer)),
+    s.consumer,
+    csvField(ctx.nameOf(s.producer)),
+    s.producer,
+    s.price === null ? '' : tokens(s.price),
+    s.consumed_wh,
+    s.delivered_wh,
+    value,
+    tokens(s.paid),
+    s.grid_wh,
+    s.outcome,
+    csvField(ctx.token_symbol),
+  ].join(',');
+}
+
+/** The whole file: a header line, then one line per statement, oldest first. */
+export function statementCsv(statements: readonly StatementRow[], ctx: CsvContext): string {
+  return [STATEMENT_CSV_COLUMNS.join(','), ...statements.map((s) => statementCsvRow(s, ctx))].join('\n') + '\n';
+}

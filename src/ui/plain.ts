@@ -1,0 +1,72 @@
+// Plain words for what the ledger says: settlement outcomes, receipt codes and refusals.
+// Pure; the household's views call it (Grid details keeps the raw codes).
+import type { Outcome } from '../core/settlement.js';
+
+const OUTCOMES: Record<Outcome, string> = {
+  settled: 'delivered',
+  no_price: 'no price was set for this interval',
+  price_above_limit: 'the price was above the contract’s limit',
+  no_consumption: 'no energy was used',
+  no_delivery: 'the producer had no energy left',
+  cap_reached: 'the contract’s energy limit was reached',
+  no_funds: 'the contract’s locked tokens ran out',
+};
+
+export function outcomeText(o: string): string {
+  return OUTCOMES[o as Outcome] ?? o.replace(/_/g, ' ');
+}
+
+const CODES: Record<string, string> = {
+  insufficient_funds: 'the balance was not enough',
+  no_offer: 'the producer’s offer did not cover the period',
+  contract_exists: 'another contract was still running',
+  invalid_period: 'the period was not valid',
+  interval_closed: 'the start time had passed',
+  interval_future: 'the start time was too far ahead',
+  contract_ended: 'the contract had ended',
+  unknown_contract: 'no such contract',
+  unknown_member: 'that member is no longer in the grid',
+  unknown_account: 'this tab is not a member',
+  not_permitted: 'your role does not allow it',
+  bad_invite: 'the invite is not valid for this grid',
+  invite_used: 'the invite was used already',
+  invite_expired: 'the invite had expired',
+  already_member: 'already a member',
+  reading_stale: 'a reading for that interval was sent already',
+  reading_backwards: 'the meter went backwards',
+  reading_too_large: 'the reading was impossibly large',
+  replayed_seq: 'it was sent twice',
+  skipped_seq: 'another transaction of yours was still on its way',
+  price_locked: 'the interval had its price already',
+  mempool_full: 'the grid is busy; try again',
+  duplicate: 'it was sent already',
+};
+
+/** Why a transaction failed, in words (from its receipt's code). */
+export function failureText(code: string | null | undefined, fallback = 'it was refused'): string {
+  return (code && CODES[code]) || fallback;
+}
+
+const KINDS: Record<string, string> = {
+  transfer: 'Transfer',
+  mint: 'Deposit',
+  withdraw: 'Withdrawal',
+  payout: 'Withdrawal paid out',
+  contract: 'Contract signed',
+  fund: 'Contract topped up',
+  cancel: 'Contract cancelled',
+  offer: 'Offer published',
+  admit: 'Joined the grid',
+  remove: 'Member removed',
+  promote: 'Member can vote',
+  price: 'Price published',
+  meter: 'Meter reading',
+  rename: 'Name changed',
+  contract_payment: 'Energy bought',
+  contract_income: 'Energy sold',
+  contract_end: 'Contract ended, unused tokens back',
+};
+
+export function kindText(kind: string): string {
+  return KINDS[kind] ?? kind;
+}
