@@ -167,7 +167,7 @@ test('a household joins by invite, deposits, contracts a named producer, settles
   await expect(cp.getByTestId('contract-result')).toContainText('Your balance is 500.50 GT, the contract needs 5000.00 GT.');
   await cp.getByTestId('withdraw-amount').fill('600');
   await cp.getByTestId('withdraw').click();
-  await expect(cp.getByTestId('withdraw-result')).toContainText('Your balance is 500.50 GT, you asked to withdraw 600.00 GT.');
+  await expect(cp.getByTestId('withdraw-result')).toContainText('Your balance is 500.50 GT; you asked to withdraw 600.00 GT.');
   await expect(cp.getByTestId('withdraw-result')).toHaveAttribute('data-phase', 'refused');
   expect((await mine(consumer)).filter((e) => e.kind === 'contract' || e.kind === 'withdraw')).toEqual([]);
   expect((await market(consumer)).contracts).toEqual([]);

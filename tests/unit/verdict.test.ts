@@ -19,7 +19,7 @@ async function market() {
 const body = (c: TestChain, name: string, fields: Record<string, unknown>): TxBody =>
   ({ v: 1, chain: c.state.chain_id, from: c.id(name), seq: c.state.members.get(c.id(name))!.seq, ...fields }) as unknown as TxBody;
 
-describe('preflight (the interim verdict)', () => {
+describe('preflight as the forms use it', () => {
   it('refuses a contract locking more than the balance, in tokens, and changes nothing', async () => {
     const c = await market();
     const before = toHex(stateRoot(c.state));
@@ -42,7 +42,7 @@ describe('preflight (the interim verdict)', () => {
 
   it('refuses a withdrawal above the balance and a malformed field', async () => {
     const c = await market();
-    expect(preflight(c.state, body(c, 'alice', { kind: 'withdraw', amount: 10_001 }))).toMatchObject({ ok: false, code: 'insufficient_funds', reason: 'Your balance is 100.00 GT, you asked to withdraw 100.01 GT.' });
+    expect(preflight(c.state, body(c, 'alice', { kind: 'withdraw', amount: 10_001 }))).toMatchObject({ ok: false, code: 'insufficient_funds', reason: 'Your balance is 100.00 GT; you asked to withdraw 100.01 GT.' });
     expect(preflight(c.state, body(c, 'alice', { kind: 'withdraw', amount: 0 }))).toMatchObject({ ok: false, code: 'malformed' });
   });
 });
