@@ -17,6 +17,8 @@ export interface LabOptions {
   loss_permille?: number;
   uplink_kbit?: number;
   headed?: boolean;
+  /** Every connection through TURN (iceTransportPolicy 'relay'). */
+  relay_only?: boolean;
   log?: (line: string) => void;
 }
 
@@ -50,7 +52,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   const net = buildLabNet(plan, { ...(opts.loss_permille ? { loss_permille: opts.loss_permille } : {}), ...(opts.uplink_kbit ? { uplink_kbit: opts.uplink_kbit } : {}) });
   const wd = workDir(plan);
   const turn = coturn(plan, wd.dir);
-  const server = gridServer(plan);
+  const server = gridServer(plan, opts.relay_only);
   const browsers: Browser[] = [];
   const cleanupSync = () => {
     turn.kill();

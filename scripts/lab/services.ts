@@ -33,7 +33,7 @@ export class NsProcess {
     const child = spawn('ip', ['netns', 'exec', this.ns, this.cmd, ...this.args], { cwd: root, env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     const append = (d: Buffer) => {
-      this.log = (this.log + String(d)).slice(-20_000);
+      this.log = (this.log + String(d)).slice(-400_000);
     };
     child.stdout!.on('data', append);
     child.stderr!.on('data', append);
@@ -96,17 +96,18 @@ export function coturn(plan: LabPlan, workDir: string): NsProcess {
   return new NsProcess('coturn', plan.turn.ns, '/usr/bin/turnserver', [
     '-n', '--no-cli', '--no-tls', '--no-dtls', `--listening-ip=${address}`, `--relay-ip=${address}`, `--listening-port=${port}`,
     '--min-port=49152', '--max-port=65535', '--lt-cred-mech', `--user=${TURN_USER}:${TURN_SECRET}`, '--realm=gridledger-lab',
-    '--no-multicast-peers', '--log-file=stdout', '--simple-log', `--pidfile=${join(workDir, 'turnserver.pid')}`,
+    ...(process.env.LAB_TURN_VERBOSE ? ['--verbose'] : []), '--no-multicast-peers', '--log-file=stdout', '--simple-log', `--pidfile=${join(workDir, 'turnserver.pid')}`,
   ], {}, /listener opened|Total General servers/i);
 }
 
 /** `npm start`'s entry in the server's namespace, with the lab's coturn as ICE servers. */
-export function gridServer(plan: LabPlan): NsProcess {
+export function gridServer(plan: LabPlan, relayOnly = false): NsProcess {
   return new NsProcess('server', plan.server.ns, process.execPath, ['--import', 'tsx', 'signaling/start.ts'], {
     PORT: String(plan.server.port),
     HOST: plan.server.address,
     ICE_SERVERS: JSON.stringify(iceServers(plan)),
     LOOPBACK_ONLY: '0',
+    ICE_TRANSPORT_POLICY: relayOnly ? 'relay' : 'all',
   }, /gridledger is up/);
 }
 

@@ -46,6 +46,7 @@ export interface LabPlan {
 }
 
 export const PUBLIC_NET = '203.0.113';
+const CORE = `${PUBLIC_NET}.1`;
 
 /**
  * Homes 2 and 3 share one router (one LAN) when there are at least 4 homes; the last home is
@@ -150,6 +151,12 @@ export function buildLabNet(plan: LabPlan, opts: LabNetOptions = {}): LabNet {
     addNs(plan.pub);
     ipIn(plan.pub, 'link', 'add', 'br0', 'type', 'bridge');
     ipIn(plan.pub, 'link', 'set', 'br0', 'up');
+    // The public segment's "core": every host's default route. What is not on the segment
+    // (a home's private address, say) it drops silently, as the internet drops 192.168/16.
+    // A sender must not see an error (coturn closes a relay whose send fails).
+    ipIn(plan.pub, 'addr', 'add', `${CORE}/24`, 'dev', 'br0');
+    setSysctl(plan.pub, 'net.ipv4.ip_forward', '1');
+    ipIn(plan.pub, 'route', 'add', 'blackhole', 'default');
     let port = 0;
     // A namespace on the public segment: veth from the bridge to its `ifname`.
     const plug = (ns: string, ifname: string, address: string) => {
@@ -160,13 +167,16 @@ export function buildLabNet(plan: LabPlan, opts: LabNetOptions = {}): LabNet {
       ipIn(ns, 'addr', 'add', `${address}/24`, 'dev', ifname);
       ipIn(ns, 'link', 'set', ifname, 'up');
     };
+    const viaCore = (ns: string) => ipIn(ns, 'route', 'add', 'default', 'via', CORE);
     for (const host of [plan.server, plan.turn]) {
       addNs(host.ns);
       plug(host.ns, 'eth0', host.address);
+      viaCore(host.ns);
     }
     for (const r of plan.routers) {
       addNs(r.ns);
       plug(r.ns, IF_WAN, r.wan);
+      viaCore(r.ns);
       // The LAN side is a bridge, so a router can hold several homes (one LAN).
       ipIn(r.ns, 'link', 'add', 'lan', 'type', 'bridge');
       ipIn(r.ns, 'addr', 'add', `${r.lan}/24`, 'dev', 'lan');
