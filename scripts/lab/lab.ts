@@ -179,6 +179,8 @@ export interface UplinkCutResult {
   cut_ms: number;
   /** Blocks the rest of the grid committed while the home was cut off. */
   others_committed: number;
+  /** A transfer between two other homes, submitted during the cut, committed among them before the restore. */
+  committed_during_cut: boolean;
   /** The home's height stood still meanwhile (it was really cut). */
   home_stalled: boolean;
   /** From the restore until the home had links to every other home again. */
@@ -195,7 +197,16 @@ export async function drillUplinkCut(lab: Lab, tabs: Tab[], home: HomePlan, cut_
   const before = (await status(others[0]!.page)).applied;
   const homeBefore = (await status(tab.page)).applied;
   lab.net.cutUplink(home.router);
-  await sleep(cut_ms);
+  const cutAt = Date.now();
+  // The rest go on: a transfer between two other homes commits among them meanwhile.
+  await sleep(Math.min(4000, cut_ms / 2));
+  const r = await call<{ ok: boolean; id: string }>(others[1]!.page, 'submit', { kind: 'transfer', to: others[0]!.id, amount: 1, memo: 'during an uplink cut' });
+  let committed_during_cut = false;
+  if (r.ok) {
+    await waitFor('a commit among the other homes', async () => (await Promise.all(others.map((t) => call<(number | null)[]>(t.page, 'appliedAt', [r.id])))).every((x) => x[0] !== null), Math.max(1000, cut_ms - (Date.now() - cutAt) - 500), 200)
+      .then(() => (committed_during_cut = true), () => {});
+  }
+  await sleep(Math.max(0, cut_ms - (Date.now() - cutAt)));
   const othersAt = Math.max(...(await Promise.all(others.map(async (t) => (await status(t.page)).applied))));
   const homeAt = (await status(tab.page)).applied;
   lab.net.restoreUplink(home.router);
@@ -208,7 +219,7 @@ export async function drillUplinkCut(lab: Lab, tabs: Tab[], home: HomePlan, cut_
     if (caught_up_ms < 0 && s.applied >= othersAt) caught_up_ms = Date.now() - t0;
     return relinked_ms >= 0 && caught_up_ms >= 0;
   }, 180_000, 200);
-  return { home: home.n, cut_ms, others_committed: othersAt - before, home_stalled: homeAt <= homeBefore + 1, relinked_ms, caught_up_ms };
+  return { home: home.n, cut_ms, others_committed: othersAt - before, committed_during_cut, home_stalled: homeAt <= homeBefore + 1, relinked_ms, caught_up_ms };
 }
 
 export interface TurnRestartResult {

@@ -84,6 +84,8 @@ export function planLab(homes: number, pid = process.pid): LabPlan {
 
 /** Which part of the lab an address belongs to: a home's LAN, a router's public side, coturn. */
 export function whereIs(plan: LabPlan, address: string): string {
+  // Chromium's stats hide a peer-reflexive remote address (learned from a check, not signaled).
+  if (address === '' || address === 'undefined') return 'hidden';
   const home = plan.homes.find((h) => h.address === address);
   if (home) return `h${home.n}`;
   const router = plan.routers.find((r) => r.wan === address);

@@ -105,11 +105,10 @@ export class PeerLinks {
         const c = byId.get(id as string);
         return { type: String(c?.candidateType), address: String(c?.address), port: Number(c?.port) };
       };
-      for (const s of byId.values()) {
-        if (s.type !== 'candidate-pair' || s.state !== 'succeeded' || !s.nominated) continue;
-        out.push({ peer, local: end(s.localCandidateId), remote: end(s.remoteCandidateId), rtt_ms: typeof s.currentRoundTripTime === 'number' ? Math.round(s.currentRoundTripTime * 1000) : null });
-        break;
-      }
+      // The transport names the pair in use; several pairs can be nominated one after another.
+      const transport = [...byId.values()].find((s) => s.type === 'transport' && s.selectedCandidatePairId);
+      const s = transport ? byId.get(transport.selectedCandidatePairId as string) : [...byId.values()].find((x) => x.type === 'candidate-pair' && x.state === 'succeeded' && x.nominated);
+      if (s) out.push({ peer, local: end(s.localCandidateId), remote: end(s.remoteCandidateId), rtt_ms: typeof s.currentRoundTripTime === 'number' ? Math.round(s.currentRoundTripTime * 1000) : null });
     }
     return out;
   }
