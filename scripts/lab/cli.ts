@@ -1,12 +1,12 @@
 // `npm run lab -- [--homes 10] [--duration 60] [--json] [--delay-ms 20] [--loss 1] [--uplink-kbit K]
-//                 [--cut-s 30] [--no-drills] [--headed]`
+//                 [--cut-s 30] [--no-drills] [--headed]`;  `npm run lab -- --clean`
 // As root: builds the lab's internet from network namespaces (topology.ts), starts coturn and
 // the server on the public segment, one Chromium per home, forms a grid across the homes (the
 // operator in home 1), runs a market for --duration seconds under a trickle of transfers, then
 // the drills (a home's uplink cut and restored, coturn restarted, the server restarted). Prints
 // progress on stderr (stdout without --json) and one JSON line last. Deletes its namespaces
-// whatever happens.
-import { labUnavailable } from './netns.js';
+// whatever happens (a run killed with SIGKILL leaves them: the next run, or --clean, removes them).
+import { labUnavailable, removeStaleNamespaces } from './netns.js';
 import { authenticated, candidateReport, drillSignalingRestart, drillTurnRestart, drillUplinkCut, formGrid, gatheredCandidates, ordinaryHome, startLab, type Lab } from './lab.js';
 import { kindCounts, percentile } from './report.js';
 import { call, status, waitFor, type Tab } from '../tabs.js';
@@ -35,6 +35,13 @@ if (!(loss_pct >= 0 && loss_pct <= 20)) throw new Error('--loss is a percentage,
 
 const say = (line: string) => (json ? console.error(line) : console.log(line));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+if (has('clean')) {
+  // What a killed run left behind: namespaces of lab runs whose process is gone, and what runs in them.
+  const stale = removeStaleNamespaces();
+  console.log(`removed ${stale.length} namespaces of dead lab runs${stale.length ? `: ${stale.join(' ')}` : ''}`);
+  process.exit(0);
+}
 
 const why = labUnavailable();
 if (why) {
