@@ -6,6 +6,7 @@
 // the drills (a home's uplink cut and restored, coturn restarted, the server restarted). Prints
 // progress on stderr (stdout without --json) and one JSON line last. Deletes its namespaces
 // whatever happens (a run killed with SIGKILL leaves them: the next run, or --clean, removes them).
+// LAB_TURN_VERBOSE=1 makes coturn log every allocation and permission (printed if the run fails).
 import { labUnavailable, removeStaleNamespaces } from './netns.js';
 import { authenticated, candidateReport, drillSignalingRestart, drillTurnRestart, drillUplinkCut, formGrid, gatheredCandidates, ordinaryHome, startLab, type Lab } from './lab.js';
 import { kindCounts, percentile } from './report.js';
