@@ -14,6 +14,7 @@ import { buildIfStale, root } from '../signaling/build.js';
 import { staticHandler } from '../signaling/static.js';
 import { startGridServer } from '../signaling/server.js';
 import { buildGrid, call, CHROMIUM, CHROMIUM_ARGS, closeAll, status, type Tab } from './tabs.js';
+import { marketRoles, marketTrader, startMeters } from './market-load.js';
 import type { NodeStatus } from '../src/node/types.js';
 
 function arg(name: string): string | undefined {
@@ -64,34 +65,18 @@ function table(all: NodeStatus[]): string {
 }
 
 try {
-  const roles = ['operator', ...Array.from({ length: nodes - 1 }, (_, i) => (i < Math.floor((nodes - 1) * 0.45) ? 'producer' : 'consumer'))];
+  const roles = marketRoles(nodes);
   ({ tabs } = await buildGrid(browser, base, nodes, (i) => say(`  tab ${i} ${i === 0 ? 'created the grid (operator)' : `joined by invite as a ${marketMode ? roles[i] : 'prosumer'} and votes`}`), marketMode ? { roles, interval_s: MARKET_INTERVAL_S } : {}));
   say(`grid of ${nodes} tabs formed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   for (const t of tabs.slice(1)) await call(tabs[0]!.page, 'submit', { kind: 'mint', to: t.id, amount: 100_000, ref: 'demo deposit' });
   const producers = marketMode ? tabs.filter((_, i) => roles[i] === 'producer') : [];
   const consumers = marketMode ? tabs.filter((_, i) => roles[i] === 'consumer') : [];
-  for (const t of [...producers, ...consumers]) await call(t.page, 'useSimulatedMeter', producers.includes(t) ? 'producer' : 'consumer', MARKET_SPEED, 8);
+  await startMeters(producers, consumers, MARKET_SPEED);
+
+  // Market mode: producers keep an offer open; consumers without a live contract sign one.
+  const trader = marketMode ? marketTrader(tabs[0]!, producers, consumers) : null;
 
   // A trickle of transfers: one every 250 ms from a random member to another.
-  // Market mode: producers keep an offer open; consumers without a live contract sign one.
-  const trader = setInterval(() => {
-    if (stopping || !marketMode) return;
-    void (async () => {
-      const m = await call<{ interval: number; offers: { producer: string; last_interval: number }[] }>(tabs[0]!.page, 'marketView');
-      for (const p of producers) {
-        const o = m.offers.find((x) => x.producer === p.id);
-        if (!o || o.last_interval < m.interval + 20) await call(p.page, 'submit', { kind: 'offer', first_interval: m.interval + 1, last_interval: m.interval + 120 });
-      }
-      for (const [i, c] of consumers.entries()) {
-        const mine = await call<{ contracts: { consumer: string; status: string }[] }>(c.page, 'marketView');
-        if (mine.contracts.some((k) => k.consumer === c.id && k.status === 'active')) continue;
-        const p = producers[i % producers.length];
-        if (!p || !m.offers.some((o) => o.producer === p.id)) continue;
-        await call(c.page, 'submit', { kind: 'contract', producer: p.id, first_interval: m.interval + 1, last_interval: m.interval + 6, max_energy_wh: 50_000, max_price: 40, lock: 3_000 });
-      }
-    })().catch(() => {});
-  }, 3000);
-
   const trickle = setInterval(() => {
     if (stopping || tabs.length < 3 || marketMode) return;
     const from = tabs[1 + Math.floor(Math.random() * (tabs.length - 1))]!;
@@ -118,7 +103,7 @@ try {
     await new Promise((r) => setTimeout(r, 1000));
   }
   clearInterval(trickle);
-  clearInterval(trader);
+  trader?.stop();
   // Let the last transfers settle so the heights can be compared.
   await new Promise((r) => setTimeout(r, 1500));
   last = await Promise.all(tabs.map((t) => status(t.page)));

@@ -14,9 +14,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * A trickle of signed transfers from the member tabs in turn (`per_call` every `every_ms`),
  * for the length of a drill run. `tabs()` is read each time: drills remove killed tabs.
- * Every transaction a node acknowledged is reported with the tab that submitted it.
+ * Every transaction a node acknowledged is reported with its submit time and the tab that submitted it.
  */
-export function trickleLoad(tabs: () => Tab[], onAcked: (acked: { id: string; from: Tab }[]) => void, per_call: number, every_ms: number): { stop(): Promise<void> } {
+export function trickleLoad(tabs: () => Tab[], onAcked: (acked: { id: string; at: number; from: Tab }[]) => void, per_call: number, every_ms: number): { stop(): Promise<void> } {
   let running = true;
   const done = (async () => {
     for (let k = 0; running; k++) {
@@ -25,8 +25,8 @@ export function trickleLoad(tabs: () => Tab[], onAcked: (acked: { id: string; fr
       const from = members[k % members.length];
       const to = list[(k + 2) % list.length];
       if (from && to && from !== to) {
-        const r = await call<{ id: string }[]>(from.page, 'loadTransfers', per_call, to.id).catch(() => []);
-        onAcked(r.map((x) => ({ id: x.id, from })));
+        const r = await call<{ id: string; at: number }[]>(from.page, 'loadTransfers', per_call, to.id).catch(() => []);
+        onAcked(r.map((x) => ({ id: x.id, at: x.at, from })));
       }
       await sleep(every_ms);
     }

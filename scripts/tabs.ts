@@ -72,23 +72,28 @@ export interface GridOptions {
   /** Role of tab i (i ≥ 1); prosumer by default. */
   roles?: string[];
   interval_s?: number;
+  /** The browser tab i opens in (the lab: one Chromium per home); `browser` by default. */
+  browserOf?: (i: number) => Browser;
+  /** How long to wait for the full mesh once everyone is a voter. */
+  mesh_timeout_ms?: number;
 }
 
-export async function buildGrid(browser: Browser, base: string, n: number, onJoined: (i: number) => void = () => {}, opts: GridOptions = {}): Promise<{ tabs: Tab[]; grid: string }> {
-  const { operator, grid } = await createGrid(browser, base, 'Test grid', opts.interval_s ?? 60);
+export async function buildGrid(browser: Browser, base: string, n: number, onJoined: (i: number, tab: Tab) => void | Promise<void> = () => {}, opts: GridOptions = {}): Promise<{ tabs: Tab[]; grid: string }> {
+  const browserOf = opts.browserOf ?? (() => browser);
+  const { operator, grid } = await createGrid(browserOf(0), base, 'Test grid', opts.interval_s ?? 60);
   const tabs = [operator];
-  onJoined(0);
+  await onJoined(0, operator);
   for (let i = 1; i < n; i++) {
-    const tab = await inviteTab(browser, base, operator, opts.roles?.[i] ?? 'prosumer');
+    const tab = await inviteTab(browserOf(i), base, operator, opts.roles?.[i] ?? 'prosumer');
     tabs.push(tab);
     // One membership change in flight at a time: admit, then promotion to voter.
     await waitFor(`tab ${i} to become a voter`, async () => (await status(tab.page)).voter, 60_000);
-    onJoined(i);
+    await onJoined(i, tab);
   }
   await waitFor('every tab to see every member and peer', async () => {
     const all = await Promise.all(tabs.map((t) => status(t.page)));
     return all.every((s) => s.voters === n && s.peers.filter((p) => p.authenticated).length === n - 1);
-  });
+  }, opts.mesh_timeout_ms ?? 60_000);
   return { tabs, grid };
 }
 

@@ -20,6 +20,13 @@ export interface PeerLinkHandlers {
   onState(peer: string, state: RTCPeerConnectionState): void;
 }
 
+export interface SelectedPair {
+  peer: string;
+  local: { type: string; address: string; port: number };
+  remote: { type: string; address: string; port: number };
+  rtt_ms: number | null;
+}
+
 type Signal = { sdp: RTCSessionDescriptionInit } | { candidate: RTCIceCandidateInit };
 
 const RETRY_MIN_MS = 500;
@@ -142,16 +149,24 @@ export class PeerLinks {
 
   /** "local/remote" candidate types of each connection's selected pair (e.g. relay/relay). */
   async candidateTypes(): Promise<string[]> {
-    const out: string[] = [];
-    for (const { pc } of this.#links.values()) {
+    return (await this.selectedPairs()).map((p) => `${p.local.type}/${p.remote.type}`);
+  }
+
+  /** Each connection's selected candidate pair: both ends' type, address and port (the lab's report). */
+  async selectedPairs(): Promise<SelectedPair[]> {
+    const out: SelectedPair[] = [];
+    for (const [peer, { pc }] of this.#links) {
       const stats = await pc.getStats();
       const byId = new Map<string, Record<string, unknown>>();
       stats.forEach((s: Record<string, unknown>) => byId.set(s.id as string, s));
-      for (const s of byId.values()) {
-        if (s.type !== 'candidate-pair' || s.state !== 'succeeded' || !s.nominated) continue;
-        out.push(`${byId.get(s.localCandidateId as string)?.candidateType}/${byId.get(s.remoteCandidateId as string)?.candidateType}`);
-        break;
-      }
+      const end = (id: unknown) => {
+        const c = byId.get(id as string);
+        return { type: String(c?.candidateType), address: String(c?.address), port: Number(c?.port) };
+      };
+      // The transport names the pair in use; several pairs can be nominated one after another.
+      const transport = [...byId.values()].find((s) => s.type === 'transport' && s.selectedCandidatePairId);
+      const s = transport ? byId.get(transport.selectedCandidatePairId as string) : [...byId.values()].find((x) => x.type === 'candidate-pair' && x.state === 'succeeded' && x.nominated);
+      if (s) out.push({ peer, local: end(s.localCandidateId), remote: end(s.remoteCandidateId), rtt_ms: typeof s.currentRoundTripTime === 'number' ? Math.round(s.currentRoundTripTime * 1000) : null });
     }
     return out;
   }

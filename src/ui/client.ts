@@ -4,7 +4,7 @@
 import * as Comlink from 'comlink';
 import type { NodeApi } from '../node/worker.js';
 import { SignalingClient, type SignalingState } from '../net/signaling-client.js';
-import { PeerLinks } from '../net/peer-links.js';
+import { PeerLinks, type SelectedPair } from '../net/peer-links.js';
 
 const SLOT_KEY = 'gridledger.slot';
 
@@ -22,6 +22,8 @@ export interface Client {
   connect(grid: string): void;
   /** Candidate types of each peer connection's selected pair (tests of the TURN path). */
   relayTypes(): Promise<string[]>;
+  /** Each peer connection's selected pair with addresses (the lab's report). */
+  selectedPairs(): Promise<SelectedPair[]>;
   /** Test-only: terminates the node's worker without warning (a crash; the page stays). */
   killWorker(): void;
   /** Test-only: a signal as if the server relayed it from `from` (a lying signaling server). */
@@ -80,6 +82,7 @@ export async function startClient(gridHint: string | null): Promise<Client> {
     state: { signaling: 'off', signaling_detail: '' },
     onChange: (cb) => listeners.push(cb),
     relayTypes: () => links?.candidateTypes() ?? Promise.resolve([]),
+    selectedPairs: () => links?.selectedPairs() ?? Promise.resolve([]),
     // A crash on demand and a lying signaling server exist only in the test build.
     killWorker: () => {
       if (import.meta.env.MODE === 'test') worker.terminate();
