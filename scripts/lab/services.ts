@@ -100,7 +100,10 @@ export function coturn(plan: LabPlan, workDir: string): NsProcess {
   ], {}, /listener opened|Total General servers/i);
 }
 
-/** `npm start`'s entry in the server's namespace, with the lab's coturn as ICE servers. */
+/**
+ * `npm start`'s entry in the server's namespace, with the lab's coturn as ICE servers. It
+ * serves the test build: the lab's WAN delay and drills use the nodes' test controls.
+ */
 export function gridServer(plan: LabPlan, relayOnly = false): NsProcess {
   return new NsProcess('server', plan.server.ns, process.execPath, ['--import', 'tsx', 'signaling/start.ts'], {
     PORT: String(plan.server.port),
@@ -108,6 +111,7 @@ export function gridServer(plan: LabPlan, relayOnly = false): NsProcess {
     ICE_SERVERS: JSON.stringify(iceServers(plan)),
     LOOPBACK_ONLY: '0',
     ICE_TRANSPORT_POLICY: relayOnly ? 'relay' : 'all',
+    GRIDLEDGER_TEST_BUILD: '1',
   }, /gridledger is up/);
 }
 
