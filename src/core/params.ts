@@ -21,6 +21,11 @@ export interface GridParams {
   contract_max_intervals: number;
   /** How long closed contracts, old prices and settled statements stay in state. */
   retain_intervals: number;
+  /**
+   * Block header format: 2 = headers carry the history root (docs/PROTOCOL.md). Absent in
+   * grids made before it, which keep version 1 headers; new grids get 2.
+   */
+  block_version?: 1 | 2;
 }
 
 export const DEFAULT_PARAMS: GridParams = {
@@ -34,6 +39,7 @@ export const DEFAULT_PARAMS: GridParams = {
   commit_quorum: 'majority',
   contract_max_intervals: 7 * 24 * 60,
   retain_intervals: 24 * 60,
+  block_version: 2,
 };
 
 export const LIMITS = {
@@ -71,5 +77,6 @@ export function checkParams(params: GridParams): string | null {
   if (params.block_max_txs < 1 || params.block_max_bytes > LIMITS.block_max_bytes) return 'params.block limits out of range';
   if (params.commit_quorum !== 'majority' && params.commit_quorum !== 'two_thirds') return 'params.commit_quorum must be majority or two_thirds';
   if (params.token_decimals > 6) return 'params.token_decimals must be at most 6';
+  if (params.block_version !== undefined && params.block_version !== 1 && params.block_version !== 2) return 'params.block_version must be 1 or 2';
   return null;
 }

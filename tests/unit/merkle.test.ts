@@ -10,8 +10,9 @@ import {
   verifyInclusion,
 } from '../../src/core/merkle.js';
 import { fromHex, toHex } from '../../src/core/bytes.js';
+import { rfc6962Vectors } from '../helpers/vectors.js';
 
-const VECTORS = join(process.cwd(), '..', 'shared', 'vectors', 'rfc6962');
+const VECTORS = rfc6962Vectors();
 const LEAVES = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'].map(fromHex);
 const ROOTS = [
   'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
