@@ -144,19 +144,27 @@ export function decodeBlock(bytes: Uint8Array): Block {
     throw new BlockError(bytes.length > LIMITS.block_max_bytes ? 'too_large' : 'malformed', (err as Error).message);
   }
   const b = v as unknown as Block;
-  const h = (b as { header?: BlockHeader })?.header;
   if (
     typeof b !== 'object' || b === null || Object.keys(b).sort().join() !== 'header,sig,txs' ||
-    typeof h !== 'object' || h === null ||
-    !(Object.keys(h).length === 10 && h.v === 1 && !('history' in h) || Object.keys(h).length === 11 && h.v === 2 && isBytes(h.history, 32)) ||
-    !isBytes(h.chain, 32) || !isUint(h.height) || !isUint(h.term) ||
-    !isBytes(h.prev, 32) || !isBytes(h.tx_root, 32) || !isUint(h.tx_count) || !isUint(h.time_ms) ||
-    !isNodeId(h.proposer) || !isBytes(h.proposer_pub, PUBLIC_KEY_BYTES) || !isBytes(b.sig, SIGNATURE_BYTES) ||
+    !isBlockHeader(b.header) || !isBytes(b.sig, SIGNATURE_BYTES) ||
     !Array.isArray(b.txs) || !b.txs.every((t) => t instanceof Uint8Array)
   ) {
     throw new BlockError('malformed', 'not a block');
   }
   return b;
+}
+
+/** The shape of a decoded header (v1, or v2 with `history`); its contents are checkBlock's. */
+export function isBlockHeader(h: unknown): h is BlockHeader {
+  if (typeof h !== 'object' || h === null) return false;
+  const x = h as BlockHeader;
+  const keys = Object.keys(x).length;
+  return (
+    (keys === 10 && x.v === 1 && !('history' in x) || keys === 11 && x.v === 2 && isBytes(x.history, 32)) &&
+    isBytes(x.chain, 32) && isUint(x.height) && isUint(x.term) &&
+    isBytes(x.prev, 32) && isBytes(x.tx_root, 32) && isUint(x.tx_count) && isUint(x.time_ms) &&
+    isNodeId(x.proposer) && isBytes(x.proposer_pub, PUBLIC_KEY_BYTES)
+  );
 }
 
 export interface BlockContext {

@@ -61,6 +61,10 @@ export const LIMITS = {
   members_max: 1000,
   /** Live contracts at once. */
   contracts_max: 10_000,
+  /** One item of an exported chain or evidence file: a block with a certificate of members_max acks fits. */
+  export_item_max_bytes: 1024 * 1024 + 256 * 1024,
+  /** Proof hashes in one Merkle path (a tree of 2^64 leaves needs 64). */
+  proof_max_hashes: 64,
 } as const;
 
 export function checkParams(params: GridParams): string | null {
