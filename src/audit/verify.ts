@@ -24,6 +24,10 @@ export interface AsyncVerifier {
 
 export interface VerifiedBlock {
   height: number;
+  block: Block;
+  cert: Ack[] | null;
+  /** The ledger after the block (its last_hash is the block's hash). */
+  state: LedgerState;
   txs: number;
   receipts: Receipt[];
   statements: Statement[];
@@ -127,6 +131,9 @@ export async function verifyChainFile(source: ByteSource, opts: VerifyOptions): 
       last = item.block;
       const result: VerifiedBlock = {
         height: audited.height,
+        block: item.block,
+        cert: item.cert,
+        state: audited.state,
         txs: item.block.txs.length,
         receipts: audited.receipts,
         statements: audited.statements,

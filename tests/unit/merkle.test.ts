@@ -96,3 +96,16 @@ describe('RFC 6962 Merkle tree (§2.1)', () => {
     expect(() => consistencyProof(LEAVES, 9)).toThrow(RangeError);
   });
 });
+
+describe('MerkleLevels', () => {
+  it('gives the same roots and inclusion proofs as RFC 6962 recursion, for every size up to 70', async () => {
+    const { MerkleLevels } = await import('../../src/core/merkle.js');
+    const leaves = Array.from({ length: 70 }, (_, i) => new Uint8Array([i, (i * 13) % 256, 1]));
+    for (let n = 0; n <= leaves.length; n++) {
+      const tree = new MerkleLevels(leaves.slice(0, n).map(leafHash));
+      expect(toHex(tree.root())).toBe(toHex(merkleRoot(leaves.slice(0, n))));
+      for (let i = 0; i < n; i++) expect(tree.inclusion(i).map(toHex)).toEqual(inclusionProof(leaves.slice(0, n), i).map(toHex));
+    }
+    expect(toHex(new MerkleLevels(LEAVES.map(leafHash)).root())).toBe(ROOTS[8]);
+  });
+});
