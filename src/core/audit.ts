@@ -91,9 +91,14 @@ export function auditBlock(prior: LedgerState, block: Block, cert: Ack[] | null,
     throw err;
   }
   if (cert !== null) {
+    const s = result.state;
+    const voters = votersOf(s);
+    // Stricter than a node (which ignores acks of non-voters): a leader collects acks only
+    // from the voters at the height, so any other ack in a file was altered.
+    const stranger = cert.find((a) => !voters.has(a.voter));
+    if (stranger) throw new AuditError(height, 'bad_certificate', `ack from ${stranger.voter}, not a voter at height ${height}`);
     try {
-      const s = result.state;
-      checkCertificate(s.chain_id, height, s.last_hash, cert, votersOf(s), s.params.commit_quorum, verifier);
+      checkCertificate(s.chain_id, height, s.last_hash, cert, voters, s.params.commit_quorum, verifier);
     } catch (err) {
       if (err instanceof BlockError) throw new AuditError(height, err.code, err.message.replace(/^[a-z_]+: /, ''));
       throw err;

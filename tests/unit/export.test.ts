@@ -161,6 +161,17 @@ describe('chain export', () => {
     await expectFail(inFile(cert[1]!.sig, starts()[k + 1]!) + 10, 6, 'bad_certificate');
   });
 
+  it('an ack from anyone but a voter at that height is an altered certificate', async () => {
+    const outsider = NobleSigner.fromSeed('outsider');
+    const { ackMessage, blockHash } = await import('../../src/core/block.js');
+    const b6 = m.blocks[5]!;
+    const extra = { voter: outsider.id, sig: outsider.signSync(ackMessage(m.c.state.chain_id, 6, blockHash(b6.block.header))) };
+    const blocks = m.blocks.map((b, i) => (i === 5 ? { ...b, cert: [...b.cert!, extra] } : b));
+    const err = await failure(concatBytes(...chainFileItems(m.c.genesis, blocks)));
+    expect([err.height, err.code]).toEqual([6, 'bad_certificate']);
+    expect(err.reason).toMatch(/not a voter at height 6/);
+  });
+
   it('finds a bad transaction signature behind a re-signed block, sequentially and in parallel', async () => {
     // A proposer that re-signs block 5 holding a transaction whose signature was altered.
     const orig = m.blocks[4]!.block;
