@@ -16,7 +16,8 @@ import { checkHeadFile, encodeHeadFile, EvidenceError, HEAD_FORMAT } from '../co
 import { statementCsvRow, STATEMENT_CSV_HEADER, isHouseholdStatement } from '../market/statements-csv.js';
 import { verifyChainFile, type VerifiedBlock } from './verify.js';
 import { readChain } from './stream.js';
-import { opensslAsyncVerifier, opensslVerifier } from './openssl.js';
+import { opensslVerifier } from './openssl.js';
+import { OpenSslPool } from './openssl-pool.js';
 import { checkEvidenceFile } from './evidence-file.js';
 
 class UsageError extends Error {}
@@ -184,10 +185,11 @@ async function runChain(file: string, args: Args, keepHashes: boolean, csvOut: (
     for (const s of b.statements) if (isHouseholdStatement(s, household, household === operator)) csvOut(statementCsvRow({ ...s, height: b.height }));
   };
 
-  const mode = args.sequential ? 'OpenSSL, one by one' : 'OpenSSL on libuv threads, speculative (docs/PROTOCOL.md)';
+  const pool = args.sequential ? null : new OpenSslPool();
+  const mode = pool ? `OpenSSL on ${pool.threads} worker threads, speculative (docs/ARCHITECTURE.md)` : 'OpenSSL, one by one';
   const report = await verifyChainFile(createReadStream(file, { highWaterMark: 256 * 1024 }), {
     verifier: opensslVerifier,
-    ...(args.sequential ? {} : { parallel: opensslAsyncVerifier }),
+    ...(pool ? { parallel: pool } : {}),
     onGenesis: (g, s) => {
       genesis = g;
       operator = s.operator;
@@ -212,6 +214,7 @@ async function runChain(file: string, args: Args, keepHashes: boolean, csvOut: (
     },
   });
   progress.done();
+  await pool?.close();
   if (args.household && !household) throw new UsageError(`--household ${args.household} is not a member of this chain`);
   return { report, genesis: genesis!, seconds: (performance.now() - t0) / 1000, mode, household, last, hashes };
 }

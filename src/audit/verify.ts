@@ -22,6 +22,22 @@ export interface AsyncVerifier {
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean>;
 }
 
+export interface SignatureJob {
+  pub: Uint8Array;
+  msg: Uint8Array;
+  sig: Uint8Array;
+}
+
+/** Checks many signatures at once (openssl-pool.ts: worker threads); verdicts in order, truthy = valid. */
+export interface BatchVerifier {
+  verifyBatch(jobs: SignatureJob[]): Promise<ArrayLike<number | boolean>>;
+}
+
+/** A batch verifier from one that checks one signature at a time (WebCrypto, OpenSSL's pool). */
+export function batchOf(v: AsyncVerifier): BatchVerifier {
+  return { verifyBatch: (jobs) => Promise.all(jobs.map((j) => v.verify(j.pub, j.msg, j.sig))) };
+}
+
 export interface VerifiedBlock {
   height: number;
   block: Block;
@@ -38,7 +54,9 @@ export interface VerifyOptions {
   /** Strict synchronous verifier: the genesis, and a block whose speculative check failed. */
   verifier: Verifier;
   /** Checks signatures in parallel, speculatively (see above). Absent: `verifier` does all. */
-  parallel?: AsyncVerifier;
+  parallel?: BatchVerifier;
+  /** Signatures sent per batch. */
+  batch_sigs?: number;
   /** Signatures in flight before the oldest open block is awaited. */
   window_sigs?: number;
   /** Blocks kept open at most (each holds the state before it). */
@@ -51,18 +69,17 @@ export interface VerifyOptions {
   onGenesis?: (genesis: SignedGenesis, state: LedgerState) => void;
 }
 
-/** Collects the signatures the core asks about, answering true; see the file's comment. */
+interface Batch {
+  jobs: SignatureJob[];
+  verdicts: Promise<ArrayLike<number | boolean>> | null;
+}
+
+/** Collects the signatures the core asks about into the current batch, answering true. */
 class SpeculativeVerifier implements Verifier {
-  jobs: Promise<boolean>[] = [];
-  constructor(private readonly inner: AsyncVerifier) {}
+  batch: Batch = { jobs: [], verdicts: null };
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-    this.jobs.push(this.inner.verify(publicKey, message, signature));
+    this.batch.jobs.push({ pub: publicKey, msg: message, sig: signature });
     return true;
-  }
-  take(): Promise<boolean>[] {
-    const out = this.jobs;
-    this.jobs = [];
-    return out;
   }
 }
 
@@ -70,7 +87,9 @@ interface OpenBlock {
   prior: LedgerState;
   block: Block;
   cert: Ack[] | null;
-  jobs: Promise<boolean>[];
+  batch: Batch;
+  from: number; // the block's signatures: batch.jobs[from, to)
+  to: number;
   result: VerifiedBlock;
 }
 
@@ -79,21 +98,30 @@ interface OpenBlock {
  * AuditError naming the first failing height and the reason.
  */
 export async function verifyChainFile(source: ByteSource, opts: VerifyOptions): Promise<AuditReport> {
-  const speculative = opts.parallel ? new SpeculativeVerifier(opts.parallel) : null;
+  const pool = opts.parallel ?? null;
+  const speculative = pool ? new SpeculativeVerifier() : null;
   const verifier: Verifier = speculative ?? opts.verifier;
-  const windowSigs = opts.window_sigs ?? 2048;
-  const windowBlocks = opts.window_blocks ?? 64;
+  const batchSigs = opts.batch_sigs ?? 256;
+  const windowSigs = opts.window_sigs ?? 4096;
+  const windowBlocks = opts.window_blocks ?? 128;
   const open: OpenBlock[] = [];
   let inFlight = 0;
   let summary: AuditSummary | null = null;
   let genesis: SignedGenesis | null = null;
   let last: Block | null = null;
 
+  const dispatch = (batch: Batch): void => {
+    if (batch.verdicts) return;
+    batch.verdicts = pool!.verifyBatch(batch.jobs);
+    if (speculative!.batch === batch) speculative!.batch = { jobs: [], verdicts: null };
+  };
   const settleOldest = async (): Promise<void> => {
     const b = open.shift()!;
-    inFlight -= b.jobs.length;
-    const verdicts = await Promise.all(b.jobs);
-    if (verdicts.some((ok) => !ok)) {
+    inFlight -= b.to - b.from;
+    dispatch(b.batch);
+    const verdicts = await b.batch.verdicts!;
+    for (let i = b.from; i < b.to; i++) {
+      if (verdicts[i]) continue;
       // Same block, same state, strict verifier: the error a sequential run gives.
       auditBlock(b.prior, b.block, b.cert, opts.verifier);
       throw new AuditError(b.block.header.height, 'verifier_disagreement', 'a signature failed in parallel but verifies on its own');
@@ -114,6 +142,7 @@ export async function verifyChainFile(source: ByteSource, opts: VerifyOptions): 
       if (item.t === 'end') break;
       const s = summary!;
       const prior = s.state;
+      const from = speculative ? speculative.batch.jobs.length : 0;
       let audited;
       try {
         audited = auditBlock(prior, item.block, item.cert, verifier);
@@ -121,7 +150,7 @@ export async function verifyChainFile(source: ByteSource, opts: VerifyOptions): 
         if (speculative && err instanceof AuditError) {
           // A sequential run may have stopped earlier: at a signature of an open block, or
           // at a signature of this one before the check that failed here.
-          speculative.take();
+          speculative.batch.jobs.length = from;
           while (open.length > 0) await settleOldest();
           auditBlock(prior, item.block, item.cert, opts.verifier);
         }
@@ -143,9 +172,10 @@ export async function verifyChainFile(source: ByteSource, opts: VerifyOptions): 
         opts.onBlock?.(result);
         continue;
       }
-      const jobs = speculative.take();
-      open.push({ prior, block: item.block, cert: item.cert, jobs, result });
-      inFlight += jobs.length;
+      const batch = speculative.batch;
+      open.push({ prior, block: item.block, cert: item.cert, batch, from, to: batch.jobs.length, result });
+      inFlight += batch.jobs.length - from;
+      if (batch.jobs.length >= batchSigs) dispatch(batch);
       while (open.length > 0 && (inFlight > windowSigs || open.length > windowBlocks)) await settleOldest();
     }
     while (open.length > 0) await settleOldest();

@@ -8,7 +8,7 @@ import { blockHash } from '../../src/core/block.js';
 import { merkleRoot } from '../../src/core/merkle.js';
 import { toHex } from '../../src/core/bytes.js';
 import { chainFileItems } from '../../src/core/export.js';
-import { verifyChainFile } from '../../src/audit/verify.js';
+import { batchOf, verifyChainFile } from '../../src/audit/verify.js';
 import { opensslAsyncVerifier, opensslVerifier } from '../../src/audit/openssl.js';
 import type { Replica } from '../../src/core/replica.js';
 
@@ -47,7 +47,7 @@ describe('history root in the simulator', () => {
     const top = rep.latestCertHeight();
     expect(top).toBeGreaterThan(3);
     const blocks = committed(rep).slice(0, top).map((e) => ({ block: e.block!, cert: rep.certs.get(e.index)?.acks ?? null }));
-    const report = await verifyChainFile([...chainFileItems(rep.genesis, blocks)], { verifier: opensslVerifier, parallel: opensslAsyncVerifier });
+    const report = await verifyChainFile([...chainFileItems(rep.genesis, blocks)], { verifier: opensslVerifier, parallel: batchOf(opensslAsyncVerifier) });
     expect(report.height).toBe(top);
     expect(report.head.hash).toBe(rep.raft.log[top]!.hash);
     expect(report.certificates).toBe(blocks.filter((b) => b.cert).length);
@@ -64,7 +64,7 @@ describe('the node\'s audit exports, from a simulated replica', () => {
     expect(r.ok, r.violation ?? '').toBe(true);
     const rep = c.nodes.map((n) => n.replica).filter((x): x is Replica => !!x).sort((a, b) => exportHeight(b) - exportHeight(a))[0]!;
     const top = exportHeight(rep);
-    const report = await verifyChainFile(exportChain(rep), { verifier: opensslVerifier, parallel: opensslAsyncVerifier });
+    const report = await verifyChainFile(exportChain(rep), { verifier: opensslVerifier, parallel: batchOf(opensslAsyncVerifier) });
     expect(report.height).toBe(top);
     // A head saved at an earlier certificate, then checked against the node's proof.
     const old = [...rep.certs.keys()].filter((h) => h < top).sort((a, b) => a - b)[0]!;

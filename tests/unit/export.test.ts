@@ -2,11 +2,12 @@
 // byte anywhere is found at the right height with a reason, truncation and oversized items are
 // refused, and the parallel (speculative) signature check reports the same first failure as a
 // sequential one.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { marketChain, type MarketChain } from '../helpers/market-chain.js';
 import { chainFileItems, ChainFileReader, ExportError, ItemReader, frameItem, type ChainItem } from '../../src/core/export.js';
 import { AuditError, auditChain } from '../../src/core/audit.js';
-import { verifyChainFile, type VerifyOptions } from '../../src/audit/verify.js';
+import { batchOf, verifyChainFile, type VerifyOptions } from '../../src/audit/verify.js';
+import { OpenSslPool } from '../../src/audit/openssl-pool.js';
 import { writeChain, toReadableStream, readChain } from '../../src/audit/stream.js';
 import { opensslAsyncVerifier, opensslVerifier } from '../../src/audit/openssl.js';
 import { nobleVerifier, NobleSigner } from '../../src/core/keys.js';
@@ -25,7 +26,10 @@ beforeAll(async () => {
 }, 60_000);
 
 const seq: VerifyOptions = { verifier: opensslVerifier };
-const par: VerifyOptions = { verifier: opensslVerifier, parallel: opensslAsyncVerifier, window_sigs: 8, window_blocks: 4 };
+const par: VerifyOptions = { verifier: opensslVerifier, parallel: batchOf(opensslAsyncVerifier), batch_sigs: 3, window_sigs: 8, window_blocks: 4 };
+const pool = new OpenSslPool(2);
+const threads: VerifyOptions = { verifier: opensslVerifier, parallel: pool, batch_sigs: 5 };
+afterAll(() => pool.close());
 
 async function failure(bytes: Uint8Array, opts: VerifyOptions = seq): Promise<AuditError> {
   try {
@@ -81,6 +85,7 @@ describe('chain export', () => {
   it('the parallel speculative check gives the same report, whatever the chunking', async () => {
     const expected = await verifyChainFile([file], seq);
     expect(await verifyChainFile([file], par)).toEqual(expected);
+    expect(await verifyChainFile([file], threads)).toEqual(expected);
     const ones = Array.from(file, (b) => new Uint8Array([b]));
     expect(await verifyChainFile(ones, par)).toEqual(expected);
     const uneven: Uint8Array[] = [];
@@ -126,7 +131,7 @@ describe('chain export', () => {
       for (let j = 1; j <= 12; j++) offsets.add(Math.floor((item.length * j) / 13));
       for (const o of offsets) {
         for (const bit of [1, 0x80]) {
-          const err = await failure(flip(file, at[k]! + o, bit), checked % 2 === 0 ? seq : par);
+          const err = await failure(flip(file, at[k]! + o, bit), [seq, par, threads][checked % 3]!);
           const expected = Math.max(0, k - 1);
           expect(err.height, `item ${k} byte ${o} bit ${bit}: ${err.message}`).toBe(expected);
           expect(err.code.length).toBeGreaterThan(0);
@@ -184,7 +189,7 @@ describe('chain export', () => {
     const forged = buildBlockSync({ chain: h.chain, height: h.height, term: h.term, prev: h.prev, history: h.history!, time_ms: h.time_ms }, forgedTxs, m.c.operator);
     const blocks = m.blocks.map((b, i) => (i === 4 ? { block: forged, cert: null } : b));
     const bytes = concatBytes(...chainFileItems(m.c.genesis, blocks));
-    for (const opts of [seq, par, { ...par, window_sigs: 10_000, window_blocks: 100 }]) {
+    for (const opts of [seq, par, threads, { ...par, window_sigs: 10_000, window_blocks: 100 }, { ...threads, batch_sigs: 1000 }]) {
       const err = await failure(bytes, opts);
       expect([err.height, err.code, err.reason]).toEqual([5, 'bad_tx', 'transaction 1: bad_signature']);
     }
