@@ -1,9 +1,9 @@
 // Verifies a chain file as it streams in (browser or Node): the pure auditor (core/audit.ts)
-// block by block, with signatures checked in parallel when an asynchronous verifier is given.
+// block by block, with signatures checked in parallel when a batch verifier is given.
 //
 // Speculative signatures: the synchronous core asks its Verifier port for each signature in
-// turn and stops at the first false. Here the port answers true at once and hands the check to
-// an asynchronous verifier (OpenSSL on libuv's threads in Node, WebCrypto in a browser), so
+// turn and stops at the first false. Here the port answers true at once and queues the check
+// for a batch verifier (OpenSSL on worker threads in Node, WebCrypto in a browser), so
 // decoding and applying run ahead while signatures are checked in parallel. A window of
 // blocks stays open until their signatures are in; if one comes back false, that block is
 // checked again from the state before it with the strict synchronous verifier, which gives
