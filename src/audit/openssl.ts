@@ -4,7 +4,7 @@
 // Same verdicts as the core's noble verifier (keys.ts): 33-byte compressed keys, 64-byte r||s
 // signatures over SHA-256 of the message, and low S only (OpenSSL accepts either S, so the
 // check is made here first). About 15,000 verifications/s per core here against noble's
-// ≈ 1,000 (README, PERFORMANCE figures of the CLI).
+// ≈ 450 (docs/PERFORMANCE.md).
 import { createPublicKey, verify as opensslVerify, type KeyObject } from 'node:crypto';
 import { P256_ORDER, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, type Verifier } from '../core/keys.js';
 import type { AsyncVerifier } from './verify.js';
