@@ -139,7 +139,7 @@ export async function verifyChainFile(source: ByteSource, opts: VerifyOptions): 
         opts.onGenesis?.(genesis, state);
         continue;
       }
-      if (item.t === 'end') break;
+      if (item.t === 'end') continue; // read on: anything after the end is refused
       const s = summary!;
       const prior = s.state;
       const from = speculative ? speculative.batch.jobs.length : 0;

@@ -154,6 +154,8 @@ export class Replica {
   #deferredCertReq: { height: number; hash: string; to: NodeId } | null = null;
   /** The history frontier after the last block validated (blocks are validated in chain order). */
   #lastFrontier: { hash: string; frontier: Frontier } | null = null;
+  /** The frontier the block being signed builds on (blockTemplate → proposeBlock). */
+  #templateFrontier: { height: number; frontier: Frontier } | null = null;
 
   constructor(opts: ReplicaOptions) {
     this.id = opts.id;
@@ -305,6 +307,7 @@ export class Replica {
     const frontier = this.#frontierAfter(last);
     if (!frontier) throw new Error(`no history frontier for the leader's own block ${last.index}`);
     const history = nextHistory(this.state.params, frontier);
+    this.#templateFrontier = { height: last.index + 1, frontier };
     this.#signing = true;
     return {
       fields: {
@@ -340,6 +343,10 @@ export class Replica {
       return false;
     }
     this.#txsByBlock.set(entry.hash, txs);
+    // The leader's next template builds on this block: remember its frontier (no walk).
+    const base = this.#templateFrontier;
+    if (base && base.height === entry.index) this.#lastFrontier = { hash: entry.hash, frontier: frontierAppend(base.frontier, entry.index, fromHex(entry.hash)) };
+    this.#templateFrontier = null;
     if (txs.some((t) => MEMBERSHIP_KINDS.has(t.body.kind))) this.raft.notePendingMembershipChange(entry.index);
     return true;
   }

@@ -207,6 +207,13 @@ describe('chain export', () => {
     }
   });
 
+  it('refuses anything after the end item', async () => {
+    const more = await failure(concatBytes(file, items[2]!));
+    expect(more.code).toBe('out_of_order');
+    const junk = await failure(concatBytes(file, new Uint8Array([0, 0])));
+    expect(junk.code).toBe('truncated');
+  });
+
   it('the reader refuses an item longer than the limit before buffering it', () => {
     const r = new ItemReader(1000);
     const prefix = new Uint8Array([0x7f, 0xff, 0xff, 0xff]);
