@@ -12,6 +12,12 @@ import { compressPublicKey, nodeIdOf, normalizeLowS, type NodeId } from '../src/
 import { applyChecked, genesisState, type LedgerState } from '../src/core/ledger.js';
 import { DEFAULT_PARAMS } from '../src/core/params.js';
 import { signTxSync, type DecodedTx, type TxBody } from '../src/core/tx.js';
+import { nextHistory } from '../src/core/history.js';
+
+const historyField = (state: LedgerState): { history?: Uint8Array } => {
+  const history = nextHistory(state.params, state.history);
+  return history ? { history } : {};
+};
 import { nobleVerifier } from '../src/core/keys.js';
 
 class OpenSslSigner {
@@ -69,7 +75,7 @@ export async function forgeChain(opts: { blocks: number; txs_per_block: number; 
   let bytes = 0;
   const addBlock = (txs: DecodedTx[]) => {
     const height = state.height + 1;
-    const block = buildBlockSync({ chain, height, term: 1, prev: state.last_hash, time_ms: t0 + height * block_ms }, txs.map((t) => t.bytes), operator);
+    const block = buildBlockSync({ chain, height, term: 1, prev: state.last_hash, ...historyField(state), time_ms: t0 + height * block_ms }, txs.map((t) => t.bytes), operator);
     const result = applyChecked(state, block, txs);
     const bad = result.receipts.find((r) => !r.ok);
     if (bad) throw new Error(`forged block ${height}: ${JSON.stringify(bad)}`);

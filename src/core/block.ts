@@ -6,6 +6,7 @@ import { decodeCanonical, encodeCanonical, type CanonicalValue } from './codec.j
 import { concatBytes, bytesEqual, toHex, utf8 } from './bytes.js';
 import { taggedHash } from './hash.js';
 import { merkleRoot } from './merkle.js';
+import { historyProblem } from './history.js';
 import { LIMITS, type CommitQuorum } from './params.js';
 import {
   PUBLIC_KEY_BYTES,
@@ -19,11 +20,12 @@ import {
 import { checkTxSignature, decodeTxUnverified, TxError, type DecodedTx } from './tx.js';
 
 export interface BlockHeader {
-  v: 1;
+  v: 1 | 2; // 2: carries `history` (the grid's params.block_version decides)
   chain: Uint8Array;
   height: number;
   term: number;
   prev: Uint8Array; // hash of the previous block's header (the chain id for height 1)
+  history?: Uint8Array; // v2 only: RFC 6962 root over the hashes of blocks 0..height-1 (history.ts)
   tx_root: Uint8Array; // RFC 6962 root over the encoded signed transactions
   tx_count: number;
   time_ms: number;
@@ -51,6 +53,7 @@ export type BlockErrorCode =
   | 'bad_term'
   | 'bad_time'
   | 'bad_tx_root'
+  | 'bad_history'
   | 'too_many_txs'
   | 'duplicate_tx'
   | 'bad_tx'
@@ -108,12 +111,15 @@ function headerFor(
   txs: Uint8Array[],
   proposer: { publicKey: Uint8Array; id: NodeId },
 ): BlockHeader {
+  // A v2 header has exactly one more key; a v1 header must not carry it at all.
+  const history = fields.history === undefined ? {} : { history: fields.history };
   return {
-    v: 1,
+    v: fields.history === undefined ? 1 : 2,
     chain: fields.chain,
     height: fields.height,
     term: fields.term,
     prev: fields.prev,
+    ...history,
     tx_root: merkleRoot(txs),
     tx_count: txs.length,
     time_ms: fields.time_ms,
@@ -138,13 +144,9 @@ export function decodeBlock(bytes: Uint8Array): Block {
     throw new BlockError(bytes.length > LIMITS.block_max_bytes ? 'too_large' : 'malformed', (err as Error).message);
   }
   const b = v as unknown as Block;
-  const h = (b as { header?: BlockHeader })?.header;
   if (
     typeof b !== 'object' || b === null || Object.keys(b).sort().join() !== 'header,sig,txs' ||
-    typeof h !== 'object' || h === null ||
-    Object.keys(h).length !== 10 || h.v !== 1 || !isBytes(h.chain, 32) || !isUint(h.height) || !isUint(h.term) ||
-    !isBytes(h.prev, 32) || !isBytes(h.tx_root, 32) || !isUint(h.tx_count) || !isUint(h.time_ms) ||
-    !isNodeId(h.proposer) || !isBytes(h.proposer_pub, PUBLIC_KEY_BYTES) || !isBytes(b.sig, SIGNATURE_BYTES) ||
+    !isBlockHeader(b.header) || !isBytes(b.sig, SIGNATURE_BYTES) ||
     !Array.isArray(b.txs) || !b.txs.every((t) => t instanceof Uint8Array)
   ) {
     throw new BlockError('malformed', 'not a block');
@@ -152,10 +154,25 @@ export function decodeBlock(bytes: Uint8Array): Block {
   return b;
 }
 
+/** The shape of a decoded header (v1, or v2 with `history`); its contents are checkBlock's. */
+export function isBlockHeader(h: unknown): h is BlockHeader {
+  if (typeof h !== 'object' || h === null) return false;
+  const x = h as BlockHeader;
+  const keys = Object.keys(x).length;
+  return (
+    (keys === 10 && x.v === 1 && !('history' in x) || keys === 11 && x.v === 2 && isBytes(x.history, 32)) &&
+    isBytes(x.chain, 32) && isUint(x.height) && isUint(x.term) &&
+    isBytes(x.prev, 32) && isBytes(x.tx_root, 32) && isUint(x.tx_count) && isUint(x.time_ms) &&
+    isNodeId(x.proposer) && isBytes(x.proposer_pub, PUBLIC_KEY_BYTES)
+  );
+}
+
 export interface BlockContext {
   chain: Uint8Array;
   /** The block this one must follow: its header hash, height, term and time. */
   prev: { hash: Uint8Array; height: number; term: number; time_ms: number };
+  /** The history root this block must carry (history.ts nextHistory), or null on a chain of v1 headers. */
+  history: Uint8Array | null;
   max_txs: number;
   max_bytes: number;
   verifier: Verifier;
@@ -181,6 +198,8 @@ export function checkBlock(block: Block, ctx: BlockContext): DecodedTx[] {
   if (!bytesEqual(h.prev, ctx.prev.hash)) throw new BlockError('bad_prev', `block ${h.height} does not link to its parent`);
   if (h.term < ctx.prev.term) throw new BlockError('bad_term', `term ${h.term} is below the parent's ${ctx.prev.term}`);
   if (h.time_ms < ctx.prev.time_ms) throw new BlockError('bad_time', 'block time goes backwards');
+  const badHistory = historyProblem(h, ctx.history);
+  if (badHistory !== null) throw new BlockError('bad_history', `block ${h.height}: ${badHistory}`);
   if (h.tx_count !== block.txs.length) throw new BlockError('malformed', 'tx_count does not match');
   if (block.txs.length > ctx.max_txs) throw new BlockError('too_many_txs', `${block.txs.length} > ${ctx.max_txs}`);
   let bytes = 0;

@@ -25,6 +25,12 @@ export interface Verifier {
 }
 
 export function nodeIdOf(publicKey: Uint8Array): NodeId {
+  if (publicKey.length !== PUBLIC_KEY_BYTES) return idOf(publicKey);
+  const known = knownKey(publicKey);
+  return (known.id ??= idOf(publicKey));
+}
+
+function idOf(publicKey: Uint8Array): NodeId {
   return toHex(sha256(publicKey).subarray(0, NODE_ID_HEX_CHARS / 2));
 }
 
@@ -32,20 +38,25 @@ export function isNodeId(value: unknown): value is NodeId {
   return typeof value === 'string' && value.length === NODE_ID_HEX_CHARS && /^[0-9a-f]+$/.test(value);
 }
 
-// Decompressing a key costs a modular square root; members are few, so remember answers.
-const validKeys = new Map<string, boolean>();
-const VALID_KEYS_MAX = 4096;
+// Decompressing a key costs a modular square root and its id a hash; members are few and
+// every transaction carries its key, so remember both per key.
+const knownKeys = new Map<string, { valid?: boolean; id?: NodeId }>();
+const KNOWN_KEYS_MAX = 4096;
+
+function knownKey(publicKey: Uint8Array): { valid?: boolean; id?: NodeId } {
+  const key = toHex(publicKey);
+  let known = knownKeys.get(key);
+  if (!known) {
+    if (knownKeys.size >= KNOWN_KEYS_MAX) knownKeys.clear();
+    knownKeys.set(key, (known = {}));
+  }
+  return known;
+}
 
 export function isValidPublicKey(publicKey: Uint8Array): boolean {
   if (publicKey.length !== PUBLIC_KEY_BYTES) return false;
-  const key = toHex(publicKey);
-  let ok = validKeys.get(key);
-  if (ok === undefined) {
-    ok = p256.utils.isValidPublicKey(publicKey, true);
-    if (validKeys.size >= VALID_KEYS_MAX) validKeys.clear();
-    validKeys.set(key, ok);
-  }
-  return ok;
+  const known = knownKey(publicKey);
+  return (known.valid ??= p256.utils.isValidPublicKey(publicKey, true));
 }
 
 /** Deterministic (RFC 6979) signer over a raw 32-byte secret; also signs synchronously. */

@@ -14,6 +14,7 @@ import { operatorIdOf, type SignedGenesis, checkGenesis } from './genesis.js';
 import { blockHash, checkBlock, type Block } from './block.js';
 import { inviteMessage, TxError, type DecodedTx, type Role, type TxBody, type TxErrorCode, type TxOf } from './tx.js';
 import { MILLI_PER_MINOR, settleDueIntervals, type Statement } from './settlement.js';
+import { frontierAppend, genesisFrontier, nextHistory } from './history.js';
 import type { Contract, LedgerState, Member, MemberRole } from './state.js';
 
 export type { Contract, ContractStatus, IntervalEnergy, LedgerState, Member, MemberRole, MeterState, Offer, Payout } from './state.js';
@@ -56,6 +57,7 @@ export function genesisState(signed: SignedGenesis, verifier: Verifier): LedgerS
     operator: operatorIdOf(g),
     height: 0,
     last_hash: chain_id,
+    history: genesisFrontier(chain_id),
     last_term: 0,
     time_ms: g.time_ms,
     members,
@@ -88,6 +90,7 @@ export function apply(state: LedgerState, block: Block, verifier: Verifier, trus
     ...(trust_tx ? { trust_tx } : {}),
     chain: state.chain_id,
     prev: { hash: state.last_hash, height: state.height, term: state.last_term, time_ms: state.time_ms },
+    history: nextHistory(state.params, state.history),
     max_txs: state.params.block_max_txs,
     max_bytes: state.params.block_max_bytes,
     verifier,
@@ -101,6 +104,8 @@ export function applyChecked(prior: LedgerState, block: Block, txs: DecodedTx[])
   const h = block.header;
   state.height = h.height;
   state.last_hash = blockHash(h);
+  // The tree over blocks 0..height; the next block's header carries its root.
+  state.history = frontierAppend(prior.history, prior.height + 1, state.last_hash);
   state.last_term = h.term;
   state.time_ms = h.time_ms;
   const statements = settleDueIntervals(state);
@@ -472,6 +477,7 @@ function canonicalState(state: LedgerState): CanonicalValue {
     operator: state.operator,
     height: state.height,
     last_hash: state.last_hash,
+    history: state.history,
     last_term: state.last_term,
     time_ms: state.time_ms,
     members: sorted(state.members, plain),

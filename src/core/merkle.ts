@@ -195,3 +195,47 @@ export function verifyConsistency(
   }
   return sn === 0 && bytesEqual(fr, root1) && bytesEqual(sr, root2);
 }
+
+/**
+ * All levels of one tree, for many inclusion proofs at O(log n) each (inclusionProof rehashes
+ * the whole tree per call). RFC 6962's split at the largest power of two below n is the same
+ * tree as pairing nodes level by level and carrying an odd last node up unchanged.
+ */
+export class MerkleLevels {
+  readonly #levels: Uint8Array[][];
+
+  constructor(leafHashes: Uint8Array[]) {
+    this.#levels = [leafHashes.slice()];
+    let level = this.#levels[0]!;
+    while (level.length > 1) {
+      const up: Uint8Array[] = [];
+      for (let i = 0; i + 1 < level.length; i += 2) up.push(nodeHash(level[i]!, level[i + 1]!));
+      if (level.length % 2 === 1) up.push(level[level.length - 1]!);
+      this.#levels.push(up);
+      level = up;
+    }
+  }
+
+  get size(): number {
+    return this.#levels[0]!.length;
+  }
+
+  root(): Uint8Array {
+    return this.size === 0 ? sha256(new Uint8Array(0)) : this.#levels[this.#levels.length - 1]![0]!;
+  }
+
+  /** PATH(index, D[size]) of RFC 6962 §2.1.1, leaf-to-root order (as inclusionProof). */
+  inclusion(index: number): Uint8Array[] {
+    checkIndex('index', index);
+    if (index >= this.size) throw new RangeError(`index ${index} is outside a tree of ${this.size} leaves`);
+    const path: Uint8Array[] = [];
+    let m = index;
+    for (let k = 0; k < this.#levels.length - 1; k++) {
+      const level = this.#levels[k]!;
+      const sibling = m % 2 === 1 ? m - 1 : m + 1;
+      if (sibling < level.length) path.push(level[sibling]!);
+      m = Math.floor(m / 2);
+    }
+    return path;
+  }
+}

@@ -32,6 +32,11 @@ export interface GridParams {
    * pays ⌊delivered_wh · price / 1000⌋ per interval; such chains replay with rule 1.
    */
   settlement_rule?: SettlementRule;
+  /**
+   * Block header format: 2 = headers carry the history root (docs/PROTOCOL.md). Absent in
+   * grids made before it, which keep version 1 headers; new grids get 2.
+   */
+  block_version?: 1 | 2;
 }
 
 export type SettlementRule = 1 | 2;
@@ -73,6 +78,7 @@ export function gridParams(overrides: Partial<GridParams> = {}): GridParams {
     retain_intervals: 24 * 60,
     contract_start_max_intervals: intervals(CONTRACT_START_MAX_MS),
     settlement_rule: SETTLEMENT_RULE_LATEST,
+    block_version: 2,
     ...overrides,
   };
 }
@@ -117,12 +123,16 @@ export const LIMITS = {
   name_max_chars: 40,
   /** The token symbol in the genesis params. */
   token_symbol_max_chars: 12,
+  /** One item of an exported chain or evidence file: a block with a certificate of members_max acks fits. */
+  export_item_max_bytes: 1024 * 1024 + 256 * 1024,
+  /** Proof hashes in one Merkle path (a tree of 2^64 leaves needs 64). */
+  proof_max_hashes: 64,
 } as const;
 
 const PARAM_KEYS: readonly string[] = [
   'interval_ms', 'settle_lag_intervals', 'token_symbol', 'token_decimals', 'block_max_txs', 'block_max_bytes',
   'block_max_wait_ms', 'commit_quorum', 'contract_max_intervals', 'retain_intervals',
-  'contract_start_max_intervals', 'settlement_rule',
+  'contract_start_max_intervals', 'settlement_rule', 'block_version',
 ];
 
 export function checkParams(params: GridParams): string | null {
@@ -153,5 +163,6 @@ export function checkParams(params: GridParams): string | null {
   if (Object.hasOwn(params, 'settlement_rule') && params.settlement_rule !== 1 && params.settlement_rule !== 2) {
     return 'params.settlement_rule must be 1 or 2';
   }
+  if (params.block_version !== undefined && params.block_version !== 1 && params.block_version !== 2) return 'params.block_version must be 1 or 2';
   return null;
 }

@@ -16,6 +16,7 @@ import { decodeTx, decodeTxUnverified, TxError, type DecodedTx, type TxErrorCode
 import type { SignedGenesis } from './genesis.js';
 import type { NodeId, Verifier } from './keys.js';
 import { fromHex, toHex } from './bytes.js';
+import { frontierAppend, nextHistory, type Frontier } from './history.js';
 
 export interface Certificate {
   height: number;
@@ -151,6 +152,10 @@ export class Replica {
   /** The last certified batch accepted by sync, with its post-state, until it is applied. */
   #syncTail: { index: number; hash: string; state: LedgerState } | null = null;
   #deferredCertReq: { height: number; hash: string; to: NodeId } | null = null;
+  /** The history frontier after the last block validated (blocks are validated in chain order). */
+  #lastFrontier: { hash: string; frontier: Frontier } | null = null;
+  /** The frontier the block being signed builds on (blockTemplate → proposeBlock). */
+  #templateFrontier: { height: number; frontier: Frontier } | null = null;
 
   constructor(opts: ReplicaOptions) {
     this.id = opts.id;
@@ -168,7 +173,8 @@ export class Replica {
     const commit = Math.min(hard.commit, log.length - 1);
     let from = 1;
     const snap = opts.restored?.snapshot;
-    if (snap && snap.height <= commit && snap.height > 0 && snap.state.chain_id && log[snap.height]) {
+    // A snapshot stored before history roots existed has no frontier: replay from genesis.
+    if (snap && snap.height <= commit && snap.height > 0 && snap.state.chain_id && Array.isArray(snap.state.history) && log[snap.height]) {
       this.state = snap.state;
       from = snap.height + 1;
     }
@@ -298,9 +304,20 @@ export class Replica {
     if (!needsNoop && txs.length === 0) return null;
     const last = raft.lastEntry();
     const prevTime = last.block ? last.block.header.time_ms : this.genesis.genesis.time_ms;
+    const frontier = this.#frontierAfter(last);
+    if (!frontier) throw new Error(`no history frontier for the leader's own block ${last.index}`);
+    const history = nextHistory(this.state.params, frontier);
+    this.#templateFrontier = { height: last.index + 1, frontier };
     this.#signing = true;
     return {
-      fields: { chain: this.chain_id, height: last.index + 1, term: raft.term, prev: fromHex(last.hash), time_ms: Math.max(now_ms, prevTime) },
+      fields: {
+        chain: this.chain_id,
+        height: last.index + 1,
+        term: raft.term,
+        prev: fromHex(last.hash),
+        ...(history ? { history } : {}),
+        time_ms: Math.max(now_ms, prevTime),
+      },
       txs,
     };
   }
@@ -326,6 +343,10 @@ export class Replica {
       return false;
     }
     this.#txsByBlock.set(entry.hash, txs);
+    // The leader's next template builds on this block: remember its frontier (no walk).
+    const base = this.#templateFrontier;
+    if (base && base.height === entry.index) this.#lastFrontier = { hash: entry.hash, frontier: frontierAppend(base.frontier, entry.index, fromHex(entry.hash)) };
+    this.#templateFrontier = null;
     if (txs.some((t) => MEMBERSHIP_KINDS.has(t.body.kind))) this.raft.notePendingMembershipChange(entry.index);
     return true;
   }
@@ -550,22 +571,44 @@ export class Replica {
 
   // ---- validation of entries from the leader --------------------------------------------
 
+  /**
+   * The history frontier after `entry` (over blocks 0..entry.index), or null when `entry` is
+   * neither applied, nor the last validated block, nor in this node's log. Blocks are
+   * validated in chain order, so the last one's frontier is nearly always the parent's.
+   */
+  #frontierAfter(entry: Entry): Frontier | null {
+    if (this.#lastFrontier?.hash === entry.hash) return this.#lastFrontier.frontier;
+    const tail = this.#syncTail;
+    if (tail && tail.hash === entry.hash) return tail.state.history;
+    const base = this.state;
+    if (entry.index === base.height) return entry.hash === toHex(base.last_hash) ? base.history : null;
+    if (entry.index < base.height || this.raft?.log[entry.index]?.hash !== entry.hash) return null;
+    // Walk the log from the applied height: at most the uncommitted entries.
+    let frontier = base.history;
+    for (let i = base.height + 1; i <= entry.index; i++) frontier = frontierAppend(frontier, i, fromHex(this.raft.log[i]!.hash));
+    return frontier;
+  }
+
   #validate(entry: Entry, prev: Entry, trust_tx?: (tx: DecodedTx) => boolean): string | null {
     const b = entry.block;
     if (!b) return 'entry without a block';
     if (b.header.height !== entry.index || b.header.term !== entry.term) return 'header does not match the entry';
     if (toHex(blockHash(b.header)) !== entry.hash) return 'hash does not match the header';
     const prevTime = prev.block ? prev.block.header.time_ms : this.genesis.genesis.time_ms;
+    const frontier = this.#frontierAfter(prev);
+    if (!frontier) return `no history for the parent ${prev.index}`;
     try {
       const txs = checkBlock(b, {
         chain: this.chain_id,
         prev: { hash: fromHex(prev.hash), height: prev.index, term: prev.term, time_ms: prevTime },
+        history: nextHistory(this.state.params, frontier),
         max_txs: this.state.params.block_max_txs,
         max_bytes: this.state.params.block_max_bytes,
         verifier: this.#verifier,
         ...(trust_tx ? { trust_tx } : {}),
       });
       this.#txsByBlock.set(entry.hash, txs);
+      this.#lastFrontier = { hash: entry.hash, frontier: frontierAppend(frontier, prev.index + 1, fromHex(entry.hash)) };
       return null;
     } catch (err) {
       this.counters.blocks_rejected++;

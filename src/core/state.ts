@@ -77,6 +77,7 @@ export interface LedgerState {
   operator: NodeId;
   height: number;
   last_hash: Uint8Array; // hash of the last applied block (the chain id before block 1)
+  history: Uint8Array[]; // frontier of the history tree over blocks 0..height (history.ts)
   last_term: number;
   time_ms: number; // time of the last applied block
   members: Map<NodeId, Member>;

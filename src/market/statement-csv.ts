@@ -1,7 +1,8 @@
 // The statements table as CSV: one row per contract and interval, with ISO times, members'
-// names beside their ids, and token amounts with their decimals. Pure; the page's export and
-// a command-line tool can both call it.
+// names beside their ids, and token amounts with their decimals. Pure: the page's export and
+// `npm run verify -- --household ID --csv` both call it, so the two files are the same bytes.
 import type { Statement } from '../core/settlement.js';
+import type { LedgerState } from '../core/state.js';
 import { formatMilli, formatTokens } from '../core/money.js';
 
 export interface CsvContext {
@@ -13,6 +14,26 @@ export interface CsvContext {
 }
 
 export type StatementRow = Statement & { height: number; value_milli?: number };
+
+/** How a member is named everywhere: its display name, else "Grid operator", else its short id. */
+export function memberLabel(id: string, name: string | null | undefined, operator: string | null): string {
+  return name ? name : id === operator ? 'Grid operator' : id.slice(0, 8);
+}
+
+/** The CSV context of a ledger state: its grid's units and its members' names. */
+export function csvContextOf(state: Pick<LedgerState, 'params' | 'members' | 'operator'>): CsvContext {
+  return {
+    interval_ms: state.params.interval_ms,
+    token_decimals: state.params.token_decimals,
+    token_symbol: state.params.token_symbol,
+    nameOf: (id) => memberLabel(id, state.members.get(id)?.name, state.operator),
+  };
+}
+
+/** A household's statements as the app lists them: as consumer or producer; the operator sees all. */
+export function isHouseholdStatement(s: Statement, household: string, isOperator: boolean): boolean {
+  return isOperator || s.consumer === household || s.producer === household;
+}
 
 export const STATEMENT_CSV_COLUMNS = [
   'interval_start', 'interval_end', 'block', 'contract', 'consumer', 'consumer_id', 'producer', 'producer_id',

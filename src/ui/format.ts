@@ -1,6 +1,7 @@
 // Formatting shared by the views: token amounts with the grid's decimals, prices per kWh,
 // members by name, intervals as local times. Pure functions of what the node reports.
 import { formatTokens } from '../core/money.js';
+import { memberLabel } from '../market/statement-csv.js';
 import type { MemberInfo } from '../node/types.js';
 
 export function short(id: string | null | undefined): string {
@@ -60,7 +61,7 @@ export function makeFmt(p: { token_symbol: string; token_decimals: number; inter
     gt: (minor) => formatTokens(minor, decimals, symbol),
     price: (v) => (v === null ? '—' : `${formatTokens(v, decimals)} ${symbol}/kWh`),
     energy: (wh) => (Math.abs(wh) < 10_000 ? `${wh} Wh` : `${(wh / 1000).toFixed(1)} kWh`),
-    name: (id) => (!id ? '—' : (names.get(id) ?? (id === operator ? 'Grid operator' : short(id)))),
+    name: (id) => (!id ? '—' : memberLabel(id, names.get(id), operator)),
     span: (i) => `${at(i * interval_ms)}–${hm((i + 1) * interval_ms, seconds)}`,
     at,
     clock: (ms) => hm(ms, seconds),

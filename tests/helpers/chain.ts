@@ -5,6 +5,7 @@ import { DEFAULT_PARAMS, type GridParams } from '../../src/core/params.js';
 import { createGenesis, type SignedGenesis } from '../../src/core/genesis.js';
 import { apply, assertInvariants, genesisState, type ApplyResult, type LedgerState } from '../../src/core/ledger.js';
 import { buildBlockSync, type Block } from '../../src/core/block.js';
+import { nextHistory } from '../../src/core/history.js';
 import { signTxSync, type DecodedTx, type Role, type TxBody, type TxKind, type TxOf } from '../../src/core/tx.js';
 
 export type Fields<K extends TxKind> = Omit<TxOf<K>, 'v' | 'chain' | 'kind' | 'from' | 'seq'>;
@@ -31,7 +32,8 @@ export class TestChain {
     chain.genesis = await createGenesis(chain.operator, {
       name: 'test grid',
       time_ms,
-      params: { ...base, ...params },
+      // An undefined value drops the parameter (a grid made before it existed).
+      params: Object.fromEntries(Object.entries({ ...base, ...params }).filter(([, v]) => v !== undefined)) as unknown as GridParams,
       members,
     });
     chain.state = genesisState(chain.genesis, nobleVerifier);
@@ -61,7 +63,7 @@ export class TestChain {
   /** Proposes a block at `time_ms` holding `txs` and applies it. */
   block(txs: DecodedTx[], time_ms: number, term = 1): ApplyResult {
     const block = buildBlockSync(
-      { chain: this.state.chain_id, height: this.state.height + 1, term, prev: this.state.last_hash, time_ms },
+      { chain: this.state.chain_id, height: this.state.height + 1, term, prev: this.state.last_hash, ...historyField(this.state), time_ms },
       txs.map((t) => t.bytes),
       this.operator,
     );
@@ -76,4 +78,10 @@ export class TestChain {
   balance(name: string): number {
     return this.state.members.get(this.id(name))?.balance ?? 0;
   }
+}
+
+/** The `history` field the next block's header carries (none on a chain of v1 headers). */
+export function historyField(state: LedgerState): { history?: Uint8Array } {
+  const history = nextHistory(state.params, state.history);
+  return history ? { history } : {};
 }

@@ -23,6 +23,8 @@ export interface SimOptions {
   converge_ms?: number;
   trace?: (line: string) => void;
   planted_bug?: PlantedBug | DriverBug;
+  /** 1: a grid made before history roots (its genesis has no block_version); default 2. */
+  block_version?: 1 | 2;
 }
 
 /** A bug planted in the simulated driver: it sends a Ready's messages before persisting it. */
@@ -72,18 +74,19 @@ type Event =
 
 const EPOCH_MS = 1_800_000_000_000; // a fixed genesis time: runs never read the real clock
 
-export async function makeGenesis(signers: NobleSigner[], founders: number, roles: Role[], commit_quorum: 'majority' | 'two_thirds' = 'majority'): Promise<SignedGenesis> {
+export async function makeGenesis(signers: NobleSigner[], founders: number, roles: Role[], commit_quorum: 'majority' | 'two_thirds' = 'majority', block_version: 1 | 2 = 2): Promise<SignedGenesis> {
+  const { block_version: _, ...legacy } = DEFAULT_PARAMS;
   return createGenesis(signers[0]!, {
     name: 'sim grid',
     time_ms: EPOCH_MS,
-    params: { ...DEFAULT_PARAMS, interval_ms: 1000, block_max_wait_ms: 5, block_max_txs: 64, commit_quorum },
+    params: { ...(block_version === 1 ? legacy : DEFAULT_PARAMS), interval_ms: 1000, block_max_wait_ms: 5, block_max_txs: 64, commit_quorum },
     members: signers.slice(1, founders).map((s, i) => ({ pub: s.publicKey, role: roles[i % roles.length]! })),
   });
 }
 
 export class Cluster {
   readonly rng: Rng;
-  readonly opts: Required<Omit<SimOptions, 'trace' | 'planted_bug'>> & Pick<SimOptions, 'trace' | 'planted_bug'>;
+  readonly opts: Required<Omit<SimOptions, 'trace' | 'planted_bug' | 'block_version'>> & Pick<SimOptions, 'trace' | 'planted_bug' | 'block_version'>;
   readonly nodes: SimNode[] = [];
   readonly verifier = new CachingVerifier(nobleVerifier);
   genesis!: SignedGenesis;
@@ -134,7 +137,7 @@ export class Cluster {
   async setup(): Promise<void> {
     const total = this.#founders + this.#spares;
     const signers = Array.from({ length: total }, (_, i) => NobleSigner.fromSeed(`sim-node-${i}`));
-    this.genesis = await makeGenesis(signers, this.#founders, ['producer', 'consumer', 'prosumer'], this.#config.commit_quorum);
+    this.genesis = await makeGenesis(signers, this.#founders, ['producer', 'consumer', 'prosumer'], this.#config.commit_quorum, this.opts.block_version ?? 2);
     const chainHex = toHex(new Replica({ genesis: this.genesis, id: signers[0]!.id, verifier: this.verifier, rand: () => 0 }).chain_id);
     for (let i = 0; i < total; i++) {
       this.nodes.push({

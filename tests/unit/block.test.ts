@@ -9,6 +9,7 @@ import { inclusionProof, leafHash, verifyInclusion } from '../../src/core/merkle
 import { votersOf } from '../../src/core/ledger.js';
 import { encodeSignedTx } from '../../src/core/tx.js';
 import { certifiedTrust } from '../../src/core/replica.js';
+import { nextHistory } from '../../src/core/history.js';
 
 async function setup() {
   const c = await TestChain.create({ a: 'consumer', b: 'producer', d: 'prosumer' });
@@ -17,13 +18,14 @@ async function setup() {
     c.tx('a', 'transfer', { to: c.id('b'), amount: 1, memo: '' }),
   ];
   const block = buildBlockSync(
-    { chain: c.state.chain_id, height: 1, term: 3, prev: c.state.last_hash, time_ms: 1000 },
+    { chain: c.state.chain_id, height: 1, term: 3, prev: c.state.last_hash, history: nextHistory(c.state.params, c.state.history)!, time_ms: 1000 },
     txs.map((t) => t.bytes),
     c.operator,
   );
   const ctx = {
     chain: c.state.chain_id,
     prev: { hash: c.state.last_hash, height: 0, term: 0, time_ms: 0 },
+    history: nextHistory(c.state.params, c.state.history)!,
     max_txs: 10,
     max_bytes: 100_000,
     verifier: nobleVerifier,
@@ -74,9 +76,9 @@ describe('blocks', () => {
     const forged = c.tx('a', 'transfer', { to: c.id('b'), amount: 1, memo: '' });
     const bytes = forged.bytes.slice();
     bytes[bytes.length - 1]! ^= 1; // flip a bit of the signature
-    const evil = buildBlockSync({ chain: ctx.chain, height: 1, term: 3, prev: ctx.prev.hash, time_ms: 1000 }, [bytes], c.operator);
+    const evil = buildBlockSync({ chain: ctx.chain, height: 1, term: 3, prev: ctx.prev.hash, history: ctx.history, time_ms: 1000 }, [bytes], c.operator);
     expect(code(() => checkBlock(evil, ctx))).toBe('bad_tx');
-    const dup = buildBlockSync({ chain: ctx.chain, height: 1, term: 3, prev: ctx.prev.hash, time_ms: 1000 }, [forged.bytes, forged.bytes], c.operator);
+    const dup = buildBlockSync({ chain: ctx.chain, height: 1, term: 3, prev: ctx.prev.hash, history: ctx.history, time_ms: 1000 }, [forged.bytes, forged.bytes], c.operator);
     expect(code(() => checkBlock(dup, ctx))).toBe('duplicate_tx');
     expect(code(() => decodeBlock(new Uint8Array([0xa0])))).toBe('malformed');
   });
@@ -111,7 +113,7 @@ describe('blocks', () => {
       return encodeSignedTx({ body: t.body, pub: t.pub, sig });
     };
     const blockOf = (txs: Uint8Array[]) =>
-      buildBlockSync({ chain: c.state.chain_id, height: 1, term: 3, prev: c.state.last_hash, time_ms: 1000 }, txs, c.operator);
+      buildBlockSync({ chain: c.state.chain_id, height: 1, term: 3, prev: c.state.last_hash, history: nextHistory(c.state.params, c.state.history)!, time_ms: 1000 }, txs, c.operator);
     const transfer = blockOf([forged(c.tx('a', 'transfer', { to: c.id('b'), amount: 1, memo: '' }))]);
     expect(code(() => checkBlock(transfer, ctx))).toBe('bad_tx');
     expect(code(() => checkBlock(transfer, { ...ctx, trust_tx: certifiedTrust }))).toBe('ok');

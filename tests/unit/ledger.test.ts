@@ -4,6 +4,7 @@ import { NobleSigner, nobleVerifier } from '../../src/core/keys.js';
 import { inviteMessage, signTxSync, type TxBody } from '../../src/core/tx.js';
 import { apply, stateRoot, votersOf, type Receipt } from '../../src/core/ledger.js';
 import { buildBlockSync, BlockError } from '../../src/core/block.js';
+import { nextHistory } from '../../src/core/history.js';
 import { toHex } from '../../src/core/bytes.js';
 import { RULE1_PARAMS } from '../../src/core/params.js';
 
@@ -271,7 +272,7 @@ describe('ledger: blocks', () => {
     const c = await TestChain.create();
     c.block([], 5000);
     const mk = (height: number, prev: Uint8Array, time_ms: number) =>
-      buildBlockSync({ chain: c.state.chain_id, height, term: 1, prev, time_ms }, [], c.operator);
+      buildBlockSync({ chain: c.state.chain_id, height, term: 1, prev, history: nextHistory(c.state.params, c.state.history)!, time_ms }, [], c.operator);
     expect(() => apply(c.state, mk(3, c.state.last_hash, 6000), nobleVerifier)).toThrow(/bad_height/);
     expect(() => apply(c.state, mk(2, new Uint8Array(32), 6000), nobleVerifier)).toThrow(/bad_prev/);
     expect(() => apply(c.state, mk(2, c.state.last_hash, 4000), nobleVerifier)).toThrow(BlockError);

@@ -10,8 +10,9 @@ import {
   verifyInclusion,
 } from '../../src/core/merkle.js';
 import { fromHex, toHex } from '../../src/core/bytes.js';
+import { rfc6962Vectors } from '../helpers/vectors.js';
 
-const VECTORS = join(process.cwd(), '..', 'shared', 'vectors', 'rfc6962');
+const VECTORS = rfc6962Vectors();
 const LEAVES = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'].map(fromHex);
 const ROOTS = [
   'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
@@ -93,5 +94,18 @@ describe('RFC 6962 Merkle tree (§2.1)', () => {
   it('rejects out-of-range indices when proving', () => {
     expect(() => inclusionProof(LEAVES, 8)).toThrow(RangeError);
     expect(() => consistencyProof(LEAVES, 9)).toThrow(RangeError);
+  });
+});
+
+describe('MerkleLevels', () => {
+  it('gives the same roots and inclusion proofs as RFC 6962 recursion, for every size up to 70', async () => {
+    const { MerkleLevels } = await import('../../src/core/merkle.js');
+    const leaves = Array.from({ length: 70 }, (_, i) => new Uint8Array([i, (i * 13) % 256, 1]));
+    for (let n = 0; n <= leaves.length; n++) {
+      const tree = new MerkleLevels(leaves.slice(0, n).map(leafHash));
+      expect(toHex(tree.root())).toBe(toHex(merkleRoot(leaves.slice(0, n))));
+      for (let i = 0; i < n; i++) expect(tree.inclusion(i).map(toHex)).toEqual(inclusionProof(leaves.slice(0, n), i).map(toHex));
+    }
+    expect(toHex(new MerkleLevels(LEAVES.map(leafHash)).root())).toBe(ROOTS[8]);
   });
 });

@@ -153,3 +153,25 @@ describe('display names in transactions', () => {
     }
   });
 });
+
+describe('body bytes kept from decoding', () => {
+  it('are exactly the canonical encoding of the body, for every kind', async () => {
+    const { TestChain } = await import('../helpers/chain.js');
+    const { bodyBytesOf, decodeTxUnverified, encodeBody } = await import('../../src/core/tx.js');
+    const { toHex } = await import('../../src/core/bytes.js');
+    const c = await TestChain.create({ a: 'consumer', b: 'producer' });
+    const txs = [
+      c.tx('operator', 'mint', { to: c.id('a'), amount: 10, ref: 'ünïcode ref' }),
+      c.tx('a', 'transfer', { to: c.id('b'), amount: 1, memo: '' }),
+      c.tx('b', 'meter', { interval: 5, import_wh: 0, export_wh: 123456789 }),
+      c.tx('operator', 'admit', { member: c.id('d'), pub: c.signer('d').publicKey, role: 'consumer', invite: null }),
+    ];
+    for (const t of txs) {
+      const d = decodeTxUnverified(t.bytes, c.state.chain_id);
+      expect(toHex(bodyBytesOf(d.body))).toBe(toHex(encodeBody(t.body)));
+      expect(d.id).toBe(t.id);
+      // A body that did not come from bytes is encoded.
+      expect(toHex(bodyBytesOf({ ...d.body }))).toBe(toHex(encodeBody(t.body)));
+    }
+  });
+});
