@@ -1,4 +1,4 @@
-// `npm run demo -- --nodes 10 [--market] [--headed] [--duration S] [--json] [--port P]`
+// `npm run demo -- --nodes 10 [--market] [--headed] [--duration S] [--json] [--port P] [--export FILE]`
 // Starts the server and a grid of N tabs in one Chromium: the operator creates the grid,
 // N-1 households join with invite links, the operator mints deposits, and a trickle of
 // transfers flows between random members. A live status table prints every second;
@@ -6,14 +6,15 @@
 // is formed and prints one JSON line last. With --market the grid is a market instead:
 // the operator, producers and consumers with simulated meters on a 10-second interval;
 // producers offer, consumers sign contracts (and sign new ones when they end), and the
-// table shows prices, contracts and payments as they settle.
+// table shows prices, contracts and payments as they settle. With --export FILE, the last
+// member's chain file is written to FILE at the end (check it: npm run verify -- FILE).
 import { chromium } from '@playwright/test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildIfStale, root } from '../signaling/build.js';
 import { staticHandler } from '../signaling/static.js';
 import { startGridServer } from '../signaling/server.js';
-import { buildGrid, call, CHROMIUM, CHROMIUM_ARGS, closeAll, status, type Tab } from './tabs.js';
+import { buildGrid, call, CHROMIUM, CHROMIUM_ARGS, closeAll, exportChainFile, status, type Tab } from './tabs.js';
 import { marketRoles, marketTrader, startMeters } from './market-load.js';
 import type { NodeStatus } from '../src/node/types.js';
 
@@ -121,6 +122,11 @@ try {
     committed_txs: Math.max(...last.map((s) => s.committed_txs)),
   };
   say(`screenshots in ${outDir}; leaders' terms: ${[...terms].join(',')}`);
+  const exportTo = arg('export');
+  if (exportTo) {
+    const bytes = await exportChainFile(tabs[tabs.length - 1]!.page, exportTo);
+    say(`chain of tab ${tabs.length} written to ${exportTo} (${bytes} bytes); check it with: npm run verify -- ${exportTo}`);
+  }
   console.log(JSON.stringify(summary));
   await shutdown(0);
 } catch (err) {

@@ -104,3 +104,18 @@ export async function heights(tabs: Tab[]): Promise<number[]> {
 export async function closeAll(tabs: Tab[]): Promise<void> {
   await Promise.all(tabs.map((t) => t.context.close().catch(() => {})));
 }
+
+/** The tab's chain file ("Download chain"), read from the node's stream, written to `path`. */
+export async function exportChainFile(page: Page, path: string): Promise<number> {
+  const b64 = await page.evaluate(async () => {
+    const api = (globalThis as unknown as { gridledger: { api: { exportChain(): Promise<ReadableStream<Uint8Array>> } } }).gridledger.api;
+    const bytes = new Uint8Array(await new Response(await api.exportChain()).arrayBuffer());
+    let s = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(s);
+  });
+  const bytes = Buffer.from(b64, 'base64');
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(path, bytes);
+  return bytes.length;
+}

@@ -16,6 +16,7 @@ import { MemberDesk } from './member-desk.js';
 import { MarketDriver, type MeterChoice } from './market.js';
 import { WalletHistory } from './wallet.js';
 import { noFaults, Views } from './views.js';
+import { Exports } from './exports.js';
 import type { FaultStats } from './types.js';
 import type { MeterProfile } from '../meter/simulated.js';
 import type { PriceSchedule } from '../market/schedule.js';
@@ -33,6 +34,7 @@ export class GridNode {
   readonly market: MarketDriver;
   readonly wallet: WalletHistory;
   readonly views: Views;
+  readonly exports: Exports;
   /** Test-only fault counters (test-controls.ts replaces this; production has no faults). */
   faultStats: () => FaultStats = noFaults;
   #marketTimer: ReturnType<typeof setInterval> | null = null;
@@ -53,6 +55,7 @@ export class GridNode {
       for (const a of applied) this.market.onStatements(a.entry.index, a.statements);
       this.market.onState(r.state);
     });
+    this.exports = new Exports(ctx);
     this.views = new Views(ctx, this.hub, store, {
       committedTxs: () => this.driver.committed_txs,
       sync: () => this.sync.stats,

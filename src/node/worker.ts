@@ -55,6 +55,17 @@ const api = {
     return n.ctx.replica ? n.market.view(n.ctx.replica.state) : null;
   },
   statements: (limit: number) => need().market.myStatements(need().ctx.isOperator(), Math.min(limit, 500)),
+  // The auditor's downloads (exports.ts): streams are transferred to the page, not copied.
+  exportChain: () => {
+    const s = need().exports.chain();
+    return Comlink.transfer(s, [s as unknown as Transferable]);
+  },
+  exportEvidence: (household?: NodeId) => {
+    const s = need().exports.evidence(household);
+    return Comlink.transfer(s, [s as unknown as Transferable]);
+  },
+  savedHead: () => need().exports.savedHead(),
+  proveExtends: (old_height: number) => need().exports.proveExtends(old_height),
   // This node's transactions (outbox.ts) and requests (member-desk.ts).
   preflight: (fields: SubmitFields) => need().outbox.preflight(fields),
   submit: (fields: SubmitFields) => need().outbox.submit(fields),

@@ -4,7 +4,10 @@
 // conserved; a producer whose meter stops is not paid and its consumer is refunded; a
 // consumer whose price limit is below the price buys nothing.
 import { test, expect } from '@playwright/test';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { buildGrid, call, closeAll, status, waitFor, type Tab } from './grid.js';
+import { exportChainFile } from '../../scripts/tabs.js';
 import { installFakeSerial } from './fake-serial.js';
 import type { MarketView, ContractView } from '../../src/node/market.js';
 import type { Statement } from '../../src/core/settlement.js';
@@ -133,4 +136,26 @@ test('a 10-tab market settles contracts the same way on every tab', async ({ bro
   const t = (await market(c3)).totals;
   expect(t.minted - t.burned).toBe(t.balances + t.locked);
   await c1.page.screenshot({ path: 'test-results/market-view.png', fullPage: true });
+
+  // The auditor's path: a tab's chain taken out and verified offline by `npm run verify`,
+  // which recomputes c1's statements; its CSV is the tab's own CSV export, row for row, up to
+  // the height the chain file ends at (the newest certified block the tab had applied).
+  mkdirSync('test-results', { recursive: true });
+  const file = 'test-results/market-chain.glc';
+  expect(await exportChainFile(c3.page, file)).toBeGreaterThan(0);
+  const verify = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/audit/cli.ts', ...args], { encoding: 'utf8' });
+  const report = verify(file, '--json', '--sequential');
+  expect(report.status, report.stderr).toBe(0);
+  const head = (JSON.parse(report.stdout) as { head: { height: number } }).head.height;
+  expect(head).toBeGreaterThan(0);
+  const cli = verify(file, '--household', c1.id, '--csv');
+  expect(cli.status, cli.stderr).toBe(0);
+  await c1.page.getByTestId('nav-home').click();
+  const [download] = await Promise.all([c1.page.waitForEvent('download'), c1.page.getByTestId('statements-csv').click()]);
+  const [header, ...rows] = readFileSync((await download.path())!, 'utf8').trim().split('\n');
+  const upToHead = rows.filter((r) => Number(r.split(',')[2]) <= head);
+  const [cliHeader, ...cliRows] = cli.stdout.trim().split('\n');
+  expect(cliHeader).toBe(header);
+  expect(upToHead.length).toBeGreaterThan(0);
+  expect(cliRows).toEqual(upToHead);
 });
