@@ -76,6 +76,39 @@ export async function renderCharts(browser: Browser, r: ChartInput, outDir: stri
   return written;
 }
 
+/** How the grid grows with its tabs (bench/scale.ts): latency, memory and frames per block. */
+export async function renderScaleChart(
+  rows: { nodes: number; p50_ms: number | null; p99_ms: number | null; pss_mb_per_tab: number; frames_per_block: number; idle_cpu_pct_per_tab: number }[],
+  file: string,
+): Promise<void> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage({ viewport: { width: 760, height: 420 }, deviceScaleFactor: 1 });
+    await page.setContent('<html><body style="margin:0;background:#fff;font:13px system-ui"><div id="c" style="padding:12px;display:inline-block"></div></body></html>');
+    await page.addStyleTag({ path: join(root, 'node_modules/uplot/dist/uPlot.min.css') });
+    await page.addScriptTag({ path: join(root, 'node_modules/uplot/dist/uPlot.iife.min.js') });
+    await page.evaluate(
+      `((a) => new uPlot({ title: 'One grid, more tabs: commit latency, memory per tab, frames per block', width: 720, height: 360, legend: { live: false }, cursor: { show: false },
+        scales: { x: { time: false }, ms: {}, n: {} },
+        axes: [{ label: 'tabs' }, { scale: 'ms', label: 'latency ms' }, { side: 1, scale: 'n', label: 'MB per tab · frames per block', grid: { show: false } }],
+        series: [{}, { label: 'p50 ms', scale: 'ms', stroke: '#2da44e', width: 2, points: { size: 7 } },
+          { label: 'p99 ms', scale: 'ms', stroke: '#cf222e', width: 2, dash: [6, 4], points: { size: 7 } },
+          { label: 'PSS MB per tab', scale: 'n', stroke: '#1f6feb', width: 2, points: { size: 7 } },
+          { label: 'frames per block', scale: 'n', stroke: '#8250df', width: 2, points: { size: 7 } }] },
+        [a.x, a.p50, a.p99, a.pss, a.f], document.getElementById('c')))(${JSON.stringify({
+          x: rows.map((r) => r.nodes),
+          p50: rows.map((r) => r.p50_ms),
+          p99: rows.map((r) => r.p99_ms),
+          pss: rows.map((r) => r.pss_mb_per_tab),
+          f: rows.map((r) => r.frames_per_block),
+        })})`,
+    );
+    await page.locator('#c').screenshot({ path: file });
+  } finally {
+    await browser.close();
+  }
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const file = process.argv[2] ?? join(root, 'bench-results', 'results.json');
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });

@@ -1,0 +1,177 @@
+// `npm run bench:scale [-- --sizes 5,10,20,30 --rate 50 --seconds 10 --quick]`: how one grid
+// grows with its number of tabs, on this machine (one Chromium, loopback). For each size:
+// mesh formation time (create → every tab a member with every link up), commit latency p50/p99
+// at a fixed offered load (submit → applied on every tab), memory per tab (PSS of the tab's
+// renderer process, which holds its worker, from /proc/PID/smaps_rollup), CPU per tab while
+// idle (from /proc/PID/stat), and frames sent per committed block under load. Writes
+// bench-results/scale.{json,md} and a chart, and prints one JSON line.
+import { chromium, type Browser } from '@playwright/test';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildIfStale, root } from '../signaling/build.js';
+import { staticHandler } from '../signaling/static.js';
+import { startGridServer } from '../signaling/server.js';
+import { buildGrid, call, CHROMIUM, CHROMIUM_ARGS, closeAll, status, waitFor, type Tab } from '../scripts/tabs.js';
+import { latencies, leaderOf, offer, percentile } from './load.js';
+import { renderScaleChart } from './charts.js';
+
+const argv = process.argv;
+const arg = (name: string) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
+const quick = argv.includes('--quick');
+const sizes = (arg('sizes') ?? (quick ? '5,10' : '5,10,20,30')).split(',').map(Number);
+const rate = Number(arg('rate') ?? 50);
+const seconds = Number(arg('seconds') ?? (quick ? 5 : 10));
+const idle_s = Number(arg('idle') ?? (quick ? 5 : 10));
+const port = Number(arg('port') ?? 8098);
+const log = (line: string) => console.error(line);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const TICKS_PER_S = 100; // USER_HZ on Linux
+
+/** The Chromium this process launched (Playwright spawns it as our child). */
+function browserProcess(): number {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      if (ppid === process.pid && cmd.includes('chrom') && !cmd.includes('--type=')) return Number(d);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  throw new Error('cannot find the Chromium process this benchmark launched');
+}
+
+/** Renderer processes under the browser (one per tab here: every tab has its own context). */
+function renderers(browserPid: number): number[] {
+  const parent = new Map<number, number>();
+  const cmd = new Map<number, string>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      cmd.set(Number(d), readFileSync(`/proc/${d}/cmdline`, 'utf8'));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const under = (pid: number): boolean => {
+    for (let p = pid, i = 0; p > 1 && i < 20; p = parent.get(p) ?? 0, i++) if (p === browserPid) return true;
+    return false;
+  };
+  return [...cmd].filter(([pid, c]) => c.includes('--type=renderer') && under(pid)).map(([pid]) => pid);
+}
+
+function pss_kb(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function cpu_ticks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]); // utime + stime
+  } catch {
+    return 0;
+  }
+}
+
+const framesOut = async (tabs: Tab[]) => (await Promise.all(tabs.map((t) => status(t.page)))).reduce((n, s) => n + s.peers.reduce((m, p) => m + p.frames_out, 0), 0);
+
+interface Row {
+  nodes: number;
+  voters: number;
+  links_per_tab: number;
+  formation_ms: number;
+  p50_ms: number | null;
+  p99_ms: number | null;
+  committed_tps: number;
+  pss_mb_per_tab: number;
+  idle_cpu_pct_per_tab: number;
+  frames_per_block: number;
+}
+
+async function measure(browser: Browser, browserPid: number, base: string, n: number): Promise<Row> {
+  const t0 = Date.now();
+  const { tabs } = await buildGrid(browser, base, n, () => {}, { interval_s: 60, mesh_timeout_ms: 300_000 });
+  const formation_ms = Date.now() - t0;
+  try {
+    for (const t of tabs.slice(1)) await call(tabs[0]!.page, 'submit', { kind: 'mint', to: t.id, amount: 1_000_000_000, ref: 'scale' });
+    await waitFor('deposits applied', async () => (await status(tabs[n - 1]!.page)).balance > 0, 60_000);
+    // Idle: no load, the grid only heartbeats, pings and certifies.
+    await sleep(2000);
+    const procs = renderers(browserPid);
+    const before = procs.map(cpu_ticks);
+    await sleep(idle_s * 1000);
+    const after = procs.map(cpu_ticks);
+    const idle_cpu = after.reduce((s, a, i) => s + (a - before[i]!), 0) / TICKS_PER_S / idle_s;
+    const pss = procs.reduce((s, p) => s + pss_kb(p), 0);
+    // Load: `rate` transfers per second; frames per committed block.
+    const leader = tabs[Math.max(0, await leaderOf(tabs))]!;
+    const h0 = (await status(leader.page)).height;
+    const f0 = await framesOut(tabs);
+    const c0 = (await status(leader.page)).committed_txs;
+    const l0 = Date.now();
+    const subs = await offer(tabs, rate, seconds);
+    await waitFor('the load drains', async () => (await status(leader.page)).mempool === 0, 30_000).catch(() => {});
+    const top = (await status(leader.page)).height;
+    await waitFor('every tab applies the load', async () => (await Promise.all(tabs.map(async (t) => (await status(t.page)).applied))).every((h) => h >= top), 60_000).catch(() => {});
+    const committed = (await status(leader.page)).committed_txs - c0;
+    const elapsed = (Date.now() - l0) / 1000;
+    const frames = (await framesOut(tabs)) - f0;
+    const lat = (await latencies(tabs, subs)).filter((x): x is number => x !== null).sort((a, b) => a - b);
+    const s = await status(tabs[n - 1]!.page);
+    return {
+      nodes: n,
+      voters: s.voters,
+      links_per_tab: Math.round((10 * (await Promise.all(tabs.map((t) => status(t.page)))).reduce((k, x) => k + x.peers.filter((p) => p.authenticated).length, 0)) / n) / 10,
+      formation_ms,
+      p50_ms: percentile(lat, 50),
+      p99_ms: percentile(lat, 99),
+      committed_tps: Math.round(committed / elapsed),
+      pss_mb_per_tab: Math.round(pss / 1024 / Math.max(1, procs.length)),
+      idle_cpu_pct_per_tab: Math.round((1000 * idle_cpu) / Math.max(1, procs.length)) / 10,
+      frames_per_block: Math.round(frames / Math.max(1, top - h0)),
+    };
+  } finally {
+    await closeAll(tabs);
+  }
+}
+
+const dist = buildIfStale('test');
+const server = await startGridServer({ port, host: '127.0.0.1', handler: staticHandler(dist), config: { loopback_only: true } });
+const rows: Row[] = [];
+try {
+  for (const n of sizes) {
+    // A fresh browser per size: nothing left over from the last grid.
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    try {
+      log(`${n} tabs…`);
+      const row = await measure(browser, browserProcess(), `http://127.0.0.1:${port}/`, n);
+      rows.push(row);
+      log(`  ${JSON.stringify(row)}`);
+    } finally {
+      await browser.close();
+    }
+  }
+} finally {
+  await server.close();
+}
+const out = join(root, 'bench-results');
+mkdirSync(out, { recursive: true });
+writeFileSync(join(out, 'scale.json'), JSON.stringify({ rate, seconds, rows }, null, 2));
+const md = [
+  `| tabs | voters | links/tab | formation (s) | p50 (ms) at ${rate} tx/s | p99 (ms) | committed tx/s | PSS/tab (MB) | idle CPU/tab (%) | frames/block |`,
+  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...rows.map((r) => `| ${r.nodes} | ${r.voters} | ${r.links_per_tab} | ${(r.formation_ms / 1000).toFixed(1)} | ${r.p50_ms} | ${r.p99_ms} | ${r.committed_tps} | ${r.pss_mb_per_tab} | ${r.idle_cpu_pct_per_tab} | ${r.frames_per_block} |`),
+];
+writeFileSync(join(out, 'scale.md'), md.join('\n') + '\n');
+await renderScaleChart(rows, join(out, 'scale.png'));
+console.log(JSON.stringify({ rate, rows }));
