@@ -62,10 +62,13 @@ const api = {
   txStatus: (id: string) => need().outbox.status(id),
   checkInvite: (token: string) => need().memberDesk.checkInvite(token),
   acceptInvite: (token: string, name?: string) => need().memberDesk.acceptInvite(token, name),
+  checkRekey: (token: string) => need().memberDesk.checkRekey(token),
+  acceptRekey: (token: string) => need().memberDesk.acceptRekey(token),
   requestJoin: (role: Role, name: string) => need().memberDesk.requestJoin(role, name),
   requestDeposit: (amount: number, ref: string) => need().memberDesk.requestDeposit(amount, ref),
   // The operator's desk (operator-desk.ts).
   makeInvite: (role: Role, ttl_ms: number) => need().operatorDesk.makeInvite(role, ttl_ms),
+  makeRekeyInvite: (member: NodeId, ttl_ms: number) => need().operatorDesk.makeRekeyInvite(member, ttl_ms),
   approveJoin: (id: NodeId) => need().operatorDesk.approveJoin(id),
   confirmDeposit: (index: number) => need().operatorDesk.confirmDeposit(index),
   setSchedule: (s: PriceSchedule) => need().operatorDesk.setSchedule(s),
