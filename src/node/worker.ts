@@ -29,7 +29,7 @@ const api = {
       node = await GridNode.open(db_name, grid_hint);
       if (TEST_BUILD) Object.assign(api, (await import('./test-controls.js')).testControls(node));
     } else if (grid_hint && !node.grid) await node.setGrid(grid_hint);
-    return { id: node.id, grid: node.grid };
+    return { id: node.id, grid: node.grid, created: node.created };
   },
   // The grid and this node's place in it.
   createGrid: (name: string, params?: Partial<GridParams>) => need().createGrid(name, params),
@@ -39,6 +39,8 @@ const api = {
   signSignalingChallenge: (challenge: Uint8Array, room: string) => signalingProof(need().ctx.signer, need().grid, challenge, room),
   onPeerClosed: (cb: (id: NodeId, gen: number) => void) => need().hub.onPeerClosed(cb),
   leave: () => need().leave(),
+  /** Another tab takes this household over: stop for good (the page ends the worker next). */
+  stop: () => need().stop(),
   transferLeadership: (target?: NodeId) => need().driver.transferLeadership(target),
   setSyncVerification: (mode: SyncVerification) => need().sync.setVerification(mode),
   // Reading (views.ts, wallet.ts, market.ts).

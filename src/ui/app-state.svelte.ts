@@ -12,7 +12,7 @@ export type StatementRow = Statement & { height: number };
 
 export class AppState {
   client = $state<Client | null>(null);
-  net = $state<ClientState>({ signaling: 'off', signaling_detail: '' });
+  net = $state<ClientState>({ signaling: 'off', signaling_detail: '', storage: 'unknown', moved: false });
   status = $state<NodeStatus | null>(null);
   members = $state<MemberInfo[]>([]);
   blocks = $state<BlockSummary[]>([]);
