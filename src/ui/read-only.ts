@@ -45,6 +45,8 @@ type Answer = { t: 'res'; id: number; to: string; ok: true; value: unknown } | {
 
 const channelName = (slot: string) => `gridledger-view:${slot}`;
 
+class ReaderApi {}
+
 /** About how many bytes a value takes (typed arrays by their length). */
 export function sizeOf(value: unknown): number {
   return JSON.stringify(value, (_k, v: unknown) => (v instanceof Uint8Array ? v.length : v))?.length ?? 0;
@@ -110,7 +112,8 @@ export function readerApi<T extends object>(slot: string): { api: T; close: () =
       waiting.set(id, { resolve, reject, timer });
       ch.postMessage({ t: 'req', id, from: me, method, args } satisfies Request);
     });
-  const api = new Proxy({} as T, {
+  // Not a plain object, so that Svelte's $state leaves it as it is (it deep-proxies plain ones).
+  const api = new Proxy(new ReaderApi() as T, {
     get: (_t, prop) => {
       if (typeof prop !== 'string' || prop === 'then') return undefined;
       if (Object.hasOwn(READ_ONLY, prop)) return (...args: unknown[]) => ask(prop, args);
