@@ -13,6 +13,7 @@ let producer: Tab;
 let consumer: Tab;
 let grid = '';
 const url = () => `/?grid=${grid}`;
+const shot = (page: Page, name: string) => page.screenshot({ path: `test-results/identity/${name}.png`, fullPage: true });
 
 /** A new tab of an existing context (the same browser profile) at `path`, once its page is up. */
 async function openIn(context: BrowserContext, path: string): Promise<Page> {
@@ -69,8 +70,10 @@ test('a second tab offers take-over or read-only; read-only reads the same balan
   const first = consumer.page;
   const reader = await openIn(consumer.context, url());
   await expect(reader.getByTestId('tab-choice')).toBeVisible();
+  await shot(reader, 'tab-choice');
   await reader.getByTestId('open-read-only').click();
   await expect(reader.getByTestId('read-only-banner')).toBeVisible();
+  await shot(reader, 'read-only');
   await expect(reader.getByTestId('balance')).toHaveText(await first.getByTestId('balance').textContent() ?? '');
   expect(await shownId(reader)).toBe(consumer.id);
   await expect(reader.getByTestId('send-submit')).toBeDisabled();
@@ -83,6 +86,7 @@ test('a second tab offers take-over or read-only; read-only reads the same balan
   await expect(taker.getByTestId('tab-choice')).toBeVisible();
   await taker.getByTestId('take-over').click();
   await expect(first.getByTestId('moved')).toBeVisible({ timeout: 30_000 });
+  await shot(first, 'moved');
   await waitFor('the taker runs the node', async () => (await status(taker).catch(() => null))?.has_genesis === true, 30_000);
   expect((await status(taker)).id).toBe(consumer.id);
   await waitFor('the taker is caught up', () => sameHeight(taker, operator.page), 30_000);
@@ -123,6 +127,7 @@ test('rekey: the household lost its browser data; the operator’s link moves it
   await item.getByTestId('rekey-member').click();
   await operator.page.getByTestId('rekey-confirm').click();
   const link = (await operator.page.getByTestId('rekey-link-text').inputValue()).trim();
+  await shot(operator.page, 'operator-rekey-link');
   expect(link).toMatch(/#rekey=/);
 
   // A fresh browser profile opens it and presents its new key.
@@ -131,6 +136,7 @@ test('rekey: the household lost its browser data; the operator’s link moves it
   consumer = { context, page, id: await shownId(page) };
   expect(consumer.id).not.toBe(oldId);
   await expect(page.getByTestId('rekey-summary')).toContainText('Corner house', { timeout: 60_000 });
+  await shot(page, 'rekey-page');
   await page.getByTestId('rekey-accept').click();
   await waitFor('the account is here', async () => (await status(page)).role === 'consumer', 60_000);
   const s = await status(page);
@@ -145,6 +151,7 @@ test('rekey: the household lost its browser data; the operator’s link moves it
   // Grid details lists the old id as retired.
   await page.getByTestId('nav-grid').click();
   await expect(page.getByTestId('retired-row')).toContainText(oldId.slice(0, 8));
+  await shot(page, 'grid-details-retired');
   // The grid keeps committing with the new key among its voters.
   const t = await call<{ ok: boolean; id: string }>(page, 'submit', { kind: 'transfer', to: producer.id, amount: 5, memo: 'new key' });
   expect(t.ok).toBe(true);
