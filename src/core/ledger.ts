@@ -16,6 +16,7 @@ import { inviteMessage, TxError, type DecodedTx, type Role, type TxBody, type Tx
 import { MILLI_PER_MINOR, settleDueIntervals, type Statement } from './settlement.js';
 import { frontierAppend, genesisFrontier, nextHistory } from './history.js';
 import type { Contract, LedgerState, Member, MemberRole } from './state.js';
+import { applyRekey, orphanedReference } from './rekey.js';
 
 export type { Contract, ContractStatus, IntervalEnergy, LedgerState, Member, MemberRole, MeterState, Offer, Payout } from './state.js';
 
@@ -130,10 +131,11 @@ export function applyUnsigned(state: LedgerState, body: TxBody, height = state.h
 
 function applyBody(state: LedgerState, body: TxBody, pub: Uint8Array | null, id: string, height: number): Receipt {
   const tx = { id };
-  const joining = body.kind === 'admit' && body.invite !== null;
+  // A joiner presenting an invite, or a new key taking over an account (rekey): a stranger's first tx.
+  const joining = (body.kind === 'admit' && body.invite !== null) || body.kind === 'rekey';
   const sender = state.members.get(body.from);
   if (joining && !sender) {
-    if (body.seq !== 0) return fail(tx, new TxError('skipped_seq', 'a joiner signs its admit with seq 0'));
+    if (body.seq !== 0) return fail(tx, new TxError('skipped_seq', `a new key signs its ${body.kind} with seq 0`));
   } else {
     if (!sender) return fail(tx, new TxError('unknown_account', `${body.from} is not a member`));
     if (body.seq < sender.seq) return fail(tx, new TxError('replayed_seq', `seq ${body.seq} already used (next is ${sender.seq})`));
@@ -188,6 +190,10 @@ function execute(state: LedgerState, body: TxBody, sender: Member | undefined, h
   switch (body.kind) {
     case 'admit':
       admit(state, body, sender, height);
+      return {};
+    case 'rekey':
+      if (sender) deny(sender.removed ? 'id_reused' : 'already_member', `${body.from} is known to the ledger already`);
+      applyRekey(state, body);
       return {};
     case 'rename': {
       // The name's shape was checked on decode (checkDisplayName); any member may rename itself.
@@ -448,6 +454,8 @@ export function assertInvariants(state: LedgerState): void {
     const c = state.contracts.get(id);
     check(!!c && c.status === 'active' && c.consumer === consumer, `active contract index for ${consumer} is stale`);
   }
+  const orphan = orphanedReference(state);
+  check(orphan === null, `a reference to a missing or retired member: ${orphan}`);
   check(state.minted - state.burned === balances + locked, `minted ${state.minted} - burned ${state.burned} != balances ${balances} + locked ${locked}`);
 }
 

@@ -153,16 +153,23 @@ function explain(s: LedgerState, body: TxBody, code: TxErrorCode, ledger: string
     case 'skipped_seq':
       return 'Another transaction of yours is still on its way. Try again in a moment.';
     case 'unknown_member':
+      if (body.kind === 'rekey') {
+        const m = s.members.get(body.member);
+        return m?.retired_to ? `${who(body.member)}'s account moved to a new key already.` : `${who(body.member)} is not a current member of this grid.`;
+      }
       return `${who(otherParty(body) ?? '')} is not a current member of this grid.`;
     case 'contract_ended':
       return 'That contract has ended or is ending already.';
     case 'unknown_contract':
       return `You have no contract number ${(body as { contract: number }).contract}.`;
     case 'bad_invite':
+      if (body.kind === 'rekey') return 'This re-key link is not valid for this grid: it was changed, or not made by the operator for this household. Ask the operator for a new one.';
       return 'This invite is not valid for this grid: it was changed, or not made by the operator. Ask for a new invite, or ask to join.';
     case 'invite_used':
+      if (body.kind === 'rekey') return 'This re-key link was used already. Ask the operator for a new one.';
       return 'This invite was used already. Ask the operator for a new one, or ask to join.';
     case 'invite_expired':
+      if (body.kind === 'rekey') return `This re-key link expired ${formatDuration(s.time_ms - body.invite.expires_ms)} ago. Ask the operator for a new one.`;
       return body.kind === 'admit' && body.invite
         ? `This invite expired ${formatDuration(s.time_ms - body.invite.expires_ms)} ago. Ask the operator for a new one, or ask to join.`
         : 'This invite has expired.';
@@ -207,6 +214,7 @@ function otherParty(body: TxBody): NodeId | undefined {
     case 'contract':
       return body.producer;
     case 'admit':
+    case 'rekey':
     case 'remove':
     case 'promote':
       return body.member;

@@ -99,7 +99,8 @@ export interface ReplicaOptions {
 
 export type SubmitResult = { ok: true; id: string } | { ok: false; code: TxErrorCode | 'mempool_full' | 'duplicate'; reason: string };
 
-const MEMBERSHIP_KINDS = new Set(['admit', 'remove', 'promote']);
+// A rekey is one: it removes the old key (a voter, maybe) and adds the new one as a learner.
+const MEMBERSHIP_KINDS = new Set(['admit', 'remove', 'promote', 'rekey']);
 
 /**
  * How a syncing node checks fetched blocks. 'full': every signature (proposers' and every
@@ -268,7 +269,8 @@ export class Replica {
   /** Cheap stateful checks against the applied state, so strangers' txs never enter a block. */
   #precheck(tx: DecodedTx): TxError | null {
     const member = this.state.members.get(tx.body.from);
-    if (tx.body.kind === 'admit' && tx.body.invite !== null && !member) return null;
+    // A joiner's admit with an invite and a new key's rekey come from strangers to the ledger.
+    if (((tx.body.kind === 'admit' && tx.body.invite !== null) || tx.body.kind === 'rekey') && !member) return null;
     if (!member || member.removed) return new TxError('unknown_account', `${tx.body.from} is not a member`);
     if (tx.body.seq < member.seq) return new TxError('replayed_seq', `seq ${tx.body.seq} already used`);
     return null;

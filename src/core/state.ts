@@ -20,6 +20,13 @@ export interface Member {
    * Absent for members admitted without one (all members of chains made before names).
    */
   name?: string;
+  /**
+   * Set when the account moved to a new key (rekey.ts): the id it moved to. A retired member
+   * is also `removed`: its key is never usable again and its id never reused. Absent otherwise.
+   */
+  retired_to?: NodeId;
+  /** Set on the account a rekey made: the id it moved from. Absent otherwise. */
+  rekeyed_from?: NodeId;
 }
 
 export interface Offer {

@@ -28,6 +28,20 @@ export interface Invite {
   sig: Uint8Array; // operator's signature over inviteMessage(chain, code, role, expires_ms)
 }
 
+/**
+ * An operator-signed invitation to move member `member`'s account to a new key (a household
+ * whose browser data is gone). Bound to the new key like the v2 invites: the link carries the
+ * one-time private key whose public half (`key`) the operator signed, and the new node signs
+ * its own public key with it (the rekey's `proof`), so a copy of the invite seen on the wire
+ * is useless for any other key. See rekey.ts.
+ */
+export interface RekeyInvite {
+  member: NodeId; // the account to move
+  key: Uint8Array; // the one-time public key (33 bytes) whose private half is in the link
+  expires_ms: number;
+  sig: Uint8Array; // operator's signature over rekeyInviteMessage(chain, member, key, expires_ms)
+}
+
 interface Base<K extends string> {
   v: number;
   chain: Uint8Array;
@@ -40,6 +54,8 @@ export type TxBody =
   // `name` is optional so that admits signed before names existed still decode.
   | (Base<'admit'> & { member: NodeId; pub: Uint8Array; role: Role; invite: Invite | null; name?: string })
   | (Base<'rename'> & { name: string })
+  // Signed by the new key (from = its id, seq 0): moves `member`'s account to `pub`.
+  | (Base<'rekey'> & { member: NodeId; pub: Uint8Array; invite: RekeyInvite; proof: Uint8Array })
   | (Base<'remove'> & { member: NodeId })
   | (Base<'promote'> & { member: NodeId })
   | (Base<'mint'> & { to: NodeId; amount: number; ref: string })
@@ -148,8 +164,19 @@ const inviteCheck: FieldCheck = (v) => {
   });
 };
 
+const rekeyInviteCheck: FieldCheck = (v) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) return 'must be a rekey invite';
+  return checkFields(v as Record<string, CanonicalValue>, {
+    member: nodeId,
+    key: bytesOf(PUBLIC_KEY_BYTES),
+    expires_ms: uint(Number.MAX_SAFE_INTEGER),
+    sig: bytesOf(SIGNATURE_BYTES),
+  });
+};
+
 const SCHEMAS: Record<TxKind, Record<string, FieldCheck>> = {
   admit: { member: nodeId, pub: bytesOf(PUBLIC_KEY_BYTES), role, invite: inviteCheck, name: displayName },
+  rekey: { member: nodeId, pub: bytesOf(PUBLIC_KEY_BYTES), invite: rekeyInviteCheck, proof: bytesOf(SIGNATURE_BYTES) },
   rename: { name: displayName },
   remove: { member: nodeId },
   promote: { member: nodeId },
@@ -258,6 +285,16 @@ export function inviteMessage(chain: Uint8Array, code: Uint8Array, inviteRole: R
     utf8('gridledger/invite/v1'),
     encodeCanonical({ chain, code, role: inviteRole, expires_ms }),
   );
+}
+
+/** What the operator signs to let `member`'s account move to whoever holds the one-time `key`. */
+export function rekeyInviteMessage(chain: Uint8Array, member: NodeId, key: Uint8Array, expires_ms: number): Uint8Array {
+  return concatBytes(utf8('gridledger/rekey-invite/v1'), encodeCanonical({ chain, member, key, expires_ms }));
+}
+
+/** What the one-time key signs: the new public key the account moves to (the rekey's `proof`). */
+export function rekeyBindMessage(chain: Uint8Array, member: NodeId, pub: Uint8Array): Uint8Array {
+  return concatBytes(utf8('gridledger/rekey-bind/v1'), encodeCanonical({ chain, member, pub }));
 }
 
 export function encodeSignedTx(tx: SignedTx): Uint8Array {

@@ -155,6 +155,12 @@ export class Driver {
     if (this.#blockTimer) clearTimeout(this.#blockTimer);
   }
 
+  /** Resolves once no pass of the loop is running (or after `timeout_ms`): nothing half-written is left behind. */
+  async idle(timeout_ms = 3000): Promise<void> {
+    const until = Date.now() + timeout_ms;
+    while (this.#driving && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+  }
+
   /** Handles an inbound message after WebCrypto has checked its signatures, in arrival order. */
   enqueue(sigs: Parameters<PreVerifier['prime']>[0], handle: () => void): void {
     this.#inbound = this.#inbound

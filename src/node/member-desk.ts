@@ -2,12 +2,13 @@
 // the operator to admit it without one, and asking for a currency deposit. Called by the
 // page through the worker's API; sends through the outbox and the peer hub.
 import { decodeCanonical } from '../core/codec.js';
-import { ROLES, type Invite, type Role } from '../core/tx.js';
+import { rekeyBindMessage, ROLES, type Invite, type RekeyInvite, type Role } from '../core/tx.js';
+import { NobleSigner } from '../core/keys.js';
 import { withName } from './names.js';
 import type { NodeContext } from './context.js';
 import type { PeerHub } from './peer-hub.js';
 import type { Outbox } from './outbox.js';
-import { fromBase64url, type InviteCheck, type SubmitFields, type SubmitOutcome } from './types.js';
+import { fromBase64url, type InviteCheck, type RekeyCheck, type SubmitFields, type SubmitOutcome } from './types.js';
 
 export class MemberDesk {
   constructor(
@@ -59,6 +60,53 @@ export class MemberDesk {
     const d = this.#decode(token);
     if (!d.ok) return d;
     return this.outbox.submit(this.#admit(d.invite, name));
+  }
+
+  /** A rekey link, decoded: the operator's invite and the one-time key that binds it to this node's key. */
+  #decodeRekey(token: string): { ok: true; invite: RekeyInvite; oneTime: NobleSigner } | { ok: false; code: string; reason: string } {
+    let v: { invite?: RekeyInvite; secret?: unknown };
+    let oneTime: NobleSigner;
+    try {
+      v = decodeCanonical(fromBase64url(token), 1024) as typeof v;
+      oneTime = new NobleSigner(v.secret as Uint8Array);
+    } catch {
+      return { ok: false, code: 'bad_invite', reason: 'This re-key link is damaged: part of it is missing or changed.' };
+    }
+    const inv = v.invite;
+    if (typeof inv !== 'object' || inv === null || typeof inv.member !== 'string' || typeof inv.expires_ms !== 'number') {
+      return { ok: false, code: 'bad_invite', reason: 'This link holds no re-key invite.' };
+    }
+    if (inv.expires_ms < Date.now()) return { ok: false, code: 'invite_expired', reason: 'This re-key link has expired. Ask the operator for a new one.' };
+    return { ok: true, invite: inv, oneTime };
+  }
+
+  /** This node's rekey: the invite, and this node's own key signed with the link's one-time key. */
+  #rekey(invite: RekeyInvite, oneTime: NobleSigner): SubmitFields {
+    const pub = this.ctx.signer.publicKey;
+    const proof = oneTime.signSync(rekeyBindMessage(this.ctx.replica!.chain_id, invite.member, pub));
+    return { kind: 'rekey', member: invite.member, pub, invite, proof };
+  }
+
+  /** What would happen to this rekey link if presented now (as checkInvite does for invites). */
+  checkRekey(token: string): RekeyCheck {
+    const d = this.#decodeRekey(token);
+    if (!d.ok) return d;
+    const r = this.ctx.replica;
+    const info = { member: d.invite.member, name: r?.state.members.get(d.invite.member)?.name ?? null, expires_ms: d.invite.expires_ms };
+    if (!r) return { ok: true, ...info, checked: false };
+    if (r.state.members.has(this.ctx.id)) return { ok: false, code: 'already_member', reason: 'This tab is a member of the grid already.' };
+    const v = this.outbox.preflight(this.#rekey(d.invite, d.oneTime));
+    return v.ok ? { ok: true, ...info, checked: true } : { ok: false, code: v.code, reason: v.reason };
+  }
+
+  /** Presents a rekey link: this node's own `rekey`, signed by its new key. */
+  async acceptRekey(token: string): Promise<SubmitOutcome> {
+    const r = this.ctx.replica;
+    if (!r) return { ok: false, code: 'no_grid', reason: 'waiting for the grid’s genesis from a peer' };
+    if (r.state.members.has(this.ctx.id)) return { ok: false, code: 'already_member', reason: 'this node is a member already' };
+    const d = this.#decodeRekey(token);
+    if (!d.ok) return d;
+    return this.outbox.submit(this.#rekey(d.invite, d.oneTime));
   }
 
   /** A tab without an invite asks the operator (over any open channel) to admit it. */

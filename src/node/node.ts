@@ -41,7 +41,9 @@ export class GridNode {
 
   private constructor(
     readonly ctx: NodeContext,
-    store: NodeStore,
+    private readonly store: NodeStore,
+    /** The key was made when this database was opened (a new node, not a resumed one). */
+    readonly created: boolean,
   ) {
     this.hub = new PeerHub(ctx);
     this.driver = new Driver(ctx, store, this.hub);
@@ -83,7 +85,7 @@ export class GridNode {
       signer = await WebCryptoSigner.generate();
       await store.saveIdentity({ keys: signer.keyPair, created_ms: Date.now() });
     }
-    const node = new GridNode(new NodeContext(signer, loaded.grid?.grid ?? grid_hint), store);
+    const node = new GridNode(new NodeContext(signer, loaded.grid?.grid ?? grid_hint), store, !loaded.identity);
     if (!loaded.grid && grid_hint) await node.driver.setGrid(grid_hint);
     if (loaded.grid?.genesis) {
       node.driver.restore(decodeGenesis(loaded.grid.genesis), loaded.grid.genesis, loaded);
@@ -168,5 +170,15 @@ export class GridNode {
     this.outbox.stop();
     if (this.#marketTimer) clearInterval(this.#marketTimer);
     this.hub.closeAll('leaving');
+  }
+
+  /**
+   * The household moves to another tab: leave as when closing, let the loop finish its pass
+   * (so no write is cut short), and close the database; the page then ends the worker.
+   */
+  async stop(): Promise<void> {
+    this.leave();
+    await this.driver.idle();
+    this.store.close();
   }
 }

@@ -1,7 +1,9 @@
 // The operator's desk: invites, join requests from tabs without one, deposit requests from
 // members, and the day's price schedule. Frames reach it from the peer hub; its decisions
 // leave as the operator's own signed transactions through the outbox.
-import { inviteMessage, type Invite, type Role } from '../core/tx.js';
+import { inviteMessage, rekeyInviteMessage, type Invite, type RekeyInvite, type Role } from '../core/tx.js';
+import { NobleSigner } from '../core/keys.js';
+import { p256 } from '@noble/curves/nist.js';
 import { encodeCanonical, type CanonicalValue } from '../core/codec.js';
 import type { NodeId } from '../core/keys.js';
 import type { PriceSchedule } from '../market/schedule.js';
@@ -54,6 +56,26 @@ export class OperatorDesk {
     const sig = await this.ctx.signer.sign(inviteMessage(r.chain_id, code, role, expires_ms));
     const invite: Invite = { code, role, expires_ms, sig };
     return base64url(encodeCanonical(invite as unknown as CanonicalValue));
+  }
+
+  /**
+   * A rekey link for `member`, whose household lost its key: a fresh one-time key pair, its
+   * public half signed by the operator into the invite, its private half carried in the link
+   * (`/?grid=…#rekey=<token>`). Whoever opens the link binds the invite to its own new key.
+   */
+  async makeRekeyInvite(member: NodeId, ttl_ms: number): Promise<string> {
+    const r = this.ctx.replica;
+    if (!r || !this.ctx.isOperator()) throw new Error('only the operator makes rekey links');
+    const m = r.state.members.get(member);
+    if (!m || m.removed) throw new Error('not a current member');
+    if (m.role === 'operator') throw new Error('the operator key is not re-keyed by a link');
+    const secret = p256.utils.randomSecretKey();
+    const key = new NobleSigner(secret).publicKey;
+    const expires_ms = Date.now() + Math.max(60_000, Math.min(ttl_ms, 7 * 86_400_000));
+    const sig = await this.ctx.signer.sign(rekeyInviteMessage(r.chain_id, member, key, expires_ms));
+    const invite: RekeyInvite = { member, key, expires_ms, sig };
+    this.ctx.event(`rekey link made for ${short(member)}`);
+    return base64url(encodeCanonical({ invite: invite as unknown as CanonicalValue, secret }));
   }
 
   async approveJoin(id: NodeId): Promise<SubmitOutcome> {

@@ -15,6 +15,9 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 /** An invite link as this node sees it before presenting it (member-desk.ts). */
 export type InviteCheck = { ok: true; role: Role; expires_ms: number; checked: boolean } | { ok: false; code: string; reason: string };
 
+/** A rekey link as this node sees it before presenting it (member-desk.ts): whose account it moves. */
+export type RekeyCheck = { ok: true; member: NodeId; name: string | null; expires_ms: number; checked: boolean } | { ok: false; code: string; reason: string };
+
 export type SubmitOutcome = { ok: true; id: string } | { ok: false; code: string; reason: string };
 
 export interface WalletEntry {
@@ -74,6 +77,10 @@ export interface MemberInfo {
   removed: boolean;
   balance: number;
   online: boolean;
+  /** Retired by a rekey: the id the account moved to (null otherwise). */
+  retired_to: NodeId | null;
+  /** Made by a rekey: the id the account moved from (null otherwise). */
+  rekeyed_from: NodeId | null;
 }
 
 export interface SyncStats {
@@ -133,6 +140,8 @@ export interface NodeStatus {
   /** The grid's token and interval (from genesis), for forms and views; null before the genesis. */
   grid_params: { token_symbol: string; token_decimals: number; interval_ms: number; contract_max_intervals: number } | null;
   operator_id: NodeId | null;
+  /** This node's key was retired by a rekey: the id its account moved to (null otherwise). */
+  retired_to: NodeId | null;
   /** This chain's transactions carry display names (admit with a name, rename). */
 }
 

@@ -93,6 +93,7 @@ export class Views {
         ? { token_symbol: state.params.token_symbol, token_decimals: state.params.token_decimals, interval_ms: state.params.interval_ms, contract_max_intervals: state.params.contract_max_intervals }
         : null,
       operator_id: state?.operator ?? null,
+      retired_to: me?.retired_to ?? null,
     };
   }
 
@@ -107,6 +108,8 @@ export class Views {
       removed: m.removed,
       balance: m.balance,
       online: m.id === this.ctx.id || this.hub.isOnline(m.id),
+      retired_to: m.retired_to ?? null,
+      rekeyed_from: m.rekeyed_from ?? null,
     }));
   }
 

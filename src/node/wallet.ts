@@ -92,7 +92,7 @@ export class WalletHistory {
         height: h,
         time_ms,
         kind: body.kind,
-        counterparty: toMe || myPayout ? body.from : (body.to ?? (body.kind === 'contract' ? (body as { producer?: string }).producer ?? null : null)),
+        counterparty: toMe || myPayout ? body.from : (body.to ?? (body.kind === 'contract' ? (body as { producer?: string }).producer ?? null : body.kind === 'rekey' ? body.member : null)),
         amount: myPayout || moved === null || failed ? null : toMe ? moved : -moved,
         asked: failed ? moved : null,
         ok: rc ? rc.ok : null,

@@ -29,7 +29,7 @@ const api = {
       node = await GridNode.open(db_name, grid_hint);
       if (TEST_BUILD) Object.assign(api, (await import('./test-controls.js')).testControls(node));
     } else if (grid_hint && !node.grid) await node.setGrid(grid_hint);
-    return { id: node.id, grid: node.grid };
+    return { id: node.id, grid: node.grid, created: node.created };
   },
   // The grid and this node's place in it.
   createGrid: (name: string, params?: Partial<GridParams>) => need().createGrid(name, params),
@@ -39,6 +39,8 @@ const api = {
   signSignalingChallenge: (challenge: Uint8Array, room: string) => signalingProof(need().ctx.signer, need().grid, challenge, room),
   onPeerClosed: (cb: (id: NodeId, gen: number) => void) => need().hub.onPeerClosed(cb),
   leave: () => need().leave(),
+  /** Another tab takes this household over: stop for good (the page ends the worker next). */
+  stop: () => need().stop(),
   transferLeadership: (target?: NodeId) => need().driver.transferLeadership(target),
   setSyncVerification: (mode: SyncVerification) => need().sync.setVerification(mode),
   // Reading (views.ts, wallet.ts, market.ts).
@@ -73,10 +75,13 @@ const api = {
   txStatus: (id: string) => need().outbox.status(id),
   checkInvite: (token: string) => need().memberDesk.checkInvite(token),
   acceptInvite: (token: string, name?: string) => need().memberDesk.acceptInvite(token, name),
+  checkRekey: (token: string) => need().memberDesk.checkRekey(token),
+  acceptRekey: (token: string) => need().memberDesk.acceptRekey(token),
   requestJoin: (role: Role, name: string) => need().memberDesk.requestJoin(role, name),
   requestDeposit: (amount: number, ref: string) => need().memberDesk.requestDeposit(amount, ref),
   // The operator's desk (operator-desk.ts).
   makeInvite: (role: Role, ttl_ms: number) => need().operatorDesk.makeInvite(role, ttl_ms),
+  makeRekeyInvite: (member: NodeId, ttl_ms: number) => need().operatorDesk.makeRekeyInvite(member, ttl_ms),
   approveJoin: (id: NodeId) => need().operatorDesk.approveJoin(id),
   confirmDeposit: (index: number) => need().operatorDesk.confirmDeposit(index),
   setSchedule: (s: PriceSchedule) => need().operatorDesk.setSchedule(s),

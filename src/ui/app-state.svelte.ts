@@ -8,11 +8,13 @@ import type { MarketView, MeterStatus } from '../node/market.js';
 import type { Statement } from '../core/settlement.js';
 import { makeFmt, type Fmt } from './format.js';
 
+const STOPPED = 'The node stopped answering: ';
+
 export type StatementRow = Statement & { height: number };
 
 export class AppState {
   client = $state<Client | null>(null);
-  net = $state<ClientState>({ signaling: 'off', signaling_detail: '' });
+  net = $state<ClientState>({ signaling: 'off', signaling_detail: '', storage: 'unknown', moved: false });
   status = $state<NodeStatus | null>(null);
   members = $state<MemberInfo[]>([]);
   blocks = $state<BlockSummary[]>([]);
@@ -36,8 +38,9 @@ export class AppState {
     if (!this.client) return;
     try {
       this.status = await this.client.api.status();
+      if (this.fatal.startsWith(STOPPED)) this.fatal = '';
     } catch (e) {
-      this.fatal = `The node stopped answering: ${(e as Error).message}`;
+      this.fatal = `${STOPPED}${(e as Error).message}`;
     }
   }
 

@@ -57,6 +57,7 @@ const KINDS: Record<string, string> = {
   cancel: 'Contract cancelled',
   offer: 'Offer published',
   admit: 'Joined the grid',
+  rekey: 'Account moved to this device (new key)',
   remove: 'Member removed',
   promote: 'Member can vote',
   price: 'Price published',

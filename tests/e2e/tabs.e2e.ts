@@ -1,31 +1,38 @@
-// A tab's identity: kept across reloads (sessionStorage slot), and a duplicated tab — which
-// inherits the sessionStorage — notices the slot is held (navigator.locks) and becomes a node
-// of its own rather than a second copy of the same key and database.
+// A tab's identity belongs to the browser profile: a reload keeps the node, and a duplicated
+// tab (which inherits the sessionStorage, so the same slot) finds the node running
+// (navigator.locks) and offers to take it over or to read it — never a second copy of the same
+// key and database, and no longer a new node of its own (issue 12).
 import { test, expect } from '@playwright/test';
 import { call, createGrid, openTab, status, waitFor } from './grid.js';
 
 const nodeId = async (page: import('@playwright/test').Page) => (await page.getByTestId('node-id').first().textContent({ timeout: 30_000 }))!.trim();
 
-test('reload keeps the node; a duplicated tab gets its own node', async ({ browser }) => {
+test('reload keeps the node; a duplicated tab offers take-over or read-only of the same node', async ({ browser }) => {
   const tab = await openTab(browser, '/');
   try {
     const slot = await tab.page.evaluate(() => sessionStorage.getItem('gridledger.slot'));
     expect(slot).toBeTruthy();
+    // The profile's book (localStorage) has it as its last node.
+    expect(await tab.page.evaluate(() => JSON.parse(localStorage.getItem('gridledger.slots') ?? '{}').last)).toBe(slot);
     // A reload is the same tab: same slot, same key, same node.
     await tab.page.reload();
     expect(await nodeId(tab.page)).toBe(tab.id);
     // window.open of the same URL copies sessionStorage into the new tab, as "Duplicate tab" does.
     const [dup] = await Promise.all([tab.context.waitForEvent('page'), tab.page.evaluate(() => void window.open(location.href))]);
     await dup.waitForFunction(() => !!(globalThis as unknown as { gridledger?: unknown }).gridledger, null, { timeout: 30_000 });
-    const dupId = await nodeId(dup);
-    expect(dupId).not.toBe(tab.id);
-    const dupSlot = await dup.evaluate(() => sessionStorage.getItem('gridledger.slot'));
-    expect(dupSlot).not.toBe(slot);
-    // The original is untouched, and the duplicate keeps its new identity across its own reload.
+    await expect(dup.getByTestId('tab-choice')).toBeVisible();
+    expect(await dup.evaluate(() => sessionStorage.getItem('gridledger.slot'))).toBe(slot);
+    // Read-only: the same node, seen through the running tab; forms are off.
+    await dup.getByTestId('open-read-only').click();
+    await expect(dup.getByTestId('read-only-banner')).toBeVisible();
+    expect(await nodeId(dup)).toBe(tab.id);
+    await expect(dup.getByTestId('create-grid')).toBeDisabled();
+    // The original is untouched by its reader, and keeps its node across its own reload.
     await tab.page.reload();
     expect(await nodeId(tab.page)).toBe(tab.id);
+    // The duplicate asks again after its reload (the node still runs in the first tab).
     await dup.reload();
-    expect(await nodeId(dup)).toBe(dupId);
+    await expect(dup.getByTestId('tab-choice')).toBeVisible();
   } finally {
     await tab.context.close();
   }

@@ -6,9 +6,9 @@
 import { NobleSigner, nobleVerifier } from '../../src/core/keys.js';
 import { DEFAULT_PARAMS } from '../../src/core/params.js';
 import { createGenesis, type SignedGenesis } from '../../src/core/genesis.js';
-import { buildBlockSync, checkCertificate } from '../../src/core/block.js';
+import { buildBlockSync, checkCertificate, quorumSize } from '../../src/core/block.js';
 import { Replica, type Certificate, type Envelope, type ReplicaReady } from '../../src/core/replica.js';
-import { CachingVerifier, signTxSync, type DecodedTx, type Role, type TxBody } from '../../src/core/tx.js';
+import { CachingVerifier, rekeyBindMessage, rekeyInviteMessage, signTxSync, type DecodedTx, type Role, type TxBody } from '../../src/core/tx.js';
 import { assertInvariants, stateRoot, votersOf } from '../../src/core/ledger.js';
 import { fromHex, toHex } from '../../src/core/bytes.js';
 import type { Entry, HardState, PlantedBug } from '../../src/core/raft/types.js';
@@ -25,6 +25,12 @@ export interface SimOptions {
   planted_bug?: PlantedBug | DriverBug;
   /** 1: a grid made before history roots (its genesis has no block_version); default 2. */
   block_version?: 1 | 2;
+  /**
+   * Households that lose their device during the faults (disk wiped, a new key) and come
+   * back re-keyed by the operator's rekey invite (issue 12). 0 by default: a run without
+   * rekeys draws the same random numbers as before they existed.
+   */
+  rekeys?: number;
 }
 
 /** A bug planted in the simulated driver: it sends a Ready's messages before persisting it. */
@@ -42,6 +48,8 @@ export interface SimResult {
   crashes: number;
   rejected_txs: number;
   events: number;
+  /** Rekeys committed (old id retired, the account under the new key on every member). */
+  rekeyed: number;
 }
 
 const MAX_EVENTS_PER_RUN = 200_000;
@@ -70,7 +78,8 @@ type Event =
   | { kind: 'fault' }
   | { kind: 'restart'; node: number }
   | { kind: 'crash'; node: number; restart_ms: number }
-  | { kind: 'timeout'; node: number };
+  | { kind: 'timeout'; node: number }
+  | { kind: 'rekey' };
 
 const EPOCH_MS = 1_800_000_000_000; // a fixed genesis time: runs never read the real clock
 
@@ -111,12 +120,16 @@ export class Cluster {
   readonly stats = { crashes: 0, leaders: 0, rejected: 0, committed_txs: 0 };
   readonly #founders: number;
   readonly #spares: number;
+  /** Devices lost and re-keyed: the node, its old and new ids. */
+  readonly #rekeys: { node: number; old: string; new: string }[] = [];
+  /** The rekey on its way: handed to members' nodes until one applies it (a new tab does so). */
+  #rekeyPending: { tx: DecodedTx; since: number } | null = null;
 
   constructor(opts: SimOptions) {
     this.rng = new Rng(opts.seed);
     const nodes = opts.nodes ?? this.rng.int(3, 7);
     if (nodes < 1 || nodes > 15) throw new RangeError('nodes must be 1..15');
-    this.opts = { fault_ms: 8000, converge_ms: 8000, ...opts, nodes };
+    this.opts = { fault_ms: 8000, converge_ms: 8000, rekeys: 0, ...opts, nodes };
     this.#founders = nodes;
     this.#spares = this.rng.int(0, 2);
     // The seed also picks the configuration: pre-vote and check-quorum on or off, and the
@@ -154,6 +167,8 @@ export class Cluster {
     for (const n of this.nodes) if (n.up) this.#boot(n);
     this.#schedule(this.now + 20, { kind: 'client' });
     this.#schedule(this.now + 200, { kind: 'fault' });
+    const rekeys = this.opts.rekeys ?? 0;
+    for (let i = 1; i <= rekeys; i++) this.#schedule(this.now + Math.floor((this.opts.fault_ms * i) / (rekeys + 1)), { kind: 'rekey' });
     const c = this.#config;
     this.trace(`seed ${this.opts.seed}: ${this.#founders} founding voters, ${this.#spares} joiners, pre-vote ${c.pre_vote}, check-quorum ${c.check_quorum}, ${c.commit_quorum} commits, ticks ${this.nodes.map((n) => n.tick_ms).join('/')} ms`);
   }
@@ -202,6 +217,7 @@ export class Cluster {
       this.#runUntil(end, () => this.#converged());
       this.#checkConverged();
       this.#checkFinal();
+      this.#checkRekeys();
     } catch (err) {
       if (err instanceof Violation) violation = err.message;
       else violation = `crash: ${(err as Error).stack ?? String(err)}`;
@@ -220,6 +236,7 @@ export class Cluster {
       crashes: this.stats.crashes,
       rejected_txs: this.stats.rejected,
       events: this.events,
+      rekeyed: this.#rekeys.length,
     };
   }
 
@@ -282,6 +299,9 @@ export class Cluster {
         this.#schedule(this.now + ev.restart_ms, { kind: 'restart', node: n.index });
         return;
       }
+      case 'rekey':
+        if (this.#faultsOn && !this.#loseDevice()) this.#schedule(this.now + 200, ev);
+        return;
       case 'restart': {
         const n = this.nodes[ev.node]!;
         if (n.up || !this.#faultsOn) return;
@@ -406,6 +426,10 @@ export class Cluster {
       this.stats.committed_txs += txIds.length;
     } else if (prior !== entry.hash) {
       this.#fail(`state machine safety: n${n.index} applied a different block at height ${entry.index}`);
+    }
+    if (this.#rekeyPending && txIds.includes(this.#rekeyPending.tx.id)) {
+      this.#acked.set(this.#rekeyPending.tx.id, entry.index);
+      this.#rekeyPending = null;
     }
     // The client of this node's account hears of its commit here.
     const out = this.#outstanding.get(n.index);
@@ -551,6 +575,62 @@ export class Cluster {
     }
   }
 
+  /**
+   * A household loses its device: the node's disk is wiped and it starts again with a new key;
+   * the operator makes a rekey invite for the old id, and the new key presents it (through the
+   * operator's node, as a new tab hands its tx to any peer). False when now is not the time:
+   * a voter is lost only while the other voters can still commit without it (a grid that
+   * cannot is stuck whatever it does: not even the rekey that would remove it can commit).
+   */
+  #loseDevice(): boolean {
+    const operator = this.nodes[0]!;
+    // The operator made the link while its node ran; any node in touch with the grid takes it in.
+    const relay = this.nodes.filter((n) => n.up && n.replica).sort((a, b) => b.replica!.raft.applied - a.replica!.raft.applied)[0];
+    const state = relay?.replica!.state;
+    if (!relay || !state || this.#rekeyPending) return false;
+    const voters = votersOf(state).size;
+    const spareVoter = voters - 1 >= quorumSize(voters, state.params.commit_quorum);
+    const victims = this.nodes.filter((n) => {
+      const m = n.index !== 0 && n !== relay && n.member ? state.members.get(n.signer.id) : undefined;
+      return m && !m.removed && (spareVoter || !m.voter);
+    });
+    if (victims.length === 0) return false;
+    const v = this.rng.pick(victims);
+    const old = v.signer.id;
+    if (v.up) this.#crash(v);
+    const chainHex = toHex(state.chain_id);
+    v.disk = { hard: { term: 0, vote: null, commit: 0 }, log: [{ index: 0, term: 0, hash: chainHex, block: null }], certs: [] };
+    v.signer = NobleSigner.fromSeed(`sim-node-${v.index}-key-${this.#rekeys.length + 1}`);
+    const oneTime = NobleSigner.fromSeed(`sim-rekey-${this.#rekeys.length + 1}`);
+    const expires_ms = this.now + this.opts.fault_ms + this.opts.converge_ms;
+    const invite = { member: old, key: oneTime.publicKey, expires_ms, sig: operator.signer.signSync(rekeyInviteMessage(state.chain_id, old, oneTime.publicKey, expires_ms)) };
+    const proof = oneTime.signSync(rekeyBindMessage(state.chain_id, old, v.signer.publicKey));
+    const body = { v: 1, chain: state.chain_id, kind: 'rekey', from: v.signer.id, seq: 0, member: old, pub: v.signer.publicKey, invite, proof } as TxBody;
+    const tx = signTxSync(body, v.signer);
+    const res = relay.replica!.submit(tx.bytes, this.now);
+    if (!res.ok) this.#fail(`n${relay.index} refused a valid rekey: ${res.reason}`);
+    this.#rekeyPending = { tx, since: this.now };
+    this.#rekeys.push({ node: v.index, old, new: v.signer.id });
+    this.#boot(v);
+    this.trace(`n${v.index} loses its device: disk wiped, new key ${v.signer.id.slice(0, 8)} presents a rekey of ${old.slice(0, 8)}`);
+    return true;
+  }
+
+  /** Every rekey committed: the old id retired to the new one, which holds the account, on every member. */
+  #checkRekeys(): void {
+    for (const rk of this.#rekeys) {
+      for (const n of this.#members()) {
+        const s = n.replica!.state;
+        const old = s.members.get(rk.old);
+        const moved = s.members.get(rk.new);
+        // (The new key may have been lost and re-keyed in turn: then it is retired too.)
+        if (old?.retired_to !== rk.new || !old.removed || !moved || (moved.removed && moved.retired_to === undefined) || moved.rekeyed_from !== rk.old) {
+          this.#fail(`rekey of n${rk.node} (${rk.old.slice(0, 8)} -> ${rk.new.slice(0, 8)}) not in force on n${n.index}`);
+        }
+      }
+    }
+  }
+
   #healAll(): void {
     this.#faultsOn = false;
     this.#cut.clear();
@@ -571,6 +651,13 @@ export class Cluster {
   /** One client action: each account keeps at most one transaction outstanding. */
   #clientStep(): void {
     const r = this.rng;
+    const rk = this.#rekeyPending;
+    if (rk && this.now - rk.since > 300) {
+      // The new node is no member yet and knows no leader: it hands its rekey to a member's node.
+      const relay = r.pick(this.nodes.filter((x) => x.up && x.replica && x.replica.state.members.has(x.signer.id)));
+      relay?.replica!.submit(rk.tx.bytes, this.now);
+      rk.since = this.now;
+    }
     const n = r.pick(this.nodes.filter((x) => x.up && x.member && x.replica));
     if (!n) return;
     const replica = n.replica!;
