@@ -17,11 +17,13 @@ import { MILLI_PER_MINOR, settleDueIntervals, type Statement } from './settlemen
 import { frontierAppend, genesisFrontier, nextHistory } from './history.js';
 import type { Contract, LedgerState, Member, MemberRole } from './state.js';
 import { applyRekey, orphanedReference } from './rekey.js';
+import { endMembership, payOutLeavers, requestEnd } from './exit.js';
+import { admissionOf, openJoinRequest, proposeOperator, proposeRemoval, pruneRequests, rotateOperator, vote } from './governance.js';
 
-export type { Contract, ContractStatus, IntervalEnergy, LedgerState, Member, MemberRole, MeterState, Offer, Payout } from './state.js';
+export type { Contract, ContractStatus, GovRequest, IntervalEnergy, LedgerState, Member, MemberRole, MeterState, Offer, Payout } from './state.js';
 
 export type Receipt =
-  | { tx: string; ok: true; contract?: number; payout?: number }
+  | { tx: string; ok: true; contract?: number; payout?: number; request?: number }
   | { tx: string; ok: false; code: TxErrorCode; reason: string };
 
 export interface ApplyResult {
@@ -75,6 +77,8 @@ export function genesisState(signed: SignedGenesis, verifier: Verifier): LedgerS
     payouts: new Map(),
     next_contract: 1,
     next_payout: 1,
+    requests: new Map(),
+    next_request: 1,
   };
 }
 
@@ -111,6 +115,7 @@ export function applyChecked(prior: LedgerState, block: Block, txs: DecodedTx[])
   state.time_ms = h.time_ms;
   const statements = settleDueIntervals(state);
   const receipts = txs.map((tx) => applyTx(state, tx, h.height));
+  payOutLeavers(state, h.height);
   prune(state);
   assertInvariants(state);
   return { state, receipts, statements };
@@ -131,8 +136,9 @@ export function applyUnsigned(state: LedgerState, body: TxBody, height = state.h
 
 function applyBody(state: LedgerState, body: TxBody, pub: Uint8Array | null, id: string, height: number): Receipt {
   const tx = { id };
-  // A joiner presenting an invite, or a new key taking over an account (rekey): a stranger's first tx.
-  const joining = (body.kind === 'admit' && body.invite !== null) || body.kind === 'rekey';
+  // A joiner presenting an invite or asking to join (join_request), or a new key taking over an
+  // account (rekey): a stranger's first tx.
+  const joining = (body.kind === 'admit' && body.invite !== null) || body.kind === 'rekey' || body.kind === 'join_request';
   const sender = state.members.get(body.from);
   if (joining && !sender) {
     if (body.seq !== 0) return fail(tx, new TxError('skipped_seq', `a new key signs its ${body.kind} with seq 0`));
@@ -184,7 +190,7 @@ function debit(member: Member, amount: number): void {
 }
 
 /** Validates then mutates: every check throws before the first change. */
-function execute(state: LedgerState, body: TxBody, sender: Member | undefined, height: number): { contract?: number; payout?: number } {
+function execute(state: LedgerState, body: TxBody, sender: Member | undefined, height: number): { contract?: number; payout?: number; request?: number } {
   const now = currentInterval(state);
   const operator = (r: MemberRole) => r === 'operator';
   switch (body.kind) {
@@ -202,17 +208,14 @@ function execute(state: LedgerState, body: TxBody, sender: Member | undefined, h
       return {};
     }
     case 'remove': {
+      // Anyone may leave; under M-of-N admission another member is removed only by vote.
       const s = requireRole(sender, () => true, 'remove');
-      if (s.role !== 'operator' && body.member !== s.id) deny('not_permitted', 'only the operator may remove another member');
+      if (body.member !== s.id && s.role !== 'operator') deny('not_permitted', 'only the operator may remove another member');
+      if (body.member !== s.id && admissionOf(state.params)) deny('not_permitted', 'in this grid members are removed by vote (propose_removal)');
       const m = liveMember(state, body.member);
       if (m.role === 'operator') deny('not_permitted', 'the operator cannot be removed');
-      m.removed = true;
-      m.voter = false;
-      for (const c of state.contracts.values()) {
-        if (c.status === 'active' && (c.consumer === m.id || c.producer === m.id)) requestEnd(c, now);
-      }
-      state.offers.delete(m.id);
-      return {};
+      const payout = endMembership(state, m, now, height);
+      return payout === undefined ? {} : { payout };
     }
     case 'promote': {
       requireRole(sender, (r) => r === 'operator' || sender!.voter, 'promote');
@@ -289,11 +292,28 @@ function execute(state: LedgerState, body: TxBody, sender: Member | undefined, h
       recordReading(state, s.id, body, now);
       return {};
     }
+    case 'join_request':
+      if (sender) deny(sender.removed ? 'id_reused' : 'already_member', `${body.from} is known to the ledger already`);
+      return { request: openJoinRequest(state, body, height) };
+    case 'propose_removal':
+      return { request: proposeRemoval(state, body, sender, height) };
+    case 'propose_operator':
+      return { request: proposeOperator(state, body, sender, height) };
+    case 'endorse':
+    case 'object':
+      vote(state, body.request, sender, body.kind === 'endorse', height);
+      return {};
+    case 'rotate_operator':
+      rotateOperator(state, body, sender, height);
+      return {};
   }
 }
 
 function admit(state: LedgerState, body: TxOf<'admit'>, sender: Member | undefined, height: number): void {
   if (nodeIdOf(body.pub) !== body.member) deny('malformed', 'member is not the id of pub');
+  // Under M-of-N the voters admit (governance.ts). Invites with M signatures (endorsed-invite.ts)
+  // connect here once invites are bound to the joiner's key (v2).
+  if (admissionOf(state.params)) deny('not_permitted', 'this grid admits members by vote: send a join request');
   if (body.invite === null) {
     requireRole(sender, (r) => r === 'operator', 'admit without an invite');
   } else {
@@ -383,16 +403,6 @@ function ownContract(state: LedgerState, id: number, consumer: NodeId): Contract
   return c;
 }
 
-/**
- * Ends a contract after the current interval (which still settles, so a consumer cannot
- * cancel to avoid paying for energy already delivered); what stays locked is refunded once
- * its last interval has settled.
- */
-function requestEnd(c: Contract, now: number): void {
-  c.cancel_requested = true;
-  c.last_interval = Math.min(c.last_interval, Math.max(now, c.first_interval - 1));
-}
-
 function recordReading(state: LedgerState, member: NodeId, body: TxOf<'meter'>, now: number): void {
   if (body.interval > now) deny('interval_future', `interval ${body.interval} has not begun`);
   if (body.interval <= state.settled_through) deny('interval_closed', `interval ${body.interval} is settled`);
@@ -422,6 +432,7 @@ function prune(state: LedgerState): void {
   for (const [id, c] of state.contracts) if (c.status !== 'active' && c.closed_interval! < horizon) state.contracts.delete(id);
   for (const [code, expires] of state.used_invites) if (expires < state.time_ms) state.used_invites.delete(code);
   for (const [id, o] of state.offers) if (o.last_interval <= state.settled_through) state.offers.delete(id);
+  pruneRequests(state);
 }
 
 /** Conservation and sign invariants; stay on in production (TigerBeetle's habit). */
@@ -502,6 +513,10 @@ function canonicalState(state: LedgerState): CanonicalValue {
     payouts: sorted(state.payouts, plain),
     next_contract: state.next_contract,
     next_payout: state.next_payout,
+    // Absent until a chain makes its first request, so the roots of chains that never did stay as they were.
+    ...(state.requests.size > 0 || state.next_request !== 1
+      ? { requests: sorted(state.requests, plain), next_request: state.next_request }
+      : {}),
   };
 }
 

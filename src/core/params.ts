@@ -37,7 +37,24 @@ export interface GridParams {
    * grids made before it, which keep version 1 headers; new grids get 2.
    */
   block_version?: 1 | 2;
+  /**
+   * Who admits new members (governance.ts, docs/PROTOCOL.md). Absent (every grid made before
+   * it, and a new grid by default): the operator alone, by its own admit or its invites.
+   * `{ m_of_n: { m } }`: M distinct current voters endorse a joiner's request (all of them
+   * while fewer than M vote); `{ m_of_n: { fraction: [num, den] } }`: ⌈num/den · voters⌉.
+   * The same rule removes a member by vote.
+   */
+  admission?: AdmissionParam;
+  /**
+   * A leaving or removed member's money (exit.ts): 2 = its balance becomes a pending payout
+   * at once, and so does every payment or refund that reaches it later. Absent (chains made
+   * before, rule 1): it stays in the removed member's record, frozen.
+   */
+  exit_rule?: 2;
 }
+
+/** The genesis' `admission` field: exactly one of `m` or `fraction` (in lowest terms). */
+export type AdmissionParam = { m_of_n: { m: number } } | { m_of_n: { fraction: [number, number] } };
 
 export type SettlementRule = 1 | 2;
 /** The rule new grids use. */
@@ -79,6 +96,7 @@ export function gridParams(overrides: Partial<GridParams> = {}): GridParams {
     contract_start_max_intervals: intervals(CONTRACT_START_MAX_MS),
     settlement_rule: SETTLEMENT_RULE_LATEST,
     block_version: 2,
+    exit_rule: 2,
     ...overrides,
   };
 }
@@ -127,12 +145,22 @@ export const LIMITS = {
   export_item_max_bytes: 1024 * 1024 + 256 * 1024,
   /** Proof hashes in one Merkle path (a tree of 2^64 leaves needs 64). */
   proof_max_hashes: 64,
+  /** Governance requests kept in state (open, or closed and not yet expired). */
+  requests_max: 256,
+  /** Open join requests at once: strangers may send them, so they are bounded apart. */
+  join_requests_open_max: 32,
+  /** Open requests one member may have proposed at once (removals, operator recoveries). */
+  requests_open_per_member: 4,
+  /** How long a request may stay open: its expiry is at most this far after its block's time. */
+  request_max_ms: 3 * 24 * 60 * 60 * 1000,
+  /** M in an `admission: { m_of_n: { m } }` policy, and the denominator of a fraction. */
+  admission_max: 1000,
 } as const;
 
 const PARAM_KEYS: readonly string[] = [
   'interval_ms', 'settle_lag_intervals', 'token_symbol', 'token_decimals', 'block_max_txs', 'block_max_bytes',
   'block_max_wait_ms', 'commit_quorum', 'contract_max_intervals', 'retain_intervals',
-  'contract_start_max_intervals', 'settlement_rule', 'block_version',
+  'contract_start_max_intervals', 'settlement_rule', 'block_version', 'admission', 'exit_rule',
 ];
 
 export function checkParams(params: GridParams): string | null {
@@ -164,5 +192,31 @@ export function checkParams(params: GridParams): string | null {
     return 'params.settlement_rule must be 1 or 2';
   }
   if (params.block_version !== undefined && params.block_version !== 1 && params.block_version !== 2) return 'params.block_version must be 1 or 2';
+  if (Object.hasOwn(params, 'admission')) {
+    const problem = checkAdmission(params.admission);
+    if (problem) return `params.admission ${problem}`;
+  }
+  if (Object.hasOwn(params, 'exit_rule') && params.exit_rule !== 2) return 'params.exit_rule must be 2 (or absent)';
   return null;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+const isInt = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/**
+ * One meaning, one encoding: `{m_of_n: {m}}` or `{m_of_n: {fraction: [num, den]}}` with
+ * 1 ≤ num ≤ den in lowest terms; the operator's policy is the field's absence, never a value.
+ */
+function checkAdmission(a: unknown): string | null {
+  if (!isRecord(a) || Object.keys(a).join() !== 'm_of_n' || !isRecord(a.m_of_n)) return 'must be {m_of_n: {m}} or {m_of_n: {fraction: [num, den]}}';
+  const r = a.m_of_n;
+  const keys = Object.keys(r).join();
+  if (keys === 'm') return isInt(r.m, 1, LIMITS.admission_max) ? null : `m must be an integer in 1..${LIMITS.admission_max}`;
+  if (keys !== 'fraction') return 'must hold exactly one of m or fraction';
+  const f = r.fraction;
+  if (!Array.isArray(f) || f.length !== 2 || !isInt(f[1], 1, LIMITS.admission_max) || !isInt(f[0], 1, f[1])) {
+    return `fraction must be [num, den] with 1 <= num <= den <= ${LIMITS.admission_max}`;
+  }
+  return gcd(f[0], f[1]) === 1 ? null : 'fraction must be in lowest terms';
 }

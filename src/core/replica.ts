@@ -17,6 +17,7 @@ import type { SignedGenesis } from './genesis.js';
 import type { NodeId, Verifier } from './keys.js';
 import { fromHex, toHex } from './bytes.js';
 import { frontierAppend, nextHistory, type Frontier } from './history.js';
+import { GOVERNANCE_MEMBERSHIP_KINDS, joinRequestProblem } from './governance.js';
 
 export interface Certificate {
   height: number;
@@ -100,7 +101,8 @@ export interface ReplicaOptions {
 export type SubmitResult = { ok: true; id: string } | { ok: false; code: TxErrorCode | 'mempool_full' | 'duplicate'; reason: string };
 
 // A rekey is one: it removes the old key (a voter, maybe) and adds the new one as a learner.
-const MEMBERSHIP_KINDS = new Set(['admit', 'remove', 'promote', 'rekey']);
+// So are the governance kinds that may complete an admission, a removal or a key change.
+const MEMBERSHIP_KINDS = new Set(['admit', 'remove', 'promote', 'rekey', ...GOVERNANCE_MEMBERSHIP_KINDS]);
 
 /**
  * How a syncing node checks fetched blocks. 'full': every signature (proposers' and every
@@ -176,7 +178,8 @@ export class Replica {
     const snap = opts.restored?.snapshot;
     // A snapshot stored before history roots existed has no frontier: replay from genesis.
     if (snap && snap.height <= commit && snap.height > 0 && snap.state.chain_id && Array.isArray(snap.state.history) && log[snap.height]) {
-      this.state = snap.state;
+      // A snapshot stored before governance requests existed had none: an empty map is exact.
+      this.state = { ...snap.state, requests: snap.state.requests ?? new Map(), next_request: snap.state.next_request ?? 1 };
       from = snap.height + 1;
     }
     for (const cert of opts.restored?.certs ?? []) if (log[cert.height]?.hash === cert.hash) this.certs.set(cert.height, cert);
@@ -269,8 +272,10 @@ export class Replica {
   /** Cheap stateful checks against the applied state, so strangers' txs never enter a block. */
   #precheck(tx: DecodedTx): TxError | null {
     const member = this.state.members.get(tx.body.from);
-    // A joiner's admit with an invite and a new key's rekey come from strangers to the ledger.
+    // A joiner's admit with an invite and a new key's rekey come from strangers to the ledger;
+    // so does a join request, whose cheap checks (policy, expiry, room) keep hopeless ones out.
     if (((tx.body.kind === 'admit' && tx.body.invite !== null) || tx.body.kind === 'rekey') && !member) return null;
+    if (tx.body.kind === 'join_request' && !member) return joinRequestProblem(this.state, tx.body);
     if (!member || member.removed) return new TxError('unknown_account', `${tx.body.from} is not a member`);
     if (tx.body.seq < member.seq) return new TxError('replayed_seq', `seq ${tx.body.seq} already used`);
     return null;

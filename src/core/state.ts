@@ -78,6 +78,38 @@ export interface Payout {
   height: number;
 }
 
+export type RequestKind = 'join' | 'remove' | 'operator';
+export type RequestStatus = 'open' | 'done' | 'rejected';
+
+/**
+ * A governance request (governance.ts): a stranger asks to join, a voter proposes to remove a
+ * member, or voters appoint a new operator key. Open until enough current voters endorse it
+ * (then it is carried out by the endorsement that completes it), enough object that it can no
+ * longer pass, or it expires; kept in state, closed, until its expiry, so a stranger's signed
+ * request can never be replayed and everyone can see how it ended.
+ */
+export interface GovRequest {
+  id: number;
+  kind: RequestKind;
+  /** join: the joiner; remove: the member; operator: the new operator key's id. */
+  subject: NodeId;
+  /** join and operator: the subject's public key. */
+  pub?: Uint8Array;
+  /** join only: the role and display name asked for. */
+  role?: Role;
+  name?: string;
+  /** Who opened it: the joiner itself, or the proposing voter (whose endorsement it carries). */
+  by: NodeId;
+  opened_height: number;
+  expires_ms: number;
+  /** Voters who endorsed (in order), and who objected. Only current voters count at each vote. */
+  endorsed: NodeId[];
+  objected: NodeId[];
+  status: RequestStatus;
+  /** Height of the block that closed it (done or rejected); absent while open. */
+  closed_height?: number;
+}
+
 export interface LedgerState {
   chain_id: Uint8Array;
   params: GridParams;
@@ -101,4 +133,7 @@ export interface LedgerState {
   payouts: Map<number, Payout>;
   next_contract: number;
   next_payout: number;
+  /** Governance requests by id (governance.ts); empty on chains that never made one. */
+  requests: Map<number, GovRequest>;
+  next_request: number;
 }

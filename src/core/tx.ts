@@ -74,7 +74,17 @@ export type TxBody =
     })
   | (Base<'fund'> & { contract: number; amount: number })
   | (Base<'cancel'> & { contract: number })
-  | (Base<'meter'> & { interval: number; import_wh: number; export_wh: number });
+  | (Base<'meter'> & { interval: number; import_wh: number; export_wh: number })
+  // Governance (governance.ts). A stranger's request to join (signed by its own key, seq 0).
+  | (Base<'join_request'> & { pub: Uint8Array; role: Role; name: string; expires_ms: number })
+  // A voter proposes to remove a member, or to appoint a new operator key (recovery).
+  | (Base<'propose_removal'> & { member: NodeId; expires_ms: number })
+  | (Base<'propose_operator'> & { pub: Uint8Array; expires_ms: number })
+  // A voter's vote on an open request.
+  | (Base<'endorse'> & { request: number })
+  | (Base<'object'> & { request: number })
+  // The operator hands its account and roles to a new key.
+  | (Base<'rotate_operator'> & { pub: Uint8Array });
 
 export type TxKind = TxBody['kind'];
 export type TxOf<K extends TxKind> = Extract<TxBody, { kind: K }>;
@@ -124,7 +134,14 @@ export type TxErrorCode =
   | 'contract_ended'
   | 'reading_stale'
   | 'reading_backwards'
-  | 'reading_too_large';
+  | 'reading_too_large'
+  // governance (governance.ts)
+  | 'request_exists'
+  | 'unknown_request'
+  | 'request_closed'
+  | 'request_expired'
+  | 'already_voted'
+  | 'requests_full';
 
 export class TxError extends Error {
   override name = 'TxError';
@@ -150,6 +167,8 @@ const text: FieldCheck = (v) =>
 const bytesOf = (n: number): FieldCheck => (v) => (v instanceof Uint8Array && v.length === n ? null : `must be ${n} bytes`);
 const role: FieldCheck = (v) => (ROLES.includes(v as Role) ? null : `must be one of ${ROLES.join(', ')}`);
 const displayName: FieldCheck = (v) => checkDisplayName(v);
+// A key the grid's operator will sign with: a valid point, or the grid would lose its operator.
+const publicKey: FieldCheck = (v) => (v instanceof Uint8Array && v.length === PUBLIC_KEY_BYTES && isValidPublicKey(v) ? null : 'must be a P-256 public key (33 bytes)');
 const INTERVAL_MAX = 2 ** 40;
 const SEQ_MAX = 2 ** 48;
 
@@ -197,6 +216,12 @@ const SCHEMAS: Record<TxKind, Record<string, FieldCheck>> = {
   fund: { contract: uint(SEQ_MAX), amount: positive(LIMITS.amount_max) },
   cancel: { contract: uint(SEQ_MAX) },
   meter: { interval: uint(INTERVAL_MAX), import_wh: uint(LIMITS.register_max_wh), export_wh: uint(LIMITS.register_max_wh) },
+  join_request: { pub: bytesOf(PUBLIC_KEY_BYTES), role, name: displayName, expires_ms: uint(Number.MAX_SAFE_INTEGER) },
+  propose_removal: { member: nodeId, expires_ms: uint(Number.MAX_SAFE_INTEGER) },
+  propose_operator: { pub: publicKey, expires_ms: uint(Number.MAX_SAFE_INTEGER) },
+  endorse: { request: uint(SEQ_MAX) },
+  object: { request: uint(SEQ_MAX) },
+  rotate_operator: { pub: publicKey },
 };
 
 /** Fields a body of the kind may leave out (added after chains were made without them). */
