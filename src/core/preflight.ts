@@ -193,7 +193,24 @@ function explain(s: LedgerState, body: TxBody, code: TxErrorCode, ledger: string
       return 'The meter registers went backwards: check the meter.';
     case 'reading_too_large':
       return 'The reading holds more energy than one meter can move in an interval: check the meter.';
+    case 'request_exists':
+      if (body.kind === 'join_request') return 'A request to join from this tab was made already; the members see it.';
+      return 'A request about the same member or key is open already: endorse it instead.';
+    case 'unknown_request':
+      return 'That request does not exist any more (requests leave the grid once they expire).';
+    case 'request_closed':
+      return 'That request was decided already.';
+    case 'request_expired':
+      return 'That request has expired.';
+    case 'already_voted':
+      return 'You voted on this request already.';
+    case 'requests_full':
+      return 'Too many requests are open right now. Try again later.';
     case 'not_permitted':
+      if ((body.kind === 'endorse' || body.kind === 'object' || body.kind.startsWith('propose_')) && me && !me.removed && !me.voter) {
+        return 'Your node votes once it has caught up with the grid (a few seconds after joining). Try again in a moment.';
+      }
+      if (body.kind === 'join_request') return 'This grid admits members through its operator: ask the operator for an invite.';
       if (body.kind === 'contract' && body.producer === body.from) return 'You cannot sign a contract with yourself.';
       if (body.kind === 'contract' && s.members.get(body.producer)?.role === 'consumer') return `${who(body.producer)} is not a producer.`;
       if (body.kind === 'transfer' && body.to === body.from) return 'You cannot send tokens to yourself.';
@@ -217,6 +234,7 @@ function otherParty(body: TxBody): NodeId | undefined {
     case 'rekey':
     case 'remove':
     case 'promote':
+    case 'propose_removal':
       return body.member;
     default:
       return undefined;
