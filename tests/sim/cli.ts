@@ -1,6 +1,7 @@
 // npm run sim -- --seeds N --start S [--nodes K]     runs seeds S..S+N-1, stops at the first violation
 // npm run sim -- --seed X --trace                     replays one seed with a readable trace
 // npm run sim -- … --rekeys R                          R households lose their device and are re-keyed
+// npm run sim -- … --admission-m M                     M-of-N admission: joiners ask, M voters endorse
 // The last line printed is one JSON object: {"seeds","failures","first_failing_seed","seeds_per_s"}.
 import { runSeed } from './cluster.js';
 import type { PlantedBug } from '../../src/core/raft/types.js';
@@ -27,6 +28,7 @@ const start = single !== undefined ? int('seed', 0) : int('start', 1);
 const seeds = single !== undefined ? 1 : int('seeds', 20);
 const nodes = arg('nodes') !== undefined ? int('nodes', 5) : undefined;
 const rekeys = int('rekeys', 0);
+const admission_m = arg('admission-m') !== undefined ? int('admission-m', 3) : undefined;
 const planted = arg('plant') as PlantedBug | DriverBug | undefined;
 const trace = flag('trace') ? (line: string) => console.log(line) : undefined;
 
@@ -35,15 +37,15 @@ let failures = 0;
 let firstFailing: number | null = null;
 let ran = 0;
 for (let seed = start; seed < start + seeds; seed++) {
-  const r = await runSeed({ seed, nodes, trace, planted_bug: planted, rekeys });
+  const r = await runSeed({ seed, nodes, trace, planted_bug: planted, rekeys, admission_m });
   ran++;
-  const line = `seed ${seed}: ${r.ok ? 'ok' : 'VIOLATION'} nodes=${r.nodes} height=${r.height} txs=${r.committed_txs} acked=${r.acked_txs} leaders=${r.leaders_elected} crashes=${r.crashes} events=${r.events}${rekeys ? ` rekeyed=${r.rekeyed}` : ''}`;
+  const line = `seed ${seed}: ${r.ok ? 'ok' : 'VIOLATION'} nodes=${r.nodes} height=${r.height} txs=${r.committed_txs} acked=${r.acked_txs} leaders=${r.leaders_elected} crashes=${r.crashes} events=${r.events}${rekeys ? ` rekeyed=${r.rekeyed}` : ''}${admission_m ? ` admitted_by_vote=${r.admitted_by_vote}` : ''}`;
   console.log(line);
   if (!r.ok) {
     failures++;
     firstFailing = seed;
     console.log(`  ${r.violation}`);
-    console.log(`  replay: npm run sim -- --seed ${seed}${nodes ? ` --nodes ${nodes}` : ''}${planted ? ` --plant ${planted}` : ''} ${rekeys ? ` --rekeys ${rekeys}` : ''} --trace`);
+    console.log(`  replay: npm run sim -- --seed ${seed}${nodes ? ` --nodes ${nodes}` : ''}${planted ? ` --plant ${planted}` : ''} ${rekeys ? ` --rekeys ${rekeys}` : ''}${admission_m ? ` --admission-m ${admission_m}` : ''} --trace`);
     break;
   }
 }

@@ -4,7 +4,7 @@
 // rates, membership changes and a client load of signed transactions, some of them invalid.
 // Checkers run after every event; after the faults stop the cluster must converge in a bound.
 import { NobleSigner, nobleVerifier } from '../../src/core/keys.js';
-import { DEFAULT_PARAMS } from '../../src/core/params.js';
+import { DEFAULT_PARAMS, type GridParams } from '../../src/core/params.js';
 import { createGenesis, type SignedGenesis } from '../../src/core/genesis.js';
 import { buildBlockSync, checkCertificate, quorumSize } from '../../src/core/block.js';
 import { Replica, type Certificate, type Envelope, type ReplicaReady } from '../../src/core/replica.js';
@@ -31,6 +31,12 @@ export interface SimOptions {
    * rekeys draws the same random numbers as before they existed.
    */
   rekeys?: number;
+  /**
+   * M-of-N admission (issue 15): the genesis admits by M voters' endorsements, joiners send
+   * their own join requests through a member's node and voters endorse them (now and then
+   * object). Absent: the operator admits, and the run draws the same random numbers as before.
+   */
+  admission_m?: number;
 }
 
 /** A bug planted in the simulated driver: it sends a Ready's messages before persisting it. */
@@ -50,6 +56,8 @@ export interface SimResult {
   events: number;
   /** Rekeys committed (old id retired, the account under the new key on every member). */
   rekeyed: number;
+  /** Joiners admitted by the voters' endorsements (M-of-N runs). */
+  admitted_by_vote: number;
 }
 
 const MAX_EVENTS_PER_RUN = 200_000;
@@ -83,19 +91,20 @@ type Event =
 
 const EPOCH_MS = 1_800_000_000_000; // a fixed genesis time: runs never read the real clock
 
-export async function makeGenesis(signers: NobleSigner[], founders: number, roles: Role[], commit_quorum: 'majority' | 'two_thirds' = 'majority', block_version: 1 | 2 = 2): Promise<SignedGenesis> {
+export async function makeGenesis(signers: NobleSigner[], founders: number, roles: Role[], commit_quorum: 'majority' | 'two_thirds' = 'majority', block_version: 1 | 2 = 2, admission_m?: number): Promise<SignedGenesis> {
   const { block_version: _, ...legacy } = DEFAULT_PARAMS;
+  const admission: Partial<GridParams> = admission_m ? { admission: { m_of_n: { m: admission_m } } } : {};
   return createGenesis(signers[0]!, {
     name: 'sim grid',
     time_ms: EPOCH_MS,
-    params: { ...(block_version === 1 ? legacy : DEFAULT_PARAMS), interval_ms: 1000, block_max_wait_ms: 5, block_max_txs: 64, commit_quorum },
+    params: { ...(block_version === 1 ? legacy : DEFAULT_PARAMS), interval_ms: 1000, block_max_wait_ms: 5, block_max_txs: 64, commit_quorum, ...admission },
     members: signers.slice(1, founders).map((s, i) => ({ pub: s.publicKey, role: roles[i % roles.length]! })),
   });
 }
 
 export class Cluster {
   readonly rng: Rng;
-  readonly opts: Required<Omit<SimOptions, 'trace' | 'planted_bug' | 'block_version'>> & Pick<SimOptions, 'trace' | 'planted_bug' | 'block_version'>;
+  readonly opts: Required<Omit<SimOptions, 'trace' | 'planted_bug' | 'block_version' | 'admission_m'>> & Pick<SimOptions, 'trace' | 'planted_bug' | 'block_version' | 'admission_m'>;
   readonly nodes: SimNode[] = [];
   readonly verifier = new CachingVerifier(nobleVerifier);
   genesis!: SignedGenesis;
@@ -124,6 +133,9 @@ export class Cluster {
   readonly #rekeys: { node: number; old: string; new: string }[] = [];
   /** The rekey on its way: handed to members' nodes until one applies it (a new tab does so). */
   #rekeyPending: { tx: DecodedTx; since: number } | null = null;
+  /** Joiners' join requests (M-of-N runs): handed to members' nodes until one commits. */
+  readonly #joinPending = new Map<number, { tx: DecodedTx; since: number }>();
+  readonly #joinRequested = new Set<number>();
 
   constructor(opts: SimOptions) {
     this.rng = new Rng(opts.seed);
@@ -131,7 +143,7 @@ export class Cluster {
     if (nodes < 1 || nodes > 15) throw new RangeError('nodes must be 1..15');
     this.opts = { fault_ms: 8000, converge_ms: 8000, rekeys: 0, ...opts, nodes };
     this.#founders = nodes;
-    this.#spares = this.rng.int(0, 2);
+    this.#spares = Math.max(opts.admission_m ? 1 : 0, this.rng.int(0, 2));
     // The seed also picks the configuration: pre-vote and check-quorum on or off, and the
     // commit quorum rule, so every combination is exercised.
     this.#config = {
@@ -150,7 +162,7 @@ export class Cluster {
   async setup(): Promise<void> {
     const total = this.#founders + this.#spares;
     const signers = Array.from({ length: total }, (_, i) => NobleSigner.fromSeed(`sim-node-${i}`));
-    this.genesis = await makeGenesis(signers, this.#founders, ['producer', 'consumer', 'prosumer'], this.#config.commit_quorum, this.opts.block_version ?? 2);
+    this.genesis = await makeGenesis(signers, this.#founders, ['producer', 'consumer', 'prosumer'], this.#config.commit_quorum, this.opts.block_version ?? 2, this.opts.admission_m);
     const chainHex = toHex(new Replica({ genesis: this.genesis, id: signers[0]!.id, verifier: this.verifier, rand: () => 0 }).chain_id);
     for (let i = 0; i < total; i++) {
       this.nodes.push({
@@ -218,6 +230,7 @@ export class Cluster {
       this.#checkConverged();
       this.#checkFinal();
       this.#checkRekeys();
+      this.#checkJoins();
     } catch (err) {
       if (err instanceof Violation) violation = err.message;
       else violation = `crash: ${(err as Error).stack ?? String(err)}`;
@@ -237,6 +250,7 @@ export class Cluster {
       rejected_txs: this.stats.rejected,
       events: this.events,
       rekeyed: this.#rekeys.length,
+      admitted_by_vote: this.#admittedByVote(),
     };
   }
 
@@ -427,6 +441,11 @@ export class Cluster {
     } else if (prior !== entry.hash) {
       this.#fail(`state machine safety: n${n.index} applied a different block at height ${entry.index}`);
     }
+    for (const [i, j] of this.#joinPending) {
+      if (!txIds.includes(j.tx.id)) continue;
+      this.#acked.set(j.tx.id, entry.index);
+      this.#joinPending.delete(i);
+    }
     if (this.#rekeyPending && txIds.includes(this.#rekeyPending.tx.id)) {
       this.#acked.set(this.#rekeyPending.tx.id, entry.index);
       this.#rekeyPending = null;
@@ -560,6 +579,7 @@ export class Cluster {
   }
 
   #admitSpare(): void {
+    if (this.opts.admission_m) return this.#requestJoin();
     const spare = this.nodes.find((n) => !n.member);
     const operator = this.nodes[0]!;
     if (!spare || !operator.up || !operator.replica) return;
@@ -616,6 +636,50 @@ export class Cluster {
     return true;
   }
 
+  /**
+   * M-of-N: a joiner's node starts (not a member: it follows nothing yet) and signs its own join
+   * request, seq 0, which it hands to a member's node as a new tab does; the voters' clients
+   * endorse it (#clientStep) and the endorsement that reaches M admits it as a learner.
+   */
+  #requestJoin(): void {
+    const spare = this.nodes.find((n) => !n.member);
+    const relay = this.nodes.find((n) => n.up && n.replica && n.member);
+    if (!spare || !relay) return;
+    const state = relay.replica!.state;
+    const expires_ms = this.now + this.opts.fault_ms + this.opts.converge_ms + 60_000;
+    const body = { v: 1, chain: state.chain_id, kind: 'join_request', from: spare.signer.id, seq: 0, pub: spare.signer.publicKey, role: 'consumer', name: `house ${spare.index}`, expires_ms } as TxBody;
+    const tx = signTxSync(body, spare.signer);
+    const res = relay.replica!.submit(tx.bytes, this.now);
+    if (!res.ok) this.#fail(`n${relay.index} refused a valid join request: ${res.reason}`);
+    this.#joinPending.set(spare.index, { tx, since: this.now });
+    this.#joinRequested.add(spare.index);
+    spare.member = true;
+    this.#boot(spare);
+    this.trace(`n${spare.index} asks to join (M = ${this.opts.admission_m}) through n${relay.index}`);
+  }
+
+  #admittedByVote(): number {
+    const state = this.nodes.find((n) => n.replica && n.member)?.replica?.state;
+    if (!state) return 0;
+    return [...state.requests.values()].filter((q) => q.kind === 'join' && q.status === 'done').length;
+  }
+
+  /** Every join request committed is decided the same way everywhere, and an admitted joiner is a member on every node. */
+  #checkJoins(): void {
+    if (!this.opts.admission_m) return;
+    const views = this.#members().map((n) => n.replica!.state);
+    for (const i of this.#joinRequested) {
+      const id = this.nodes[i]!.signer.id;
+      const seen = new Set(views.map((s) => {
+        const q = [...s.requests.values()].find((x) => x.subject === id);
+        return `${q?.status ?? 'none'}/${q?.endorsed.length ?? 0}/${s.members.has(id)}`;
+      }));
+      if (seen.size !== 1) this.#fail(`members disagree about n${i}'s join request: ${[...seen].join(' vs ')}`);
+      const [status, , member] = [...seen][0]!.split('/');
+      if ((status === 'done') !== (member === 'true')) this.#fail(`n${i}'s join request is ${status} but membership is ${member}`);
+    }
+  }
+
   /** Every rekey committed: the old id retired to the new one, which holds the account, on every member. */
   #checkRekeys(): void {
     for (const rk of this.#rekeys) {
@@ -658,6 +722,12 @@ export class Cluster {
       relay?.replica!.submit(rk.tx.bytes, this.now);
       rk.since = this.now;
     }
+    for (const j of this.#joinPending.values()) {
+      if (this.now - j.since <= 300) continue;
+      const relay = r.pick(this.nodes.filter((x) => x.up && x.replica && x.replica.state.members.has(x.signer.id)));
+      relay?.replica!.submit(j.tx.bytes, this.now);
+      j.since = this.now;
+    }
     const n = r.pick(this.nodes.filter((x) => x.up && x.member && x.replica));
     if (!n) return;
     const replica = n.replica!;
@@ -673,6 +743,7 @@ export class Cluster {
     const me = replica.state.members.get(n.signer.id);
     if (!me || me.removed) return;
     const seq = replica.nextSeq(n.signer.id);
+    if (this.opts.admission_m && me.voter && this.#vote(n, me.id, seq)) return;
     const others = [...replica.state.members.values()].filter((m) => m.id !== me.id && !m.removed);
     const interval = Math.floor(this.now / replica.state.params.interval_ms);
     let fields: Record<string, unknown>;
@@ -707,6 +778,17 @@ export class Cluster {
     const res = replica.submit(tx.bytes, this.now);
     if (res.ok) this.#outstanding.set(n.index, { tx, since: this.now });
     else this.stats.rejected++;
+  }
+
+  /** A voter's client endorses an open join request it has not voted on (one time in ten, objects). */
+  #vote(n: SimNode, me: string, seq: number): boolean {
+    const open = [...n.replica!.state.requests.values()].find((q) => q.status === 'open' && q.kind === 'join' && !q.endorsed.includes(me) && !q.objected.includes(me));
+    if (!open || !this.rng.chance(0.5)) return false;
+    const tx = this.#sign(n, { kind: this.rng.chance(0.1) ? 'object' : 'endorse', request: open.id }, seq);
+    const res = n.replica!.submit(tx.bytes, this.now);
+    if (res.ok) this.#outstanding.set(n.index, { tx, since: this.now });
+    else this.stats.rejected++;
+    return true;
   }
 }
 
