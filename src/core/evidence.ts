@@ -82,6 +82,7 @@ export const EVIDENCE_LIMITS: readonly string[] = [
   'how much of the producer\'s export its earlier contracts took (available_wh is checked only to be at most the export)',
   'the escrow left in a contract (funding, earlier payments), when it limits delivery',
   'the absence of a reading or a price (a statement resting on "no reading" or "no price" is reported as unproven)',
+  'that a price signed by a key other than the genesis operator\'s came from the operator of that time (after a key rotation or recovery; reported as unproven)',
 ];
 
 // ---- the builder ----------------------------------------------------------------------
@@ -507,7 +508,9 @@ export class EvidenceChecker {
     } else {
       const pb = price?.body;
       if (!pb) fail('missing_tx', 'no price transaction');
-      if (pb!.kind !== 'price' || pb!.from !== operatorIdOf(g) || pb!.interval !== s.interval || pb!.price !== s.price) fail('wrong_tx', 'the price transaction is not the operator\'s price for this interval');
+      if (pb!.kind !== 'price' || pb!.interval !== s.interval || pb!.price !== s.price) fail('wrong_tx', 'the price transaction is not the operator\'s price for this interval');
+      // After a rotation (or a recovery) the operator signs with a newer key: only the chain shows whose it was.
+      if (pb!.from !== operatorIdOf(g)) unproven.push('the price was signed by a key other than the genesis operator\'s (rotated since)');
     }
     // Energy: the difference of two consecutive cumulative readings.
     const energy = (who: 'consumer' | 'producer', member: NodeId, field: 'import_wh' | 'export_wh'): number | null => {

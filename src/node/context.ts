@@ -2,7 +2,6 @@
 // grid's genesis is known, the event log and rejection counters. Created by node.ts only.
 import { nobleVerifier, type NodeId } from '../core/keys.js';
 import { CachingVerifier } from '../core/tx.js';
-import { operatorIdOf } from '../core/genesis.js';
 import type { Replica } from '../core/replica.js';
 import type { WebCryptoSigner } from './webcrypto-signer.js';
 
@@ -43,8 +42,9 @@ export class NodeContext {
     return !!this.replica && this.replica.state.operator === this.id;
   }
 
+  /** The operator's current key: the genesis' until a rotation or a recovery moves it (governance.ts). */
   operatorId(): NodeId | null {
-    return this.replica ? operatorIdOf(this.replica.genesis.genesis) : null;
+    return this.replica ? this.replica.state.operator : null;
   }
 
   count(reason: string, _detail = ''): void {

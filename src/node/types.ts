@@ -142,7 +142,49 @@ export interface NodeStatus {
   operator_id: NodeId | null;
   /** This node's key was retired by a rekey: the id its account moved to (null otherwise). */
   retired_to: NodeId | null;
-  /** This chain's transactions carry display names (admit with a name, rename). */
+  /** Who admits members (genesis): the operator, or M of the voters; null before the genesis. */
+  admission: 'operator' | 'm_of_n' | null;
+  /** This node's public key (hex, 33 bytes): what an operator hands its role to (rotation). */
+  pub: string;
+  /** Open governance requests this node, a voter, has not voted on yet. */
+  votes_waiting: number;
+}
+
+/** A governance request as every member's page shows it (governance.ts). */
+export interface RequestView {
+  id: number;
+  kind: 'join' | 'remove' | 'operator';
+  subject: NodeId;
+  /** join: the name and role asked for; operator: the new key (hex). */
+  name: string | null;
+  role: Role | null;
+  pub: string | null;
+  by: NodeId;
+  opened_height: number;
+  expires_ms: number;
+  endorsed: NodeId[];
+  objected: NodeId[];
+  /** What counts now: current voters only. */
+  tally: { eligible: number; endorsed: number; objected: number; needed: number };
+  status: 'open' | 'done' | 'rejected';
+  closed_height: number | null;
+  my_vote: 'endorsed' | 'objected' | null;
+  /** This node may vote on it now (a current voter, eligible, not voted, open, not expired). */
+  can_vote: boolean;
+}
+
+export interface GovernanceView {
+  /** The genesis' rule: the operator alone, M of the voters, or a fraction of them. */
+  policy: { kind: 'operator' } | { kind: 'm_of_n'; m: number } | { kind: 'm_of_n'; fraction: [number, number] };
+  voters: number;
+  /** Endorsements a join request needs now (null: the operator admits). */
+  join_needed: number | null;
+  /** Endorsements a new operator key needs now (two thirds of the voters besides the operator). */
+  recovery_needed: number;
+  /** A removed member's balance becomes a pending payout (exit rule 2). */
+  pays_out_leavers: boolean;
+  /** Open requests first, then the decided ones kept until they expire; newest first. */
+  requests: RequestView[];
 }
 
 export interface BlockSummary {

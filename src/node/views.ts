@@ -10,7 +10,9 @@ import type { PeerHub } from './peer-hub.js';
 import type { NodeStore } from './store.js';
 import { profile } from './profile.js';
 import { memberName } from './names.js';
-import type { BlockSummary, BlockView, FaultStats, InclusionProofView, MemberInfo, NodeStatus, PeerInfo, SyncStats, TxView, DepositRequest, JoinRequest } from './types.js';
+import { governanceView, votesWaiting } from './votes.js';
+import { admissionOf } from '../core/governance.js';
+import type { BlockSummary, BlockView, FaultStats, GovernanceView, InclusionProofView, MemberInfo, NodeStatus, PeerInfo, SyncStats, TxView, DepositRequest, JoinRequest } from './types.js';
 
 /** What views read from the other rooms (counters and lists they keep). */
 export interface ViewSources {
@@ -94,7 +96,16 @@ export class Views {
         : null,
       operator_id: state?.operator ?? null,
       retired_to: me?.retired_to ?? null,
+      admission: state ? (admissionOf(state.params) ? 'm_of_n' : 'operator') : null,
+      pub: toHex(ctx.signer.publicKey),
+      votes_waiting: state && me?.voter && state.requests.size > 0 ? votesWaiting(governanceView(state, ctx.id)) : 0,
     };
+  }
+
+  /** The grid's governance: policy, thresholds, requests with their votes (votes.ts). */
+  governance(): GovernanceView | null {
+    const state = this.ctx.replica?.state;
+    return state ? governanceView(state, this.ctx.id) : null;
   }
 
   members(): MemberInfo[] {

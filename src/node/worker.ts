@@ -47,6 +47,7 @@ const api = {
   status: () => need().views.status(),
   members: () => need().views.members(),
   balances: () => need().views.balances(),
+  governance: () => need().views.governance(),
   blocks: (before: number | null, count: number) => need().views.blocks(before, count),
   block: (height: number) => need().views.block(height),
   proveTx: (height: number, index: number) => need().views.proveTx(height, index),

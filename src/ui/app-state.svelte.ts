@@ -3,7 +3,7 @@
 import type { Remote } from 'comlink';
 import type { NodeApi } from '../node/worker.js';
 import type { Client, ClientState } from './client.js';
-import type { BlockSummary, MemberInfo, NodeStatus, WalletEntry } from '../node/types.js';
+import type { BlockSummary, GovernanceView, MemberInfo, NodeStatus, WalletEntry } from '../node/types.js';
 import type { MarketView, MeterStatus } from '../node/market.js';
 import type { Statement } from '../core/settlement.js';
 import { makeFmt, type Fmt } from './format.js';
@@ -22,6 +22,7 @@ export class AppState {
   statements = $state<StatementRow[]>([]);
   meter = $state<MeterStatus | null>(null);
   history = $state<WalletEntry[]>([]);
+  governance = $state<GovernanceView | null>(null);
   fatal = $state('');
   /** The grid-details page is open: only then are blocks fetched. */
   wantBlocks = false;
@@ -47,12 +48,13 @@ export class AppState {
   async pollSlow(): Promise<void> {
     const api = this.client?.api;
     if (!api || !this.status?.has_genesis) return;
-    [this.members, this.market, this.statements, this.meter, this.history] = await Promise.all([
+    [this.members, this.market, this.statements, this.meter, this.history, this.governance] = await Promise.all([
       api.members(),
       api.marketView(),
       api.statements(500),
       api.meterStatus(),
       api.history(300),
+      api.governance(),
     ]);
     if (this.wantBlocks) this.blocks = await api.blocks(null, 12);
   }

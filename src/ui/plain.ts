@@ -40,6 +40,12 @@ const CODES: Record<string, string> = {
   price_locked: 'the interval had its price already',
   mempool_full: 'the grid is busy; try again',
   duplicate: 'it was sent already',
+  request_exists: 'a request about the same member or key is open already',
+  unknown_request: 'that request no longer exists',
+  request_closed: 'that request was decided already',
+  request_expired: 'that request had expired',
+  already_voted: 'you voted on it already',
+  requests_full: 'too many requests are open; try later',
 };
 
 /** Why a transaction failed, in words (from its receipt's code). */
@@ -63,6 +69,12 @@ const KINDS: Record<string, string> = {
   price: 'Price published',
   meter: 'Meter reading',
   rename: 'Name changed',
+  join_request: 'Asked to join',
+  propose_removal: 'Removal proposed',
+  propose_operator: 'New operator key proposed',
+  endorse: 'Endorsed a request',
+  object: 'Objected to a request',
+  rotate_operator: 'Operator key handed over',
   contract_payment: 'Energy bought',
   contract_income: 'Energy sold',
   contract_end: 'Contract ended, unused tokens back',

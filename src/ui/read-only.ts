@@ -13,6 +13,7 @@ export const READ_ONLY: Record<string, (args: unknown[]) => unknown[]> = {
   status: () => [],
   members: () => [],
   balances: () => [],
+  governance: () => [],
   marketView: () => [],
   meterStatus: () => [],
   blocks: ([before, count]) => [typeof before === 'number' ? before : null, clamp(count, 50)],
