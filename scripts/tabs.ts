@@ -47,11 +47,18 @@ export async function openTab(browser: Browser, url: string, log: (line: string)
   return { context, page, id: id!.trim() };
 }
 
-/** The operator's tab: creates the grid through the UI and waits to lead it. */
-export async function createGrid(browser: Browser, base: string, name = 'Test grid', interval_s = 60): Promise<{ operator: Tab; grid: string }> {
+/**
+ * The operator's tab: creates the grid through the UI and waits to lead it. `admission_m`:
+ * the grid admits by M of the voters (issue 15) instead of by its operator.
+ */
+export async function createGrid(browser: Browser, base: string, name = 'Test grid', interval_s = 60, admission_m?: number): Promise<{ operator: Tab; grid: string }> {
   const operator = await openTab(browser, base);
   await operator.page.getByTestId('grid-name').fill(name);
   await operator.page.getByTestId('grid-interval').fill(String(interval_s));
+  if (admission_m !== undefined) {
+    await operator.page.getByTestId('grid-admission').selectOption('m_of_n');
+    await operator.page.getByTestId('grid-admission-m').fill(String(admission_m));
+  }
   await operator.page.getByTestId('create-grid').click();
   await waitFor('the operator to lead its grid', async () => (await status(operator.page)).raft_role === 'leader', 30_000);
   return { operator, grid: (await status(operator.page)).grid! };
@@ -67,6 +74,46 @@ export async function inviteTab(browser: Browser, base: string, operator: Tab, r
   return tab;
 }
 
+/**
+ * Under M-of-N admission: a new tab opens the grid's address (no invite) and asks the members
+ * to let it join, through its join page; its request goes on the chain, signed by its key.
+ */
+export async function askToJoin(browser: Browser, base: string, grid: string, role = 'prosumer', name?: string): Promise<Tab> {
+  const tab = await openTab(browser, `${base}?grid=${grid}`);
+  await waitFor('the new tab to fetch the genesis', async () => (await status(tab.page)).admission !== null, 60_000);
+  await tab.page.getByTestId('join-role').selectOption(role);
+  await tab.page.getByTestId('join-name').fill(name ?? `${role} ${tab.id.slice(0, 4)}`);
+  await tab.page.getByTestId('request-join').click();
+  return tab;
+}
+
+/** The number of the open join request of node `id`, as `reader` sees the chain (null until it is there). */
+export async function joinRequestOf(reader: Page, id: string): Promise<number | null> {
+  const g = await call<{ requests: { id: number; subject: string; status: string }[] } | null>(reader, 'governance');
+  return g?.requests.find((r) => r.subject === id && r.status === 'open')?.id ?? null;
+}
+
+/** Voters endorse `tab`'s join request through their nodes' API, until it is a voter. */
+export async function admitByVote(tab: Tab, voters: Tab[]): Promise<void> {
+  let request: number | null = null;
+  try {
+    await waitFor(`the join request of ${tab.id.slice(0, 8)} on the chain`, async () => (request = await joinRequestOf(voters[0]!.page, tab.id)) !== null, 60_000);
+  } catch (err) {
+    // What the joiner's page and node say: the form's message, refusals, peers.
+    const text = await tab.page.getByTestId('join-request-result').textContent({ timeout: 1000 }).catch(() => '(no message)');
+    const s = await status(tab.page);
+    const v = await status(voters[0]!.page);
+    throw new Error(`${(err as Error).message}; joiner page: ${text}; joiner refused ${JSON.stringify(s.txs_rejected_by)} ${JSON.stringify(s.rejected)}, peers ${s.peers.filter((p) => p.authenticated).length}, height ${s.height}/${v.height}; voter refused ${JSON.stringify(v.txs_rejected_by)}; events ${s.events.slice(-5).join(' | ')}`);
+  }
+  for (const v of voters) {
+    if ((await status(tab.page)).role !== 'auditor') break; // admitted by the endorsements so far
+    const r = await call<{ ok: boolean; id: string; reason?: string }>(v.page, 'submit', { kind: 'endorse', request });
+    if (!r.ok) throw new Error(`endorsement refused: ${r.reason}`);
+    await waitFor('the endorsement committed', async () => (await call<{ state: string }>(v.page, 'txStatus', r.id)).state === 'committed', 60_000);
+  }
+  await waitFor(`${tab.id.slice(0, 8)} to become a voter`, async () => (await status(tab.page)).voter, 60_000);
+}
+
 /** An operator plus n-1 members admitted by invites, each a voter before the next joins. */
 export interface GridOptions {
   /** Role of tab i (i ≥ 1); prosumer by default. */
@@ -76,16 +123,20 @@ export interface GridOptions {
   browserOf?: (i: number) => Browser;
   /** How long to wait for the full mesh once everyone is a voter. */
   mesh_timeout_ms?: number;
+  /** M-of-N admission: each tab asks to join and the voters so far endorse it (all of them while fewer than M). */
+  admission_m?: number;
 }
 
 export async function buildGrid(browser: Browser, base: string, n: number, onJoined: (i: number, tab: Tab) => void | Promise<void> = () => {}, opts: GridOptions = {}): Promise<{ tabs: Tab[]; grid: string }> {
   const browserOf = opts.browserOf ?? (() => browser);
-  const { operator, grid } = await createGrid(browserOf(0), base, 'Test grid', opts.interval_s ?? 60);
+  const { operator, grid } = await createGrid(browserOf(0), base, 'Test grid', opts.interval_s ?? 60, opts.admission_m);
   const tabs = [operator];
   await onJoined(0, operator);
   for (let i = 1; i < n; i++) {
-    const tab = await inviteTab(browserOf(i), base, operator, opts.roles?.[i] ?? 'prosumer');
+    const role = opts.roles?.[i] ?? 'prosumer';
+    const tab = opts.admission_m ? await askToJoin(browserOf(i), base, grid, role) : await inviteTab(browserOf(i), base, operator, role);
     tabs.push(tab);
+    if (opts.admission_m) await admitByVote(tab, tabs.slice(0, i));
     // One membership change in flight at a time: admit, then promotion to voter.
     await waitFor(`tab ${i} to become a voter`, async () => (await status(tab.page)).voter, 60_000);
     await onJoined(i, tab);

@@ -25,6 +25,8 @@ export const NODE_TIMING = {
   /** Sync fetches at most this many blocks ahead of what the driver has applied. */
   sync_ahead_blocks: 512,
   sync_timeout_ms: 3000,
+  /** A tab that is no member (an auditor, a joiner waiting for votes) asks a peer this often for new blocks. */
+  auditor_poll_ms: 2000,
   snapshot_every_ms: 5000,
   rebroadcast_ms: 2000,
 } as const;

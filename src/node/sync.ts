@@ -48,6 +48,8 @@ export class SyncRoom {
   readonly #demoted = new Map<NodeId, number>();
   /** Empty answers in a row from a peer that advertised more. */
   readonly #empty = new Map<NodeId, number>();
+  /** When a non-member last asked a peer for new blocks (it hears of none otherwise). */
+  #lastPoll_ms = 0;
 
   constructor(
     private readonly ctx: NodeContext,
@@ -230,7 +232,13 @@ export class SyncRoom {
     // Behind a peer's certified height by more than Raft's own traffic would cover soon.
     const candidates = this.hub.authenticated().filter((s) => s.remote_height > r.raft.applied && this.#usable(s, now));
     const needs = !this.ctx.isMember() || r.raft.leader === null || candidates.some((s) => s.remote_height > r.raft.applied + 64);
-    if (!needs || candidates.length === 0) return;
-    this.#request(candidates[Math.floor(Math.random() * candidates.length)]!);
+    if (needs && candidates.length > 0) return this.#request(candidates[Math.floor(Math.random() * candidates.length)]!);
+    // A non-member gets no Raft traffic and learns peers' heights only from their answers: it
+    // follows the chain by asking now and then (a joiner waiting for votes sees its request).
+    if (this.ctx.isMember() || now - this.#lastPoll_ms < NODE_TIMING.auditor_poll_ms) return;
+    const peers = this.hub.authenticated().filter((s) => this.#usable(s, now));
+    if (peers.length === 0) return;
+    this.#lastPoll_ms = now;
+    this.#request(peers[Math.floor(Math.random() * peers.length)]!);
   }
 }
