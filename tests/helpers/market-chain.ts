@@ -20,7 +20,8 @@ export interface MarketChain {
   statements: (Statement & { height: number })[];
 }
 
-export async function marketChain(opts: { cert_every?: number } = {}): Promise<MarketChain> {
+/** `rotate`: the operator hands its key to `op2` after publishing the first two prices; `op2` publishes the rest. */
+export async function marketChain(opts: { cert_every?: number; rotate?: boolean } = {}): Promise<MarketChain> {
   const every = opts.cert_every ?? 3;
   const c = await TestChain.create({ P1: 'producer', C1: 'consumer', C2: 'consumer' });
   const P1 = c.id('P1');
@@ -34,11 +35,16 @@ export async function marketChain(opts: { cert_every?: number } = {}): Promise<M
     [
       c.tx('operator', 'mint', { to: c.id('C1'), amount: 10_000, ref: 'deposit C1' }),
       c.tx('operator', 'mint', { to: c.id('C2'), amount: 10_000, ref: 'deposit C2' }),
-      ...[250, 250, 400, 250, 250, 250].map((price, i) => c.tx('operator', 'price', { interval: i + 1, price })),
+      ...[250, 250, 400, 250, 250, 250].slice(0, opts.rotate ? 2 : 6).map((price, i) => c.tx('operator', 'price', { interval: i + 1, price })),
       c.tx('P1', 'offer', { first_interval: 1, last_interval: 10 }),
     ],
     at(0),
   );
+  const op = opts.rotate ? 'op2' : 'operator';
+  if (opts.rotate) {
+    run([c.tx('operator', 'rotate_operator', { pub: c.signer('op2').publicKey })], at(0, 1200));
+    run([c.tx('op2', 'promote', { member: c.id('op2') }), ...[400, 250, 250, 250].map((price, i) => c.tx('op2', 'price', { interval: i + 3, price }))], at(0, 1400));
+  }
   run(
     [
       c.tx('C1', 'contract', { producer: P1, first_interval: 1, last_interval: 4, max_energy_wh: 5000, max_price: 300, lock: 1000 }),
@@ -46,8 +52,8 @@ export async function marketChain(opts: { cert_every?: number } = {}): Promise<M
     ],
     at(0, 2000),
   );
-  run([c.tx('operator', 'admit', { member: c.id('D'), pub: c.signer('D').publicKey, role: 'prosumer', invite: null })], at(0, 3000));
-  run([c.tx('operator', 'promote', { member: c.id('D') })], at(0, 4000));
+  run([c.tx(op, 'admit', { member: c.id('D'), pub: c.signer('D').publicKey, role: 'prosumer', invite: null })], at(0, 3000));
+  run([c.tx(op, 'promote', { member: c.id('D') })], at(0, 4000));
   const reg = { C1: 10_000, C2: 20_000, P1: 50_000 };
   run(
     (['C1', 'C2', 'P1'] as const).map((m) => c.tx(m, 'meter', { interval: 0, import_wh: m === 'P1' ? 0 : reg[m], export_wh: m === 'P1' ? reg.P1 : 0 })),
@@ -78,7 +84,7 @@ export async function marketChain(opts: { cert_every?: number } = {}): Promise<M
 
   // Certificates: every `every` blocks and the last, acks from exactly a quorum of voters.
   const blocks: CertifiedBlock[] = c.blocks.map((block) => ({ block, cert: null }));
-  const signers = ['operator', 'P1', 'C1', 'C2', 'D'];
+  const signers = ['operator', 'op2', 'P1', 'C1', 'C2', 'D'];
   c.blocks.forEach((block, i) => {
     const height = i + 1;
     if (height % every !== 0 && height !== c.blocks.length) return;

@@ -163,6 +163,17 @@ describe('household evidence', () => {
     }
   }, 60_000);
 
+  it('after an operator key rotation, prices signed by the new key are reported unproven, not refused', async () => {
+    const r = await marketChain({ rotate: true });
+    const id = r.c.id('C1');
+    const c = new EvidenceChecker(opensslVerifier);
+    c.push(concatBytes(...evidenceItems(access(r), id, opensslVerifier)));
+    const s = c.finish();
+    const rotated = "the price was signed by a key other than the genesis operator's (rotated since)";
+    expect(s.statements.map((x) => [x.statement.interval, x.unproven.includes(rotated)])).toEqual([[1, false], [2, false], [3, true], [4, true]]);
+    expect(s.statements.map((x) => ({ ...x.statement, height: x.height }))).toEqual(r.statements.filter((x) => x.consumer === id));
+  });
+
   it('refuses forged statements', () => {
     const f = evidenceOf('C1');
     const xs = items(f);

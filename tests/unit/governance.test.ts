@@ -354,3 +354,30 @@ describe('governance: invites granted by M voters (to be connected to v2 admits)
     expect(endorsedInviteProblem(op.state, inv(['a', 'b', 'c']), joiner.publicKey, nobleVerifier)).toMatch(/operator/);
   });
 });
+
+describe('governance: the replica’s entry check for strangers', () => {
+  it('takes a stranger’s join request into the mempool only when the ledger could apply it', async () => {
+    const { Replica } = await import('../../src/core/replica.js');
+    const { createGenesis } = await import('../../src/core/genesis.js');
+    const { signTxSync } = await import('../../src/core/tx.js');
+    const op = NobleSigner.fromSeed('entry-operator');
+    const make = async (params: Partial<GridParams>) => {
+      const genesis = await createGenesis(op, { name: 'entry', time_ms: 0, params: gridParams(params) });
+      return new Replica({ genesis, id: op.id, verifier: nobleVerifier, rand: () => 0 });
+    };
+    const ask = (r: InstanceType<typeof Replica>, seed: string, f: Partial<{ seq: number; expires_ms: number }> = {}) => {
+      const s = NobleSigner.fromSeed(seed);
+      const body = { v: 1, chain: r.chain_id, kind: 'join_request', from: s.id, seq: f.seq ?? 0, pub: s.publicKey, role: 'consumer', name: 'New house', expires_ms: f.expires_ms ?? HOUR } as const;
+      return r.submit(signTxSync(body as never, s).bytes, 0);
+    };
+    const byVote = await make(THREE);
+    expect(ask(byVote, 's1')).toMatchObject({ ok: true });
+    expect(ask(byVote, 's2', { seq: 1 })).toMatchObject({ ok: false, code: 'skipped_seq' });
+    expect(ask(byVote, 's3', { expires_ms: 100 * HOUR })).toMatchObject({ ok: false, code: 'invalid_period' });
+    expect(ask(await make({}), 's1')).toMatchObject({ ok: false, code: 'not_permitted' });
+    // Any other kind from a stranger is refused at the door, as before.
+    const s = NobleSigner.fromSeed('s4');
+    const vote = signTxSync({ v: 1, chain: byVote.chain_id, kind: 'endorse', from: s.id, seq: 0, request: 1 } as never, s);
+    expect(byVote.submit(vote.bytes, 0)).toMatchObject({ ok: false, code: 'unknown_account' });
+  });
+});
