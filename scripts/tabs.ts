@@ -87,6 +87,11 @@ export async function askToJoin(browser: Browser, base: string, grid: string, ro
   return tab;
 }
 
+/** A role of a member (not a tab that only reads the chain, whatever that is called). */
+export function isMemberRole(role: string): boolean {
+  return ['operator', 'consumer', 'producer', 'prosumer'].includes(role);
+}
+
 /** The number of the open join request of node `id`, as `reader` sees the chain (null until it is there). */
 export async function joinRequestOf(reader: Page, id: string): Promise<number | null> {
   const g = await call<{ requests: { id: number; subject: string; status: string }[] } | null>(reader, 'governance');
@@ -106,7 +111,7 @@ export async function admitByVote(tab: Tab, voters: Tab[]): Promise<void> {
     throw new Error(`${(err as Error).message}; joiner page: ${text}; joiner refused ${JSON.stringify(s.txs_rejected_by)} ${JSON.stringify(s.rejected)}, peers ${s.peers.filter((p) => p.authenticated).length}, height ${s.height}/${v.height}; voter refused ${JSON.stringify(v.txs_rejected_by)}; events ${s.events.slice(-5).join(' | ')}`);
   }
   for (const v of voters) {
-    if ((await status(tab.page)).role !== 'auditor') break; // admitted by the endorsements so far
+    if (isMemberRole((await status(tab.page)).role)) break; // admitted by the endorsements so far
     const r = await call<{ ok: boolean; id: string; reason?: string }>(v.page, 'submit', { kind: 'endorse', request });
     if (!r.ok) throw new Error(`endorsement refused: ${r.reason}`);
     await waitFor('the endorsement committed', async () => (await call<{ state: string }>(v.page, 'txStatus', r.id)).state === 'committed', 60_000);

@@ -3,7 +3,7 @@ import type { Browser } from '@playwright/test';
 import * as tabs from '../../scripts/tabs.js';
 
 export type { Tab } from '../../scripts/tabs.js';
-export const { call, status, waitFor, heights, closeAll, joinRequestOf } = tabs;
+export const { call, status, waitFor, heights, closeAll, joinRequestOf, isMemberRole } = tabs;
 export const askToJoin = (browser: Browser, grid: string, role = 'prosumer', name?: string) => tabs.askToJoin(browser, '/', grid, role, name);
 export const openTab = (browser: Browser, path: string) => tabs.openTab(browser, path);
 export const createGrid = (browser: Browser) => tabs.createGrid(browser, '/');
