@@ -6,12 +6,13 @@
 import { NobleSigner, nobleVerifier } from '../../src/core/keys.js';
 import { DEFAULT_PARAMS } from '../../src/core/params.js';
 import { createGenesis, type SignedGenesis } from '../../src/core/genesis.js';
-import { buildBlockSync, checkCertificate } from '../../src/core/block.js';
+import { ackMessage, blockHash, buildBlockSync, checkCertificate } from '../../src/core/block.js';
+import { encodeCanonical, type CanonicalValue } from '../../src/core/codec.js';
 import { Replica, type Certificate, type Envelope, type ReplicaReady } from '../../src/core/replica.js';
-import { CachingVerifier, signTxSync, type DecodedTx, type Role, type TxBody } from '../../src/core/tx.js';
+import { CachingVerifier, signTxSync, txSigningMessage, type DecodedTx, type Role, type TxBody } from '../../src/core/tx.js';
 import { assertInvariants, stateRoot, votersOf } from '../../src/core/ledger.js';
 import { fromHex, toHex } from '../../src/core/bytes.js';
-import type { Entry, HardState, PlantedBug } from '../../src/core/raft/types.js';
+import type { Entry, HardState, Message, PlantedBug } from '../../src/core/raft/types.js';
 import { Rng } from './rng.js';
 
 export interface SimOptions {
@@ -23,6 +24,8 @@ export interface SimOptions {
   converge_ms?: number;
   trace?: (line: string) => void;
   planted_bug?: PlantedBug | DriverBug;
+  /** A hostile outsider (its own key, never a member) attacks the cluster; on by default. */
+  outsider?: boolean;
 }
 
 /** A bug planted in the simulated driver: it sends a Ready's messages before persisting it. */
@@ -40,6 +43,8 @@ export interface SimResult {
   crashes: number;
   rejected_txs: number;
   events: number;
+  /** Forged or replayed messages the outsider sent. */
+  attacks: number;
 }
 
 const MAX_EVENTS_PER_RUN = 200_000;
@@ -68,9 +73,11 @@ type Event =
   | { kind: 'fault' }
   | { kind: 'restart'; node: number }
   | { kind: 'crash'; node: number; restart_ms: number }
-  | { kind: 'timeout'; node: number };
+  | { kind: 'timeout'; node: number }
+  | { kind: 'attack' };
 
 const EPOCH_MS = 1_800_000_000_000; // a fixed genesis time: runs never read the real clock
+const TEN_YEARS_MS = 10 * 365 * 24 * 3600 * 1000;
 
 export async function makeGenesis(signers: NobleSigner[], founders: number, roles: Role[], commit_quorum: 'majority' | 'two_thirds' = 'majority'): Promise<SignedGenesis> {
   return createGenesis(signers[0]!, {
@@ -84,6 +91,9 @@ export async function makeGenesis(signers: NobleSigner[], founders: number, role
 export class Cluster {
   readonly rng: Rng;
   readonly opts: Required<Omit<SimOptions, 'trace' | 'planted_bug'>> & Pick<SimOptions, 'trace' | 'planted_bug'>;
+  readonly outsider = NobleSigner.fromSeed('sim-outsider');
+  /** Envelopes the outsider overheard (the network is not trusted), for replays. */
+  readonly #overheard: Envelope[] = [];
   readonly nodes: SimNode[] = [];
   readonly verifier = new CachingVerifier(nobleVerifier);
   genesis!: SignedGenesis;
@@ -105,7 +115,7 @@ export class Cluster {
   // client state
   readonly #outstanding = new Map<number, { tx: DecodedTx; since: number }>();
   readonly #committedByClient = new Set<string>();
-  readonly stats = { crashes: 0, leaders: 0, rejected: 0, committed_txs: 0 };
+  readonly stats = { crashes: 0, leaders: 0, rejected: 0, committed_txs: 0, attacks: 0 };
   readonly #founders: number;
   readonly #spares: number;
 
@@ -113,7 +123,7 @@ export class Cluster {
     this.rng = new Rng(opts.seed);
     const nodes = opts.nodes ?? this.rng.int(3, 7);
     if (nodes < 1 || nodes > 15) throw new RangeError('nodes must be 1..15');
-    this.opts = { fault_ms: 8000, converge_ms: 8000, ...opts, nodes };
+    this.opts = { fault_ms: 8000, converge_ms: 8000, outsider: true, ...opts, nodes };
     this.#founders = nodes;
     this.#spares = this.rng.int(0, 2);
     // The seed also picks the configuration: pre-vote and check-quorum on or off, and the
@@ -151,6 +161,7 @@ export class Cluster {
     for (const n of this.nodes) if (n.up) this.#boot(n);
     this.#schedule(this.now + 20, { kind: 'client' });
     this.#schedule(this.now + 200, { kind: 'fault' });
+    if (this.opts.outsider) this.#schedule(this.now + this.rng.int(50, 300), { kind: 'attack' });
     const c = this.#config;
     this.trace(`seed ${this.opts.seed}: ${this.#founders} founding voters, ${this.#spares} joiners, pre-vote ${c.pre_vote}, check-quorum ${c.check_quorum}, ${c.commit_quorum} commits, ticks ${this.nodes.map((n) => n.tick_ms).join('/')} ms`);
   }
@@ -217,6 +228,7 @@ export class Cluster {
       crashes: this.stats.crashes,
       rejected_txs: this.stats.rejected,
       events: this.events,
+      attacks: this.stats.attacks,
     };
   }
 
@@ -279,6 +291,10 @@ export class Cluster {
         this.#schedule(this.now + ev.restart_ms, { kind: 'restart', node: n.index });
         return;
       }
+      case 'attack':
+        this.#attack();
+        this.#schedule(this.now + this.rng.int(10, 150), ev);
+        return;
       case 'restart': {
         const n = this.nodes[ev.node]!;
         if (n.up || !this.#faultsOn) return;
@@ -356,6 +372,10 @@ export class Cluster {
     }
     const to = this.#byId(env.to);
     if (!to) return;
+    if (this.opts.outsider && this.rng.chance(0.05)) {
+      this.#overheard.push(env);
+      if (this.#overheard.length > 64) this.#overheard.shift();
+    }
     if (this.#cut.has(`${from.index}->${to.index}`)) return;
     if (this.rng.chance(this.#loss)) return;
     const copies = this.rng.chance(this.#dup) ? 2 : 1;
@@ -401,6 +421,7 @@ export class Cluster {
     if (prior === undefined) {
       this.#committed.set(entry.index, entry.hash);
       this.stats.committed_txs += txIds.length;
+      this.#checkTrusted(n, entry);
     } else if (prior !== entry.hash) {
       this.#fail(`state machine safety: n${n.index} applied a different block at height ${entry.index}`);
     }
@@ -411,6 +432,14 @@ export class Cluster {
       this.#committedByClient.add(out.tx.id);
       this.#outstanding.delete(n.index);
     }
+  }
+
+  /** No block proposed by a non-voter, and none dated beyond the allowance, is ever committed. */
+  #checkTrusted(n: SimNode, entry: Entry): void {
+    const h = entry.block!.header;
+    const proposer = this.#byId(h.proposer);
+    if (!proposer || !proposer.member) this.#fail(`trust: block ${entry.index} proposed by non-member ${h.proposer.slice(0, 8)} committed on n${n.index}`);
+    if (h.time_ms > this.now + this.#allowanceMs()) this.#fail(`trust: block ${entry.index} dated ${h.time_ms - this.now} ms ahead committed on n${n.index}`);
   }
 
   #checkInvariants(n: SimNode): void {
@@ -556,6 +585,140 @@ export class Cluster {
     this.#delay = { min: 1, max: 5 };
     for (const n of this.nodes) if (!n.up && n.member) this.#boot(n);
     this.trace('faults stop: network healed, every node restarted');
+  }
+
+  // ---- the hostile outsider --------------------------------------------------------------
+
+  /**
+   * One attack by the outsider: its own key, never a member, but it can reach every node
+   * (the transport authenticates it as itself), read every node's log (auditors can) and
+   * replay what it overheard. Nothing it does may get a block committed or split the chain.
+   */
+  #attack(): void {
+    const r = this.rng;
+    const targets = this.nodes.filter((n) => n.up && n.replica);
+    if (targets.length === 0) return;
+    const me = this.outsider.id;
+    const deliver = (env: Envelope) => this.#schedule(this.now + r.int(0, 5), { kind: 'deliver', env });
+    const raft = (to: SimNode, msg: Record<string, unknown>) => {
+      const full = { ...msg, from: me, to: to.signer.id } as unknown as Message;
+      deliver({ kind: 'raft', from: me, to: to.signer.id, msg: full });
+    };
+    const allowance = this.#allowanceMs();
+    const forged = (t: SimNode, term: number, time_ms: number): Entry => {
+      const tip = t.replica!.raft.lastEntry();
+      const block = buildBlockSync({ chain: t.replica!.chain_id, height: tip.index + 1, term, prev: fromHex(tip.hash), time_ms }, [], this.outsider);
+      return { index: tip.index + 1, term, hash: toHex(blockHash(block.header)), block };
+    };
+    const t = r.pick(targets);
+    const rep = t.replica!;
+    const roll = r.int(0, 9);
+    let what: string;
+    switch (roll) {
+      case 0: {
+        // One forged append to each node: a block dated far ahead, or just past the allowance.
+        const ahead = r.pick([TEN_YEARS_MS, allowance + 1000, 0]);
+        for (const n of targets) {
+          const term = n.replica!.raft.term + r.int(0, 2);
+          const e = forged(n, term, this.now + ahead);
+          const tip = n.replica!.raft.lastEntry();
+          raft(n, { type: 'append', term, prev_index: tip.index, prev_term: tip.term, entries: [e], commit: e.index });
+        }
+        what = `forged append to every node, dated +${ahead} ms`;
+        break;
+      }
+      case 1: {
+        // One forged append to a single follower, not committed: to win the next election.
+        const term = rep.raft.term + r.int(1, 3);
+        const e = forged(t, term, this.now);
+        const tip = rep.raft.lastEntry();
+        raft(t, { type: 'append', term, prev_index: tip.index, prev_term: tip.term, entries: [e], commit: rep.raft.commit });
+        what = `forged append to n${t.index} at term ${term}`;
+        break;
+      }
+      case 2: {
+        const term = rep.raft.term + r.int(0, 1);
+        raft(t, { type: 'heartbeat', term, commit: rep.raft.lastIndex() + r.int(0, 2) });
+        what = `forged heartbeat to n${t.index} committing ${rep.raft.lastIndex()}`;
+        break;
+      }
+      case 3:
+        raft(t, { type: 'timeout_now', term: rep.raft.term + r.int(0, 1) });
+        what = `timeout_now to n${t.index}`;
+        break;
+      case 4: {
+        const term = rep.raft.term + r.int(1, 50);
+        raft(t, { type: r.pick(['vote', 'prevote']), term, last_index: rep.raft.lastIndex() + 100, last_term: term, transfer: r.chance(0.5) });
+        what = `vote request to n${t.index} at term ${term}`;
+        break;
+      }
+      case 5: {
+        // Grants to candidates, and answers with higher terms to anyone.
+        for (const n of targets) {
+          const nr = n.replica!.raft;
+          if (nr.role === 'candidate' || nr.role === 'precandidate') {
+            raft(n, { type: nr.role === 'candidate' ? 'vote_resp' : 'prevote_resp', term: nr.role === 'candidate' ? nr.term : nr.term + 1, reject: false });
+          }
+        }
+        const term = rep.raft.term + r.int(1, 5);
+        raft(t, r.pick([
+          { type: 'append_resp', term, index: rep.raft.lastIndex(), reject: r.chance(0.5), hint_index: 0, hint_term: 0 },
+          { type: 'heartbeat_resp', term },
+          { type: 'vote_resp', term, reject: false },
+        ]));
+        what = `forged answers (grants to candidates, term ${term} to n${t.index})`;
+        break;
+      }
+      case 6: {
+        // Forged and misplaced certificates, and a certificate request.
+        const h = rep.raft.lastIndex();
+        const hash = rep.raft.log[h]!.hash;
+        const ack = { voter: me, sig: this.outsider.signSync(ackMessage(rep.chain_id, h, fromHex(hash))) };
+        const real = [...rep.certs.values()].pop();
+        const acks = real ? [...real.acks, ack] : [ack];
+        deliver({ kind: 'cert', from: me, to: t.signer.id, cert: { height: h, hash, acks } });
+        deliver({ kind: 'cert_req', from: me, to: t.signer.id, term: rep.raft.term, height: rep.raft.commit, hash: rep.raft.log[rep.raft.commit]!.hash });
+        what = `forged certificate for ${h} to n${t.index}`;
+        break;
+      }
+      case 7: {
+        // Transactions: forged signatures, kinds that are object properties, replays.
+        const txs: Uint8Array[] = [];
+        const member = r.pick(this.nodes);
+        for (const kind of ['constructor', 'toString', '__proto__', 'transfer']) {
+          const body = { v: 1, chain: rep.chain_id, kind, from: me, seq: 0, to: member.signer.id, amount: 1, memo: '' };
+          const bytes = encodeCanonical(body as unknown as CanonicalValue);
+          txs.push(encodeCanonical({ body: body as unknown as CanonicalValue, pub: this.outsider.publicKey, sig: this.outsider.signSync(txSigningMessage(bytes)) }));
+        }
+        for (const env of this.#overheard) if (env.kind === 'txs') txs.push(...env.txs.slice(0, 4));
+        deliver({ kind: 'txs', from: me, to: t.signer.id, txs: txs.slice(0, 16) });
+        what = `${Math.min(txs.length, 16)} forged and replayed transactions to n${t.index}`;
+        break;
+      }
+      default: {
+        // Replays of overheard consensus traffic, as itself or naming the original sender.
+        const env = this.#overheard.length > 0 ? r.pick(this.#overheard) : null;
+        if (!env) return;
+        const to = r.pick(targets);
+        if (env.kind === 'raft') {
+          const spoof = r.chance(0.5);
+          const term = env.msg.term + r.int(0, 3);
+          const msg = { ...env.msg, term, from: spoof ? env.msg.from : me, to: to.signer.id } as Message;
+          deliver({ kind: 'raft', from: me, to: to.signer.id, msg });
+        } else {
+          deliver({ ...env, from: me, to: to.signer.id } as Envelope);
+        }
+        what = `replayed ${env.kind === 'raft' ? env.msg.type : env.kind} to n${to.index}`;
+        break;
+      }
+    }
+    this.stats.attacks++;
+    if (this.stats.attacks % 20 === 1) this.trace(`outsider: ${what}`);
+  }
+
+  #allowanceMs(): number {
+    const p = this.genesis.genesis.params as { max_clock_ahead_s?: number };
+    return (p.max_clock_ahead_s ?? 30) * 1000;
   }
 
   // ---- clients --------------------------------------------------------------------------

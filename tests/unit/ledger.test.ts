@@ -209,3 +209,18 @@ describe('ledger: blocks', () => {
     expect(codes(r.receipts)).toEqual(['unknown_account']);
   });
 });
+
+describe('attack 6: an invite seen on the wire cannot be stolen', () => {
+  it('a thief who copies the invite out of a joiner\'s admit cannot use it for its own key', async () => {
+    const c = await TestChain.create();
+    const code = new Uint8Array(16).fill(9);
+    const invite = { code, role: 'consumer' as const, expires_ms: 10_000, sig: c.operator.signSync(inviteMessage(c.state.chain_id, code, 'consumer', 10_000)) };
+    const dan = c.signer('dan');
+    const honest = c.tx('dan', 'admit', { member: dan.id, pub: dan.publicKey, role: 'consumer', invite }, 0);
+    // The thief saw `honest` on the wire and races it with its own key.
+    const thief = c.signer('thief');
+    const stolen = c.tx('thief', 'admit', { member: thief.id, pub: thief.publicKey, role: 'consumer', invite: honest.body.kind === 'admit' ? honest.body.invite : null }, 0);
+    const r = c.block([stolen, honest], 1000);
+    expect(r.receipts.map((x) => (x.ok ? 'ok' : x.code))).toEqual(['bad_invite', 'ok']);
+  });
+});

@@ -1,0 +1,206 @@
+// The trust boundary of the core, attacked as issue 11 describes: an outsider (its own key,
+// not a member) or a buggy member sends forged consensus traffic to real replicas. Each test
+// names the attack; every one of them succeeded against the code before the boundary existed.
+import { describe, expect, it } from 'vitest';
+import { NobleSigner } from '../../src/core/keys.js';
+import { ackMessage } from '../../src/core/block.js';
+import { fromHex } from '../../src/core/bytes.js';
+import type { Entry, Message } from '../../src/core/raft/types.js';
+import type { Envelope } from '../../src/core/replica.js';
+import { forgeEntry, ReplicaNet, TEN_YEARS_MS } from '../helpers/replica-net.js';
+
+const outsider = NobleSigner.fromSeed('outsider');
+
+type Fields = Message extends infer M ? (M extends Message ? Omit<M, 'from' | 'to'> & { from?: string } : never) : never;
+
+function raft(to: string, msg: Fields): Envelope {
+  const from = msg.from ?? outsider.id;
+  return { kind: 'raft', from, to, msg: { ...msg, from, to } as Message };
+}
+
+/** Every block any live node committed, with its proposer and time. */
+function committedBlocks(net: ReplicaNet): { node: string; entry: Entry }[] {
+  return [...net.applied.entries()].flatMap(([node, entries]) => entries.map((entry) => ({ node, entry })));
+}
+
+async function runningGrid(n = 3, opts: Parameters<typeof ReplicaNet.create>[1] = {}): Promise<ReplicaNet> {
+  const net = await ReplicaNet.create(n, opts);
+  net.elect(0);
+  net.submit(0, { kind: 'mint', to: net.ids[1], amount: 100, ref: 'deposit' });
+  net.tick(3);
+  expect(net.leader()).toBe(net.ids[0]);
+  return net;
+}
+
+describe('attack 1: an outsider cannot lead', () => {
+  it('one forged append to each node commits no outsider block dated ten years ahead', async () => {
+    const net = await runningGrid();
+    const term = net.replica(0).raft.term;
+    for (const id of net.ids) {
+      const r = net.replica(id);
+      const tip = r.raft.lastEntry();
+      const e = forgeEntry(outsider, r.chain_id, tip, { term: term + 1, time_ms: net.now + TEN_YEARS_MS });
+      net.inject(raft(id, { type: 'append', term: term + 1, prev_index: tip.index, prev_term: tip.term, entries: [e], commit: e.index }));
+    }
+    net.tick(30);
+    expect(committedBlocks(net).filter((b) => b.entry.block!.header.proposer === outsider.id)).toEqual([]);
+    expect(net.leader()).toBe(net.ids[0]);
+    expect(net.replica(1).raft.term).toBe(term);
+  });
+
+  it('one forged append to a single follower does not win it the next election', async () => {
+    const net = await runningGrid();
+    const r1 = net.replica(1);
+    const tip = r1.raft.lastEntry();
+    const term = r1.raft.term;
+    const e = forgeEntry(outsider, r1.chain_id, tip, { term: term + 1, time_ms: net.now });
+    net.inject(raft(net.ids[1]!, { type: 'append', term: term + 1, prev_index: tip.index, prev_term: tip.term, entries: [e], commit: tip.index }));
+    net.crash(net.ids[0]!);
+    net.tick(60);
+    const leader = net.leader();
+    expect(leader).not.toBeNull();
+    net.submit(leader!, { kind: 'transfer', to: net.ids[2] === leader ? net.ids[0] : net.ids[2], amount: 1, memo: '' });
+    net.tick(5);
+    expect(committedBlocks(net).filter((b) => b.entry.block!.header.proposer === outsider.id)).toEqual([]);
+  });
+
+  it('one forged heartbeat does not make a partitioned follower commit an entry no quorum held', async () => {
+    const net = await runningGrid(5);
+    const [n0, n1, n2, n3, n4] = net.ids as [string, string, string, string, string];
+    const minority = [n0, n1];
+    for (const a of minority) for (const b of [n2, n3, n4]) net.cut.add(`${a}->${b}`).add(`${b}->${a}`);
+    // The old leader still reaches n1: this block is in n1's log but held by no quorum.
+    net.submit(n0, { kind: 'transfer', to: n2, amount: 1, memo: '' });
+    const h = net.replica(n0).raft.commit + 1;
+    expect(net.replica(n1).raft.lastIndex()).toBeGreaterThanOrEqual(h);
+    net.tick(60, [n2, n3, n4]);
+    const majorityLeader = [n2, n3, n4].find((id) => net.replica(id).raft.role === 'leader')!;
+    expect(majorityLeader).toBeDefined();
+    net.submit(majorityLeader, { kind: 'transfer', to: n0, amount: 1, memo: '' });
+    net.tick(3, [n2, n3, n4]);
+    const r1 = net.replica(n1);
+    net.inject(raft(n1, { type: 'heartbeat', term: r1.raft.term, commit: r1.raft.lastIndex() }));
+    // n1 may commit only what the majority committed, and only the same blocks.
+    const majority = net.committedHashes(majorityLeader);
+    net.committedHashes(n1).forEach((hash, i) => expect(hash, `height ${i + 1}`).toBe(majority[i]));
+    expect(r1.raft.commit).toBeLessThan(h);
+  });
+
+  it('timeout_now from an outsider starts no election', async () => {
+    const net = await runningGrid();
+    const term = net.replica(0).raft.term;
+    net.inject(raft(net.ids[1]!, { type: 'timeout_now', term }));
+    net.inject(raft(net.ids[2]!, { type: 'timeout_now', term: term + 3 }));
+    expect(net.leader()).toBe(net.ids[0]);
+    for (const id of net.ids) expect(net.replica(id).raft.term).toBe(term);
+  });
+
+  it('vote requests and vote answers from an outsider move no term and depose no leader', async () => {
+    // Without pre-vote and check-quorum a higher term in any message used to win.
+    const net = await runningGrid(3, { tuning: { pre_vote: false, check_quorum: false } });
+    const r0 = net.replica(0);
+    const term = r0.raft.term;
+    net.inject(raft(net.ids[1]!, { type: 'vote', term: term + 5, last_index: 1000, last_term: term + 5, transfer: false }));
+    net.inject(raft(net.ids[2]!, { type: 'prevote', term: term + 5, last_index: 1000, last_term: term + 5, transfer: true }));
+    net.inject(raft(net.ids[0]!, { type: 'vote_resp', term: term + 7, reject: true }));
+    net.inject(raft(net.ids[0]!, { type: 'append_resp', term: term + 8, index: 0, reject: true, hint_index: 0, hint_term: 0 }));
+    net.inject(raft(net.ids[0]!, { type: 'heartbeat_resp', term: term + 9 }));
+    net.tick(3);
+    expect(net.leader()).toBe(net.ids[0]);
+    for (const id of net.ids) expect(net.replica(id).raft.term).toBe(term);
+  });
+});
+
+describe('attack 6: smaller holes in the core', () => {
+  it('followers refuse a block with two membership changes, even from the leader', async () => {
+    const net = await runningGrid();
+    const leader = net.replica(0);
+    const a = NobleSigner.fromSeed('joiner a');
+    const b = NobleSigner.fromSeed('joiner b');
+    const seq = leader.nextSeq(net.ids[0]!);
+    const txs = [
+      net.tx(0, { kind: 'admit', member: a.id, pub: a.publicKey, role: 'consumer', invite: null }, seq),
+      net.tx(0, { kind: 'admit', member: b.id, pub: b.publicKey, role: 'consumer', invite: null }, seq + 1),
+    ];
+    const tip = leader.raft.lastEntry();
+    const e = forgeEntry(net.signer(0), leader.chain_id, tip, { term: leader.raft.term, time_ms: net.now, txs });
+    for (const id of net.ids.slice(1)) {
+      net.inject(raft(id, { from: net.ids[0], type: 'append', term: leader.raft.term, prev_index: tip.index, prev_term: tip.term, entries: [e], commit: leader.raft.commit }));
+      expect(net.replica(id).raft.log[e.index]?.hash).not.toBe(e.hash);
+    }
+  });
+
+  it('a certificate is checked against the voters at its own height, not today\'s', async () => {
+    const net = await runningGrid(3, { cert_every_ticks: 1_000_000 });
+    const [n0, n1, n2] = net.ids as [string, string, string];
+    const h = net.replica(n0).raft.commit; // voters here: n0, n1, n2
+    const hash = net.replica(n0).raft.log[h]!.hash;
+    // Change the voters: admit and promote n3, then remove n2 (today: n0, n1, n3).
+    const n3 = net.addNode('net-node-3');
+    net.submit(n0, { kind: 'admit', member: n3.id, pub: n3.publicKey, role: 'consumer', invite: null });
+    net.tick(3);
+    net.submit(n0, { kind: 'promote', member: n3.id });
+    net.tick(3);
+    net.submit(n0, { kind: 'remove', member: n2 });
+    net.tick(5);
+    const r1 = net.replica(n1);
+    expect([...r1.raft.membership().voters].sort()).toEqual([n0, n1, n3.id].sort());
+    expect(r1.certs.has(h)).toBe(false);
+    const ack = (i: string | number) => ({ voter: net.id(i), sig: net.signer(i).signSync(ackMessage(r1.chain_id, h, fromHex(hash))) });
+    // n1 and n3 make a quorum of today's voters, but n3 was no voter at h: not a certificate.
+    net.inject({ kind: 'cert', from: n0, to: n1, cert: { height: h, hash, acks: [ack(n1), ack(n3.id)] } });
+    expect(r1.certs.has(h)).toBe(false);
+    // n0 and n2 were a quorum at h, though n2 is no voter today: a certificate.
+    net.inject({ kind: 'cert', from: n0, to: n1, cert: { height: h, hash, acks: [ack(n0), ack(n2)] } });
+    expect(r1.certs.has(h)).toBe(true);
+  });
+});
+
+describe('attack 4: block time is bounded', () => {
+  it('no block dated beyond the allowance commits, even from a leader whose clock runs ahead', async () => {
+    const net = await runningGrid();
+    const allowance_ms = 30_000;
+    net.skew_ms.set(net.ids[0]!, TEN_YEARS_MS);
+    net.submit(0, { kind: 'mint', to: net.ids[2], amount: 5, ref: 'fast clock' });
+    net.tick(80);
+    const late = committedBlocks(net).filter((b) => b.entry.block!.header.time_ms > net.now + allowance_ms);
+    expect(late.map((b) => b.entry.index)).toEqual([]);
+    // The followers stop following the leader whose blocks they refuse, and elect another.
+    const leader = net.leader();
+    expect(leader).not.toBeNull();
+    expect(leader).not.toBe(net.ids[0]);
+    const before = net.replica(leader!).raft.commit;
+    net.submit(leader!, { kind: 'transfer', to: net.ids[0], amount: 1, memo: '' });
+    net.tick(5);
+    expect(net.replica(leader!).raft.commit).toBeGreaterThan(before);
+  });
+});
+
+describe('attack 5: cheap checks come before signature checks', () => {
+  it('an outsider\'s transactions, and replays, are refused before any signature is checked', async () => {
+    const net = await runningGrid();
+    let calls = 0;
+    const counting = { verify: (p: Uint8Array, m: Uint8Array, s: Uint8Array) => (calls++, net.verifier.verify(p, m, s)) };
+    const { Replica } = await import('../../src/core/replica.js');
+    const { signTxSync, encodeSignedTx } = await import('../../src/core/tx.js');
+    const r = new Replica({ genesis: net.genesis, id: net.ids[1]!, verifier: counting, rand: () => 0 });
+    const badSig = (tx: { body: never; pub: Uint8Array; sig: Uint8Array }) => {
+      const sig = tx.sig.slice();
+      sig[5]! ^= 0x55;
+      return encodeSignedTx({ body: tx.body, pub: tx.pub, sig });
+    };
+    const body = { v: 1, chain: r.chain_id, kind: 'transfer', from: outsider.id, seq: 0, to: net.ids[0], amount: 1, memo: '' };
+    const forged = badSig(signTxSync(body as never, outsider) as never);
+    calls = 0;
+    for (let i = 0; i < 50; i++) expect(r.submit(forged, net.now)).toMatchObject({ ok: false, code: 'unknown_account' });
+    expect(calls).toBe(0);
+    // A member's transaction whose sequence number the state has used is a replay: refused
+    // before its signature is checked, forged or not.
+    const used = net.replica(0).state.members.get(net.ids[0]!)!.seq;
+    expect(used).toBeGreaterThan(0);
+    const replay = badSig(net.tx(0, { kind: 'transfer', to: net.ids[2], amount: 2, memo: '' }, 0) as never);
+    net.verify_calls = 0;
+    expect(net.replica(0).submit(replay, net.now)).toMatchObject({ ok: false, code: 'replayed_seq' });
+    expect(net.verify_calls).toBe(0);
+  });
+});
