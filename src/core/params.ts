@@ -21,6 +21,28 @@ export interface GridParams {
   contract_max_intervals: number;
   /** How long closed contracts, old prices and settled statements stay in state. */
   retain_intervals: number;
+  /**
+   * How far (seconds) a block's time may run ahead of a follower's clock: followers refuse
+   * later blocks and a leader never proposes one. Absent in geneses made before it existed:
+   * those grids get DEFAULT_MAX_CLOCK_AHEAD_S (see clockAllowanceMs).
+   */
+  max_clock_ahead_s?: number;
+}
+
+/** The block-time allowance of grids whose genesis does not set one. */
+export const DEFAULT_MAX_CLOCK_AHEAD_S = 30;
+
+/** How far ahead of a node's clock a block may be dated, in ms. */
+export function clockAllowanceMs(params: GridParams): number {
+  return (params.max_clock_ahead_s ?? DEFAULT_MAX_CLOCK_AHEAD_S) * 1000;
+}
+
+/**
+ * Geneses made before the trust boundary (issue 11) carry no max_clock_ahead_s. Their chains
+ * replay by the rules they were made under where those differ: v1 invites still apply.
+ */
+export function isLegacyGenesis(params: GridParams): boolean {
+  return params.max_clock_ahead_s === undefined;
 }
 
 export const DEFAULT_PARAMS: GridParams = {
@@ -34,6 +56,7 @@ export const DEFAULT_PARAMS: GridParams = {
   commit_quorum: 'majority',
   contract_max_intervals: 7 * 24 * 60,
   retain_intervals: 24 * 60,
+  max_clock_ahead_s: DEFAULT_MAX_CLOCK_AHEAD_S,
 };
 
 export const LIMITS = {
@@ -55,6 +78,8 @@ export const LIMITS = {
   members_max: 1000,
   /** Live contracts at once. */
   contracts_max: 10_000,
+  /** The largest block-time allowance a genesis may set (one hour). */
+  max_clock_ahead_s: 3600,
 } as const;
 
 export function checkParams(params: GridParams): string | null {
@@ -71,5 +96,9 @@ export function checkParams(params: GridParams): string | null {
   if (params.block_max_txs < 1 || params.block_max_bytes > LIMITS.block_max_bytes) return 'params.block limits out of range';
   if (params.commit_quorum !== 'majority' && params.commit_quorum !== 'two_thirds') return 'params.commit_quorum must be majority or two_thirds';
   if (params.token_decimals > 6) return 'params.token_decimals must be at most 6';
+  const ahead = params.max_clock_ahead_s;
+  if (ahead !== undefined && (typeof ahead !== 'number' || !Number.isSafeInteger(ahead) || ahead < 1 || ahead > LIMITS.max_clock_ahead_s)) {
+    return `params.max_clock_ahead_s must be an integer in 1..${LIMITS.max_clock_ahead_s}`;
+  }
   return null;
 }

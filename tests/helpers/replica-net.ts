@@ -189,7 +189,7 @@ export class ReplicaNet {
   }
 
   /** Delivers one envelope now (as the network would), then lets everyone react. */
-  inject(env: Envelope): ReturnType<Replica['receive']> {
+  inject(env: Envelope): ReturnType<Replica['receive']> | undefined {
     const r = this.replicas.get(env.to);
     const out = r?.receive(env, this.clock(env.to));
     this.settle();

@@ -9,7 +9,7 @@
 // changes, at most one in flight: see canProposeMembershipChange()).
 import type { NodeId } from '../keys.js';
 import { quorumSize } from '../block.js';
-import type { Entry, HardState, Membership, Message, RaftConfig, RaftStats, Ready, Role } from './types.js';
+import type { Entry, HardState, Membership, Message, RaftConfig, RaftDrop, RaftStats, Ready, Role } from './types.js';
 
 type Msg<T extends Message['type']> = Extract<Message, { type: T }>;
 
@@ -21,7 +21,14 @@ interface Progress {
   paused: boolean; // probe: waiting for a response
   inflight: number[]; // last index of each append in flight (replicate)
   recent_active: boolean; // heard from since the last check-quorum round
+  /** (last index, commit) of recent appends, to learn which commit index the follower has. */
+  sent: { index: number; commit: number }[];
+  /** The highest commit index the follower is known to hold (from acknowledged appends). */
+  commit_known: number;
 }
+
+/** Appends remembered per follower for commit_known; older ones are forgotten. */
+const SENT_REMEMBERED = 16;
 
 export class RaftInvariantError extends Error {
   override name = 'RaftInvariantError';
@@ -52,6 +59,16 @@ export class Raft {
   #prev_hard: HardState;
   #pending_membership_index = 0;
   readonly stats: RaftStats = { invalid_entries: 0, stale_messages: 0, elections_started: 0, proposals_refused: 0 };
+  /** Messages dropped at the trust boundary, by reason. */
+  readonly dropped: Partial<Record<RaftDrop, number>> = {};
+  /**
+   * The last index this follower matched with its leader's log in `term` (Figure 2,
+   * AppendEntries rule 5: commit up to the last new entry): a heartbeat carries no log
+   * position, so its commit index counts only up to here.
+   */
+  #matched = { term: 0, index: 0 };
+  /** The term in which this follower refused a block from its leader: that leader no longer holds off elections. */
+  #refused_term = -1;
 
   /**
    * Restores a node from what it persisted: its hard state and log (entries[0] must be the
@@ -265,11 +282,17 @@ export class Raft {
 
   step(m: Message): void {
     if (m.to !== this.id) return;
+    const drop = this.#cfg.planted_bug === 'no_membership_check' ? null : this.#admission(m);
+    if (drop) {
+      this.dropped[drop] = (this.dropped[drop] ?? 0) + 1;
+      return;
+    }
     if (m.term > this.term) {
       if (m.type === 'vote' || m.type === 'prevote') {
         // §6 / thesis §4.2.3: while a leader is known and heard from recently, ignore
         // campaigns, so a partitioned node cannot disrupt a healthy cluster.
-        const inLease = this.#cfg.check_quorum && this.leader !== null && this.#election_elapsed < this.#cfg.election_ticks;
+        // A leader whose blocks this node refused holds no lease here.
+        const inLease = this.#cfg.check_quorum && this.leader !== null && this.#refused_term !== this.term && this.#election_elapsed < this.#cfg.election_ticks;
         if (!m.transfer && inLease) {
           this.stats.stale_messages++;
           return;
@@ -319,6 +342,37 @@ export class Raft {
     }
   }
 
+  /**
+   * The trust boundary: consensus traffic only from the members of the configuration it
+   * concerns, checked before the message can move a term, a vote or a timer. Leading,
+   * campaigning and voting are for voters; answers to appends come from voters and
+   * learners; a transfer (timeout_now) only from this term's leader.
+   */
+  #admission(m: Message): RaftDrop | null {
+    switch (m.type) {
+      case 'append':
+      case 'heartbeat':
+        return this.#isVoterHere(m.from) ? null : 'leader_not_voter';
+      case 'timeout_now':
+        if (!this.#isVoterHere(m.from)) return 'leader_not_voter';
+        return m.from === this.leader && m.term === this.term ? null : 'timeout_now_not_leader';
+      case 'vote':
+      case 'prevote':
+        return this.#isVoterHere(m.from) ? null : 'candidate_not_voter';
+      case 'vote_resp':
+      case 'prevote_resp':
+        return this.#isVoterHere(m.from) ? null : 'vote_not_voter';
+      case 'append_resp':
+      case 'heartbeat_resp':
+        return this.#isVoterHere(m.from) || this.#learners.has(m.from) ? null : 'answer_not_member';
+    }
+  }
+
+  /** A voter of the applied configuration, or of one this node's log holds. */
+  #isVoterHere(id: NodeId): boolean {
+    return this.#voters.has(id) || (this.#cfg.log_voter?.(id) ?? false);
+  }
+
   #handleVoteRequest(m: Msg<'vote' | 'prevote'>): void {
     const respType = m.type === 'vote' ? 'vote_resp' : 'prevote_resp';
     const canVote =
@@ -352,6 +406,8 @@ export class Raft {
           return;
         }
         const wasPaused = pr.paused || pr.inflight.length >= this.#cfg.max_inflight_appends;
+        for (const sent of pr.sent) if (sent.index === m.index) pr.commit_known = Math.max(pr.commit_known, Math.min(sent.commit, m.index));
+        pr.sent = pr.sent.filter((x) => x.index > m.index);
         if (m.index > pr.match) {
           pr.match = m.index;
           pr.next = Math.max(pr.next, m.index + 1);
@@ -379,6 +435,10 @@ export class Raft {
           // Appends may have been lost with the window full: fall back to probing.
           if (pr.state === 'replicate' && pr.inflight.length >= this.#cfg.max_inflight_appends) this.#becomeProbe(pr);
           this.#sendAppend(m.from);
+        } else if (pr.commit_known < Math.min(this.commit, pr.match)) {
+          // Heartbeats commit only what the follower matched in this term (it may have
+          // restarted since): an append tells it the commit index with a log position.
+          this.#sendAppend(m.from);
         }
         return;
       default:
@@ -387,6 +447,8 @@ export class Raft {
   }
 
   #stepCandidate(m: Message): void {
+    // A pre-candidate keeps campaigning against the leader whose blocks it refused.
+    if ((m.type === 'append' || m.type === 'heartbeat') && m.term === this.#refused_term && this.role === 'precandidate') return;
     switch (m.type) {
       case 'append':
         this.#becomeFollower(m.term, m.from);
@@ -420,12 +482,14 @@ export class Raft {
   #stepFollower(m: Message): void {
     switch (m.type) {
       case 'append':
-        this.#election_elapsed = 0;
+        // A leader whose blocks this node refused (say dated beyond its clock) does not
+        // hold off elections: the followers can replace it.
+        if (this.#refused_term !== this.term) this.#election_elapsed = 0;
         this.leader = m.from;
         this.#handleAppend(m);
         return;
       case 'heartbeat':
-        this.#election_elapsed = 0;
+        if (this.#refused_term !== this.term) this.#election_elapsed = 0;
         this.leader = m.from;
         this.#handleHeartbeat(m);
         return;
@@ -439,8 +503,11 @@ export class Raft {
   }
 
   #handleHeartbeat(m: Msg<'heartbeat'>): void {
-    // The leader sends min(match, commit), so this never commits an unmatched entry.
-    if (m.commit > this.commit) this.commit = Math.min(m.commit, this.lastIndex());
+    // Figure 2, AppendEntries rule 5: commit = min(leaderCommit, last new entry). A heartbeat
+    // names no log position, so only entries matched with this leader in this term count.
+    const matched = this.#matched.term === this.term ? this.#matched.index : 0;
+    const to = Math.min(m.commit, matched, this.lastIndex());
+    if (to > this.commit) this.commit = to;
     this.#send({ type: 'heartbeat_resp', from: this.id, to: m.from, term: this.term });
   }
 
@@ -474,13 +541,15 @@ export class Raft {
       const e = m.entries[i]!;
       if (e.index !== m.prev_index + 1 + i || e.term < prev.term || e.term > m.term) {
         this.stats.invalid_entries++;
+        this.#refused_term = this.term;
         return;
       }
       const existing = this.log[e.index];
       if (!(existing && existing.term === e.term)) {
-        const problem = this.#cfg.validate(e, prev);
+        const problem = this.#cfg.validate(e, prev, { leader: m.from, term: m.term });
         if (problem !== null) {
           this.stats.invalid_entries++;
+          this.#refused_term = this.term;
           return;
         }
       }
@@ -497,6 +566,8 @@ export class Raft {
     }
     const lastNew = m.prev_index + m.entries.length;
     if (m.commit > this.commit) this.commit = Math.min(m.commit, lastNew);
+    // The log now matches this leader's up to lastNew; within a term a leader only appends.
+    this.#matched = { term: this.term, index: Math.max(this.#matched.term === this.term ? this.#matched.index : 0, lastNew) };
     reply({ index: lastNew, reject: false });
   }
 
@@ -567,7 +638,7 @@ export class Raft {
   }
 
   #freshProgress(): Progress {
-    return { match: 0, next: this.lastIndex() + 1, state: 'probe', paused: false, inflight: [], recent_active: true };
+    return { match: 0, next: this.lastIndex() + 1, state: 'probe', paused: false, inflight: [], recent_active: true, sent: [], commit_known: 0 };
   }
 
   #becomeProbe(pr: Progress): void {
@@ -664,6 +735,8 @@ export class Raft {
       bytes += size;
     }
     this.#send({ type: 'append', from: this.id, to, term: this.term, prev_index, prev_term, entries, commit: this.commit });
+    pr.sent.push({ index: prev_index + entries.length, commit: this.commit });
+    if (pr.sent.length > SENT_REMEMBERED) pr.sent.shift();
     if (pr.state === 'replicate') {
       if (entries.length > 0) {
         pr.next = entries[entries.length - 1]!.index + 1;
