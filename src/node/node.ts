@@ -5,7 +5,8 @@
 import { certifiedTrust, Replica, type AppliedBlock, type Certificate, type Envelope, type ReplicaReady, type SyncVerification } from '../core/replica.js';
 import { checkGenesis, chainIdOf, createGenesis, decodeGenesis, encodeGenesis, operatorIdOf, type SignedGenesis } from '../core/genesis.js';
 import { nobleVerifier, type NodeId } from '../core/keys.js';
-import { CachingVerifier, decodeTx, decodeTxUnverified, inviteMessage, signTx, TxError, type DecodedTx, type Invite, type Role, type TxBody } from '../core/tx.js';
+import { CachingVerifier, decodeTx, decodeTxUnverified, signTx, TxError, type DecodedTx, type Role, type TxBody } from '../core/tx.js';
+import { createInviteLink, decodeInviteLink, redeemInvite, type InviteLink } from '../core/invite.js';
 import { buildBlock, blockHash, decodeBlock, type Block } from '../core/block.js';
 import { DEFAULT_PARAMS, type GridParams } from '../core/params.js';
 import { inclusionProof, leafHash } from '../core/merkle.js';
@@ -121,6 +122,8 @@ export interface NodeStatus {
   counters: Replica['counters'];
   /** Transactions refused on entry, by reason code. */
   txs_rejected_by: Replica['txs_rejected_by'];
+  /** Consensus traffic and blocks dropped at the core's trust boundary, by reason. */
+  dropped: Record<string, number>;
   committed_txs: number;
   /** Catch-up from peers: totals, how blocks are checked, first request and last batch times. */
   sync: { batches: number; blocks: number; txs: number; refused: number; verification: SyncVerification; started_ms: number; last_ms: number };
@@ -370,7 +373,8 @@ export class GridNode {
         if (!this.replica) return;
         const env = f.env;
         this.#inOrder(this.#pre.sigsOfEnvelope(env), () => {
-          profile.time('core_receive', () => this.replica?.receive(env, Date.now()));
+          const got = profile.time('core_receive', () => this.replica?.receive(env, Date.now()));
+          if (got?.bad_signatures) this.#count('bad_signature', `${got.bad_signatures} from ${short(s.id)}`);
           this.#kick();
         });
         return;
@@ -710,11 +714,9 @@ export class GridNode {
   async makeInvite(role: Role, ttl_ms: number): Promise<string> {
     const r = this.replica;
     if (!r || !this.#isOperator()) throw new Error('only the operator makes invites');
-    const code = crypto.getRandomValues(new Uint8Array(16));
-    const expires_ms = Date.now() + ttl_ms;
-    const sig = await this.signer.sign(inviteMessage(r.chain_id, code, role, expires_ms));
-    const invite: Invite = { code, role, expires_ms, sig };
-    return base64url(encodeCanonical(invite as unknown as CanonicalValue));
+    // The link carries a one-time key whose public half the operator signs (core/invite.ts).
+    const link = await createInviteLink(r.chain_id, crypto.getRandomValues(new Uint8Array(48)), role, Date.now() + ttl_ms, (m) => this.signer.sign(m));
+    return base64url(link);
   }
 
   /** Presents an invite: this node's own `admit` transaction, signed by itself. */
@@ -722,15 +724,15 @@ export class GridNode {
     const r = this.replica;
     if (!r) return { ok: false, code: 'no_grid', reason: 'waiting for the grid’s genesis from a peer' };
     if (r.state.members.has(this.id)) return { ok: false, code: 'already_member', reason: 'this node is a member already' };
-    let invite: Invite;
+    let link: InviteLink;
     try {
-      invite = decodeCanonical(fromBase64url(token), 1024) as unknown as Invite;
+      link = decodeInviteLink(fromBase64url(token));
     } catch (err) {
-      return { ok: false, code: 'bad_invite', reason: `the invite link is damaged: ${(err as Error).message}` };
+      return { ok: false, code: 'bad_invite', reason: `the invite link is damaged or old: ${(err as Error).message}` };
     }
-    if (typeof invite !== 'object' || invite === null || typeof invite.expires_ms !== 'number') return { ok: false, code: 'bad_invite', reason: 'not an invite' };
-    if (invite.expires_ms < Date.now()) return { ok: false, code: 'invite_expired', reason: 'this invite has expired; ask the operator for a new one' };
-    return this.submit({ kind: 'admit', member: this.id, pub: this.signer.publicKey, role: invite.role, invite });
+    if (link.expires_ms < Date.now()) return { ok: false, code: 'invite_expired', reason: 'this invite has expired; ask the operator for a new one' };
+    // The admit proves this node holds the link's key and binds it to this node's key.
+    return this.submit({ kind: 'admit', member: this.id, pub: this.signer.publicKey, role: link.role, invite: redeemInvite(r.chain_id, link, this.signer.publicKey) });
   }
 
   /** A tab without an invite asks the operator (over any open channel to it) to admit it. */
@@ -931,6 +933,7 @@ export class GridNode {
       rejected: { ...this.rejected },
       counters: r ? { ...r.counters } : { txs_rejected: 0, blocks_rejected: 0, acks_rejected: 0, certs_rejected: 0, forwarded: 0 },
       txs_rejected_by: r ? { ...r.txs_rejected_by } : {},
+      dropped: r?.droppedByReason() ?? {},
       committed_txs: this.committed_txs,
       sync: { ...this.sync },
       faults: { cut: [...this.#faults.cut], delay_ms: this.#faults.delay_ms, dropped: this.#faults.dropped, delayed: this.#faults.delayed },

@@ -4,12 +4,13 @@
 // rates, membership changes and a client load of signed transactions, some of them invalid.
 // Checkers run after every event; after the faults stop the cluster must converge in a bound.
 import { NobleSigner, nobleVerifier } from '../../src/core/keys.js';
-import { DEFAULT_PARAMS } from '../../src/core/params.js';
+import { clockAllowanceMs, DEFAULT_PARAMS } from '../../src/core/params.js';
+import { createInviteLinkSync, decodeInviteLink, isInviteV1, redeemInvite } from '../../src/core/invite.js';
 import { createGenesis, type SignedGenesis } from '../../src/core/genesis.js';
 import { ackMessage, blockHash, buildBlockSync, checkCertificate } from '../../src/core/block.js';
 import { encodeCanonical, type CanonicalValue } from '../../src/core/codec.js';
 import { Replica, type Certificate, type Envelope, type ReplicaReady } from '../../src/core/replica.js';
-import { CachingVerifier, signTxSync, txSigningMessage, type DecodedTx, type Role, type TxBody } from '../../src/core/tx.js';
+import { CachingVerifier, decodeTxUnverified, signTxSync, txSigningMessage, type DecodedTx, type Role, type TxBody } from '../../src/core/tx.js';
 import { assertInvariants, stateRoot, votersOf } from '../../src/core/ledger.js';
 import { fromHex, toHex } from '../../src/core/bytes.js';
 import type { Entry, HardState, Message, PlantedBug } from '../../src/core/raft/types.js';
@@ -63,7 +64,14 @@ interface SimNode {
   /** A Ready being persisted: its messages wait until the write completes (the contract). */
   writing: { rd: ReplicaReady; done_at: number } | null;
   member: boolean; // admitted (or founding)
+  /** This node's clock runs this far ahead of (or behind) virtual time. */
+  skew_ms: number;
 }
+
+/** Block-time allowance of simulated grids (their intervals are one second). */
+const SIM_MAX_CLOCK_AHEAD_S = 2;
+/** Clocks of simulated nodes differ from virtual time by at most this much. */
+const MAX_SKEW_MS = 400;
 
 type Event =
   | { kind: 'tick'; node: number }
@@ -83,7 +91,7 @@ export async function makeGenesis(signers: NobleSigner[], founders: number, role
   return createGenesis(signers[0]!, {
     name: 'sim grid',
     time_ms: EPOCH_MS,
-    params: { ...DEFAULT_PARAMS, interval_ms: 1000, block_max_wait_ms: 5, block_max_txs: 64, commit_quorum },
+    params: { ...DEFAULT_PARAMS, interval_ms: 1000, block_max_wait_ms: 5, block_max_txs: 64, commit_quorum, max_clock_ahead_s: SIM_MAX_CLOCK_AHEAD_S },
     members: signers.slice(1, founders).map((s, i) => ({ pub: s.publicKey, role: roles[i % roles.length]! })),
   });
 }
@@ -92,6 +100,12 @@ export class Cluster {
   readonly rng: Rng;
   readonly opts: Required<Omit<SimOptions, 'trace' | 'planted_bug'>> & Pick<SimOptions, 'trace' | 'planted_bug'>;
   readonly outsider = NobleSigner.fromSeed('sim-outsider');
+  /**
+   * The outsider's own randomness: runs with and without it share every other choice (and
+   * since the nodes drop what it forges before it changes anything, they run nearly alike:
+   * only its replays of real transactions, which are valid, make a difference).
+   */
+  readonly #orng: Rng;
   /** Envelopes the outsider overheard (the network is not trusted), for replays. */
   readonly #overheard: Envelope[] = [];
   readonly nodes: SimNode[] = [];
@@ -100,6 +114,7 @@ export class Cluster {
   now = EPOCH_MS;
   events = 0;
   #queue: { at: number; seq: number; ev: Event }[] = [];
+  #ownEvents = 0;
   #seq = 0;
   // network conditions
   #delay = { min: 1, max: 5 };
@@ -121,6 +136,7 @@ export class Cluster {
 
   constructor(opts: SimOptions) {
     this.rng = new Rng(opts.seed);
+    this.#orng = new Rng((opts.seed ^ 0x6a09e667) >>> 0);
     const nodes = opts.nodes ?? this.rng.int(3, 7);
     if (nodes < 1 || nodes > 15) throw new RangeError('nodes must be 1..15');
     this.opts = { fault_ms: 8000, converge_ms: 8000, outsider: true, ...opts, nodes };
@@ -156,14 +172,15 @@ export class Cluster {
         tick_ms: this.rng.int(8, 14), // uneven tick rates
         writing: null,
         member: i < this.#founders,
+        skew_ms: this.rng.int(-MAX_SKEW_MS, MAX_SKEW_MS),
       });
     }
     for (const n of this.nodes) if (n.up) this.#boot(n);
     this.#schedule(this.now + 20, { kind: 'client' });
     this.#schedule(this.now + 200, { kind: 'fault' });
-    if (this.opts.outsider) this.#schedule(this.now + this.rng.int(50, 300), { kind: 'attack' });
+    if (this.opts.outsider) this.#schedule(this.now + this.#orng.int(50, 300), { kind: 'attack' });
     const c = this.#config;
-    this.trace(`seed ${this.opts.seed}: ${this.#founders} founding voters, ${this.#spares} joiners, pre-vote ${c.pre_vote}, check-quorum ${c.check_quorum}, ${c.commit_quorum} commits, ticks ${this.nodes.map((n) => n.tick_ms).join('/')} ms`);
+    this.trace(`seed ${this.opts.seed}: ${this.#founders} founding voters, ${this.#spares} joiners, pre-vote ${c.pre_vote}, check-quorum ${c.check_quorum}, ${c.commit_quorum} commits, ticks ${this.nodes.map((n) => n.tick_ms).join('/')} ms, clocks ${this.nodes.map((n) => n.skew_ms).join('/')} ms, outsider ${this.opts.outsider ? 'on' : 'off'}`);
   }
 
   #boot(n: SimNode): void {
@@ -240,7 +257,9 @@ export class Cluster {
       // A run that stops advancing time (a message storm) is a liveness bug, not a hang.
       if (this.events > MAX_EVENTS_PER_RUN) this.#fail(`liveness: more than ${MAX_EVENTS_PER_RUN} events by ${this.now} ms (a message storm?)`);
       this.#handle(ev);
-      if (stop && this.events % 50 === 0 && stop()) return;
+      // The outsider's events do not count here, so runs with and without it stop alike.
+      const own = ev.kind !== 'attack' && !(ev.kind === 'deliver' && ev.env.from === this.outsider.id);
+      if (own && ++this.#ownEvents % 50 === 0 && stop?.()) return;
     }
     this.now = until;
   }
@@ -258,8 +277,10 @@ export class Cluster {
       case 'deliver': {
         const n = this.#byId(ev.env.to);
         if (!n || !n.up || !n.replica) return;
-        n.replica.receive(ev.env, this.now);
-        this.#drive(n);
+        n.replica.receive(ev.env, this.#clock(n));
+        // What the outsider sends is dropped before it changes anything; not driving the node
+        // at that moment keeps runs with and without the outsider alike (its next tick drives).
+        if (ev.env.from !== this.outsider.id) this.#drive(n);
         return;
       }
       case 'write_done': {
@@ -293,7 +314,7 @@ export class Cluster {
       }
       case 'attack':
         this.#attack();
-        this.#schedule(this.now + this.rng.int(10, 150), ev);
+        this.#schedule(this.now + this.#orng.int(10, 150), ev);
         return;
       case 'restart': {
         const n = this.nodes[ev.node]!;
@@ -305,6 +326,11 @@ export class Cluster {
     }
   }
 
+  /** A node's own clock: virtual time plus its skew. */
+  #clock(n: SimNode): number {
+    return this.now + n.skew_ms;
+  }
+
   #byId(id: string): SimNode | undefined {
     return this.nodes.find((n) => n.signer.id === id);
   }
@@ -313,15 +339,15 @@ export class Cluster {
 
   #drive(n: SimNode): void {
     const r = n.replica!;
-    const template = r.blockTemplate(this.now);
+    const template = r.blockTemplate(this.#clock(n));
     if (template) {
       const block = buildBlockSync(template.fields, template.txs.map((t) => t.bytes), n.signer);
-      r.proposeBlock(block, template.txs, this.now);
+      r.proposeBlock(block, template.txs, this.#clock(n));
     }
     const promote = r.promotionCandidate();
     if (promote && this.rng.chance(0.5)) {
       const tx = this.#sign(n, { kind: 'promote', member: promote }, r.nextSeq(n.signer.id));
-      r.submit(tx.bytes, this.now);
+      r.submit(tx.bytes, this.#clock(n));
       this.trace(`n${n.index} proposes promoting n${this.#byId(promote)!.index}`);
     }
     for (const req of r.takeSignRequests()) r.signed(req, n.signer.signSync(r.ackMessageFor(req)));
@@ -354,7 +380,7 @@ export class Cluster {
     }
     n.disk.certs.push(...rd.certs);
     for (const env of rd.messages) this.#send(env);
-    const applied = n.replica!.advance(rd, this.now);
+    const applied = n.replica!.advance(rd, this.#clock(n));
     for (const a of applied) this.#onApplied(n, a.entry, a.receipts.map((x) => x.tx));
     this.#checkInvariants(n);
   }
@@ -372,7 +398,7 @@ export class Cluster {
     }
     const to = this.#byId(env.to);
     if (!to) return;
-    if (this.opts.outsider && this.rng.chance(0.05)) {
+    if (this.opts.outsider && this.#orng.chance(0.05)) {
       this.#overheard.push(env);
       if (this.#overheard.length > 64) this.#overheard.shift();
     }
@@ -434,12 +460,20 @@ export class Cluster {
     }
   }
 
-  /** No block proposed by a non-voter, and none dated beyond the allowance, is ever committed. */
+  /**
+   * No block proposed by a non-voter (in the state before it), and none dated beyond the
+   * allowance (past the clocks of the nodes that accepted it), is ever committed.
+   */
   #checkTrusted(n: SimNode, entry: Entry): void {
     const h = entry.block!.header;
-    const proposer = this.#byId(h.proposer);
-    if (!proposer || !proposer.member) this.#fail(`trust: block ${entry.index} proposed by non-member ${h.proposer.slice(0, 8)} committed on n${n.index}`);
-    if (h.time_ms > this.now + this.#allowanceMs()) this.#fail(`trust: block ${entry.index} dated ${h.time_ms - this.now} ms ahead committed on n${n.index}`);
+    const voters = n.replica!.votersAt(entry.index - 1);
+    if (!voters) this.#fail(`n${n.index} does not know the voters before block ${entry.index}`);
+    if (!voters.has(h.proposer)) {
+      const who = h.proposer === this.outsider.id ? 'the outsider' : `non-voter ${h.proposer.slice(0, 8)}`;
+      this.#fail(`trust: block ${entry.index} proposed by ${who} committed on n${n.index}`);
+    }
+    const ahead = h.time_ms - this.now;
+    if (ahead > this.#allowanceMs() + MAX_SKEW_MS) this.#fail(`trust: block ${entry.index} dated ${ahead} ms ahead committed on n${n.index}`);
   }
 
   #checkInvariants(n: SimNode): void {
@@ -448,6 +482,7 @@ export class Cluster {
     } catch (err) {
       this.#fail(`ledger invariant on n${n.index}: ${(err as Error).message}`);
     }
+    if (n.replica!.state.members.has(this.outsider.id)) this.#fail(`trust: the outsider became a member on n${n.index}`);
   }
 
   /** Nodes the ledger counts as members (a joiner whose admit never committed is not one). */
@@ -490,11 +525,12 @@ export class Cluster {
     for (const n of up) {
       const r = n.replica!;
       for (const cert of r.certs.values()) {
+        const voters = r.votersAt(cert.height);
+        if (!voters) this.#fail(`n${n.index} does not know the voters at certified height ${cert.height}`);
         try {
-          checkCertificate(r.chain_id, cert.height, fromHex(cert.hash), cert.acks, votersOf(r.state), r.state.params.commit_quorum, nobleVerifier);
+          checkCertificate(r.chain_id, cert.height, fromHex(cert.hash), cert.acks, voters, r.state.params.commit_quorum, nobleVerifier);
         } catch (err) {
-          // Voters may have changed since the certificate formed; check it was a quorum of members then.
-          if (!(err as Error).message.includes('valid acks')) this.#fail(`bad certificate at ${cert.height} on n${n.index}: ${(err as Error).message}`);
+          this.#fail(`bad certificate at ${cert.height} on n${n.index}: ${(err as Error).message}`);
         }
         if (r.raft.log[cert.height]?.hash !== cert.hash) this.#fail(`certificate for a block not in n${n.index}'s log`);
       }
@@ -567,13 +603,26 @@ export class Cluster {
     if (!spare || !operator.up || !operator.replica) return;
     const r = operator.replica;
     if (r.state.members.has(spare.signer.id) || this.#outstanding.has(operator.index)) return;
-    const tx = this.#sign(operator, { kind: 'admit', member: spare.signer.id, pub: spare.signer.publicKey, role: 'consumer', invite: null }, r.nextSeq(operator.signer.id));
-    if (r.submit(tx.bytes, this.now).ok) {
-      // Like any client, the operator resubmits until the admit commits.
+    let tx: DecodedTx;
+    const byInvite = this.rng.chance(0.5);
+    if (byInvite) {
+      // The operator makes an invite link; the joiner redeems it for its own key and its
+      // admit goes out to every peer it knows (the outsider among them).
+      const seed = Uint8Array.from({ length: 48 }, () => this.rng.int(0, 255));
+      const link = decodeInviteLink(createInviteLinkSync(r.chain_id, seed, 'consumer', this.now + 60_000, (m) => operator.signer.signSync(m)));
+      const invite = redeemInvite(r.chain_id, link, spare.signer.publicKey);
+      const body = { v: 1, chain: r.chain_id, kind: 'admit', from: spare.signer.id, seq: 0, member: spare.signer.id, pub: spare.signer.publicKey, role: 'consumer', invite } as unknown as TxBody;
+      tx = signTxSync(body, spare.signer);
+      this.#overheard.push({ kind: 'txs', from: spare.signer.id, to: operator.signer.id, txs: [tx.bytes] });
+    } else {
+      tx = this.#sign(operator, { kind: 'admit', member: spare.signer.id, pub: spare.signer.publicKey, role: 'consumer', invite: null }, r.nextSeq(operator.signer.id));
+    }
+    if (r.submit(tx.bytes, this.#clock(operator)).ok) {
+      // Like any client, the operator (or the joiner through it) resubmits until the admit commits.
       this.#outstanding.set(operator.index, { tx, since: this.now });
       spare.member = true;
       this.#boot(spare);
-      this.trace(`operator admits n${spare.index} (starts as a learner)`);
+      this.trace(`${byInvite ? 'n' + spare.index + ' presents an invite' : 'operator admits n' + spare.index} (starts as a learner)`);
     }
   }
 
@@ -595,7 +644,7 @@ export class Cluster {
    * replay what it overheard. Nothing it does may get a block committed or split the chain.
    */
   #attack(): void {
-    const r = this.rng;
+    const r = this.#orng;
     const targets = this.nodes.filter((n) => n.up && n.replica);
     if (targets.length === 0) return;
     const me = this.outsider.id;
@@ -690,7 +739,22 @@ export class Cluster {
           const bytes = encodeCanonical(body as unknown as CanonicalValue);
           txs.push(encodeCanonical({ body: body as unknown as CanonicalValue, pub: this.outsider.publicKey, sig: this.outsider.signSync(txSigningMessage(bytes)) }));
         }
-        for (const env of this.#overheard) if (env.kind === 'txs') txs.push(...env.txs.slice(0, 4));
+        for (const env of this.#overheard) {
+          if (env.kind !== 'txs') continue;
+          for (const bytes of env.txs.slice(0, 4)) {
+            txs.unshift(bytes);
+            // An admit with an invite: race it with the outsider's own key.
+            let seen: DecodedTx | null = null;
+            try {
+              seen = decodeTxUnverified(bytes, rep.chain_id);
+            } catch {
+              continue;
+            }
+            if (seen.body.kind !== 'admit' || seen.body.invite === null || isInviteV1(seen.body.invite)) continue;
+            const stolen = { v: 1, chain: rep.chain_id, kind: 'admit', from: me, seq: 0, member: me, pub: this.outsider.publicKey, role: seen.body.role, invite: seen.body.invite } as unknown as TxBody;
+            txs.unshift(signTxSync(stolen, this.outsider).bytes);
+          }
+        }
         deliver({ kind: 'txs', from: me, to: t.signer.id, txs: txs.slice(0, 16) });
         what = `${Math.min(txs.length, 16)} forged and replayed transactions to n${t.index}`;
         break;
@@ -717,8 +781,7 @@ export class Cluster {
   }
 
   #allowanceMs(): number {
-    const p = this.genesis.genesis.params as { max_clock_ahead_s?: number };
-    return (p.max_clock_ahead_s ?? 30) * 1000;
+    return clockAllowanceMs(this.genesis.genesis.params);
   }
 
   // ---- clients --------------------------------------------------------------------------
@@ -738,7 +801,7 @@ export class Cluster {
     if (out) {
       if (this.now - out.since > 300) {
         // Not committed yet: submit the very same transaction again (idempotent by id and seq).
-        replica.submit(out.tx.bytes, this.now);
+        replica.submit(out.tx.bytes, this.#clock(n));
         out.since = this.now;
       }
       return;
@@ -771,13 +834,13 @@ export class Cluster {
       const tx = this.#sign(n, { kind: 'withdraw', amount: 1 }, seq);
       const bytes = tx.bytes.slice();
       bytes[bytes.length - 2]! ^= 0x5a;
-      const res = replica.submit(bytes, this.now);
+      const res = replica.submit(bytes, this.#clock(n));
       if (res.ok) this.#fail('a transaction with a forged signature was accepted');
       this.stats.rejected++;
       return;
     }
     const tx = this.#sign(n, fields, seq);
-    const res = replica.submit(tx.bytes, this.now);
+    const res = replica.submit(tx.bytes, this.#clock(n));
     if (res.ok) this.#outstanding.set(n.index, { tx, since: this.now });
     else this.stats.rejected++;
   }
