@@ -46,6 +46,27 @@ describe('attack 1: an outsider cannot lead', () => {
     expect(committedBlocks(net).filter((b) => b.entry.block!.header.proposer === outsider.id)).toEqual([]);
     expect(net.leader()).toBe(net.ids[0]);
     expect(net.replica(1).raft.term).toBe(term);
+    for (const id of net.ids) expect(net.replica(id).droppedByReason()).toMatchObject({ leader_not_voter: 1 });
+  });
+
+  it('a voter\'s append naming an outsider, or with a block of its term it did not propose, is refused', async () => {
+    const net = await runningGrid();
+    const r1 = net.replica(1);
+    const term = r1.raft.term;
+    const tip = r1.raft.lastEntry();
+    // The outsider names n0 as the sender: the transport says otherwise.
+    net.inject({ kind: 'raft', from: outsider.id, to: net.ids[1]!, msg: { type: 'heartbeat', from: net.ids[0]!, to: net.ids[1]!, term: term + 1, commit: 0 } });
+    expect(r1.droppedByReason()).toMatchObject({ spoofed_sender: 1 });
+    // n2, a voter but not the leader of this term, relays the outsider's block as its own term's.
+    const e = forgeEntry(outsider, r1.chain_id, tip, { term: term + 1, time_ms: net.now });
+    net.inject(raft(net.ids[1]!, { from: net.ids[2], type: 'append', term: term + 1, prev_index: tip.index, prev_term: tip.term, entries: [e], commit: e.index }));
+    expect(r1.raft.log[e.index]?.hash).not.toBe(e.hash);
+    expect(r1.droppedByReason()).toMatchObject({ proposer_not_leader: 1 });
+    // The same block sent as an older term's: its proposer is no voter.
+    const old = forgeEntry(outsider, r1.chain_id, tip, { term, time_ms: net.now });
+    net.inject(raft(net.ids[1]!, { from: net.ids[2], type: 'append', term: term + 2, prev_index: tip.index, prev_term: tip.term, entries: [old], commit: old.index }));
+    expect(r1.raft.log[old.index]?.hash).not.toBe(old.hash);
+    expect(r1.droppedByReason()).toMatchObject({ proposer_not_voter: 1 });
   });
 
   it('one forged append to a single follower does not win it the next election', async () => {
@@ -93,6 +114,11 @@ describe('attack 1: an outsider cannot lead', () => {
     net.inject(raft(net.ids[2]!, { type: 'timeout_now', term: term + 3 }));
     expect(net.leader()).toBe(net.ids[0]);
     for (const id of net.ids) expect(net.replica(id).raft.term).toBe(term);
+    expect(net.replica(1).droppedByReason()).toMatchObject({ leader_not_voter: 1 });
+    // From a voter that is not the leader, neither.
+    net.inject(raft(net.ids[1]!, { from: net.ids[2], type: 'timeout_now', term }));
+    expect(net.replica(1).droppedByReason()).toMatchObject({ timeout_now_not_leader: 1 });
+    expect(net.leader()).toBe(net.ids[0]);
   });
 
   it('vote requests and vote answers from an outsider move no term and depose no leader', async () => {
@@ -108,6 +134,8 @@ describe('attack 1: an outsider cannot lead', () => {
     net.tick(3);
     expect(net.leader()).toBe(net.ids[0]);
     for (const id of net.ids) expect(net.replica(id).raft.term).toBe(term);
+    expect(net.replica(1).droppedByReason()).toMatchObject({ candidate_not_voter: 1 });
+    expect(net.replica(0).droppedByReason()).toMatchObject({ vote_not_voter: 1, answer_not_member: 2 });
   });
 });
 
@@ -127,6 +155,7 @@ describe('attack 6: smaller holes in the core', () => {
     for (const id of net.ids.slice(1)) {
       net.inject(raft(id, { from: net.ids[0], type: 'append', term: leader.raft.term, prev_index: tip.index, prev_term: tip.term, entries: [e], commit: leader.raft.commit }));
       expect(net.replica(id).raft.log[e.index]?.hash).not.toBe(e.hash);
+      expect(net.replica(id).droppedByReason()).toMatchObject({ membership_changes: 1 });
     }
   });
 
@@ -150,6 +179,11 @@ describe('attack 6: smaller holes in the core', () => {
     // n1 and n3 make a quorum of today's voters, but n3 was no voter at h: not a certificate.
     net.inject({ kind: 'cert', from: n0, to: n1, cert: { height: h, hash, acks: [ack(n1), ack(n3.id)] } });
     expect(r1.certs.has(h)).toBe(false);
+    expect(r1.droppedByReason()).toMatchObject({ cert_invalid: 1 });
+    // Nor does a certificate count when an outsider pushes it.
+    net.inject({ kind: 'cert', from: outsider.id, to: n1, cert: { height: h, hash, acks: [ack(n0), ack(n2)] } });
+    expect(r1.certs.has(h)).toBe(false);
+    expect(r1.droppedByReason()).toMatchObject({ cert_not_voter: 1 });
     // n0 and n2 were a quorum at h, though n2 is no voter today: a certificate.
     net.inject({ kind: 'cert', from: n0, to: n1, cert: { height: h, hash, acks: [ack(n0), ack(n2)] } });
     expect(r1.certs.has(h)).toBe(true);
@@ -165,6 +199,7 @@ describe('attack 4: block time is bounded', () => {
     net.tick(80);
     const late = committedBlocks(net).filter((b) => b.entry.block!.header.time_ms > net.now + allowance_ms);
     expect(late.map((b) => b.entry.index)).toEqual([]);
+    expect(net.replica(1).droppedByReason().block_time_ahead).toBeGreaterThan(0);
     // The followers stop following the leader whose blocks they refuse, and elect another.
     const leader = net.leader();
     expect(leader).not.toBeNull();
@@ -202,5 +237,33 @@ describe('attack 5: cheap checks come before signature checks', () => {
     net.verify_calls = 0;
     expect(net.replica(0).submit(replay, net.now)).toMatchObject({ ok: false, code: 'replayed_seq' });
     expect(net.verify_calls).toBe(0);
+  });
+});
+
+describe('attack 4: a leader never proposes a block beyond the allowance', () => {
+  it('a leader whose clock is behind the chain tip by more than the allowance proposes nothing', async () => {
+    const net = await runningGrid();
+    const r0 = net.replica(0);
+    const tipTime = r0.raft.lastEntry().block!.header.time_ms;
+    expect(r0.submit(net.tx(0, { kind: 'mint', to: net.ids[1], amount: 1, ref: '' }).bytes, tipTime - 40_000).ok).toBe(true);
+    expect(r0.blockTemplate(tipTime - 30_001)).toBeNull();
+    expect(r0.droppedByReason()).toMatchObject({ clock_behind_chain: 1 });
+    // Within the allowance it proposes, dating the block at its parent's time.
+    const t = r0.blockTemplate(tipTime - 1000);
+    expect(t?.fields.time_ms).toBe(tipTime);
+  });
+});
+
+describe('attack 5: bad signatures are reported for strikes', () => {
+  it('a member\'s forwarded transaction with a bad signature counts against the peer that sent it', async () => {
+    const net = await runningGrid();
+    const { encodeSignedTx } = await import('../../src/core/tx.js');
+    const tx = net.tx(2, { kind: 'transfer', to: net.ids[0], amount: 1, memo: '' });
+    const sig = tx.sig.slice();
+    sig[7]! ^= 1;
+    const forged = encodeSignedTx({ body: tx.body, pub: tx.pub, sig });
+    const got = net.replica(0).receive({ kind: 'txs', from: net.ids[1]!, to: net.ids[0]!, txs: [forged, tx.bytes] }, net.now);
+    expect(got).toEqual({ bad_signatures: 1 });
+    expect(net.replica(0).txs_rejected_by).toMatchObject({ bad_signature: 1 });
   });
 });
