@@ -267,3 +267,38 @@ describe('attack 5: bad signatures are reported for strikes', () => {
     expect(net.replica(0).txs_rejected_by).toMatchObject({ bad_signature: 1 });
   });
 });
+
+describe('the trust boundary keeps the grid live', () => {
+  it('a joiner (and a founder that slept through it) follow a leader promoted after genesis', async () => {
+    const net = await ReplicaNet.create(3);
+    const [n0, n1, n2] = net.ids as [string, string, string];
+    net.elect(n0);
+    net.crash(n2); // n2 sleeps through the promotion
+    const n3 = net.addNode('net-node-3');
+    net.submit(n0, { kind: 'admit', member: n3.id, pub: n3.publicKey, role: 'consumer', invite: null });
+    net.tick(3);
+    net.submit(n0, { kind: 'promote', member: n3.id });
+    net.tick(3);
+    expect(net.replica(n0).raft.membership().voters).toContain(n3.id);
+    expect(net.replica(n0).raft.transferLeadership(n3.id)).toBe(true);
+    net.settle();
+    net.tick(3);
+    expect(net.leader()).toBe(n3.id);
+    // A new joiner's log is empty: the leader is no voter in its genesis configuration.
+    const n4 = net.addNode('net-node-4');
+    net.boot(n2);
+    // The operator's admit, submitted at the leader.
+    const admit = net.tx(n0, { kind: 'admit', member: n4.id, pub: n4.publicKey, role: 'consumer', invite: null });
+    expect(net.replica(n3.id).submit(admit.bytes, net.now).ok).toBe(true);
+    net.tick(10);
+    expect(net.replica(n3.id).state.members.get(n4.id)).toMatchObject({ voter: false });
+    net.submit(n3.id, { kind: 'transfer', to: n1, amount: 1, memo: '' }); // fails (no funds) but commits
+    net.tick(10);
+    const tip = net.replica(n3.id).raft.commit;
+    for (const id of [n0, n1, n2, n4.id]) {
+      const rr = net.replica(id); expect(rr.raft.commit, `${net.ids.indexOf(id)} ${rr.raft.role} t${rr.raft.term} l${rr.raft.lastIndex()} ${JSON.stringify(rr.droppedByReason())} ${rr.raft.stats.invalid_entries}`).toBe(tip);
+      expect(net.replica(id).raft.leader, id.slice(0, 6)).toBe(n3.id);
+    }
+    expect(net.replica(n4.id).droppedByReason().leader_not_voter).toBeGreaterThan(0); // it caught up first
+  });
+});

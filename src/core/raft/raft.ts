@@ -285,6 +285,16 @@ export class Raft {
     const drop = this.#cfg.planted_bug === 'no_membership_check' ? null : this.#admission(m);
     if (drop) {
       this.dropped[drop] = (this.dropped[drop] ?? 0) + 1;
+      if (m.type === 'append') {
+        // Perhaps a voter whose promotion this node's log does not hold yet (it lags, or just
+        // joined): the sender is not followed, but real blocks that extend this log are kept,
+        // so the log can reach that promotion. Then the sender is a voter here after all.
+        this.#handleAppend(m, false);
+        if (this.#isVoterHere(m.from)) this.step(m);
+      } else if (m.type === 'heartbeat') {
+        // Answered (nothing else moves), so such a leader keeps probing with appends.
+        this.#send({ type: 'heartbeat_resp', from: this.id, to: m.from, term: Math.max(this.term, m.term) });
+      }
       return;
     }
     if (m.term > this.term) {
@@ -511,13 +521,23 @@ export class Raft {
     this.#send({ type: 'heartbeat_resp', from: this.id, to: m.from, term: this.term });
   }
 
-  #handleAppend(m: Msg<'append'>): void {
+  /**
+   * AppendEntries (§5.3). `trusted` false: the sender is no voter here, so it is not
+   * followed: no term, timer or commit index moves and nothing is truncated; entries that
+   * extend this log are appended only if they pass every check (real blocks, each proposed
+   * by a voter of the state before it). A log extended by a chain of real blocks is a prefix
+   * of the log of the leader that made its last block, which is all Raft's safety argument
+   * asks of a log (§5.4.3).
+   */
+  #handleAppend(m: Msg<'append'>, trusted = true): void {
     const reply = (fields: { index: number; reject: boolean; hint_index?: number; hint_term?: number }) => {
       this.#send({
         type: 'append_resp',
         from: this.id,
         to: m.from,
-        term: this.term,
+        // Not following an untrusted sender, this node answers in its term (or in its own, if
+        // later) so the answer is not taken as stale; it claims nothing but its log.
+        term: trusted ? this.term : Math.max(this.term, m.term),
         index: fields.index,
         reject: fields.reject,
         hint_index: fields.hint_index ?? 0,
@@ -541,15 +561,16 @@ export class Raft {
       const e = m.entries[i]!;
       if (e.index !== m.prev_index + 1 + i || e.term < prev.term || e.term > m.term) {
         this.stats.invalid_entries++;
-        this.#refused_term = this.term;
+        if (trusted) this.#refused_term = this.term;
         return;
       }
       const existing = this.log[e.index];
+      if (!trusted && existing && existing.term !== e.term) return; // an untrusted sender never truncates
       if (!(existing && existing.term === e.term)) {
         const problem = this.#cfg.validate(e, prev, { leader: m.from, term: m.term });
         if (problem !== null) {
           this.stats.invalid_entries++;
-          this.#refused_term = this.term;
+          if (trusted) this.#refused_term = this.term;
           return;
         }
       }
@@ -565,9 +586,11 @@ export class Raft {
       this.log.push(e);
     }
     const lastNew = m.prev_index + m.entries.length;
-    if (m.commit > this.commit) this.commit = Math.min(m.commit, lastNew);
-    // The log now matches this leader's up to lastNew; within a term a leader only appends.
-    this.#matched = { term: this.term, index: Math.max(this.#matched.term === this.term ? this.#matched.index : 0, lastNew) };
+    if (trusted) {
+      if (m.commit > this.commit) this.commit = Math.min(m.commit, lastNew);
+      // The log now matches this leader's up to lastNew; within a term a leader only appends.
+      this.#matched = { term: this.term, index: Math.max(this.#matched.term === this.term ? this.#matched.index : 0, lastNew) };
+    }
     reply({ index: lastNew, reject: false });
   }
 
