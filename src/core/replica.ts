@@ -831,8 +831,10 @@ export class Replica {
   }
 
   /**
-   * The ledger state after a checked but unapplied block, computed from the applied state
-   * along its parents; each result is kept for advance(), which then applies nothing twice.
+   * The ledger state after a checked but unapplied block that changes membership, computed
+   * from the applied state (or the last such block's) along its parents. Only the results of
+   * membership changes are kept (for advance(), and as the starting point of the next one), so
+   * memory stays bounded however long the unapplied suffix (a joiner catching up).
    */
   #stateAfter(entry: Entry): LedgerState {
     const path: Entry[] = [];
@@ -845,8 +847,9 @@ export class Replica {
     }
     let state = e.index > this.raft.applied ? this.#preApplied.get(e.hash)!.state : this.state;
     for (const x of path.reverse()) {
-      const result = applyChecked(state, x.block!, this.#txsByBlock.get(x.hash)!);
-      this.#preApplied.set(x.hash, result);
+      const txs = this.#txsByBlock.get(x.hash)!;
+      const result = applyChecked(state, x.block!, txs);
+      if (x === entry || hasMembershipChange(txs)) this.#preApplied.set(x.hash, result);
       state = result.state;
     }
     return state;
