@@ -285,10 +285,11 @@ export class Raft {
     const drop = this.#cfg.planted_bug === 'no_membership_check' ? null : this.#admission(m);
     if (drop) {
       this.dropped[drop] = (this.dropped[drop] ?? 0) + 1;
-      if (m.type === 'append') {
+      if (m.type === 'append' && this.role !== 'leader') {
         // Perhaps a voter whose promotion this node's log does not hold yet (it lags, or just
         // joined): the sender is not followed, but real blocks that extend this log are kept,
         // so the log can reach that promotion. Then the sender is a voter here after all.
+        // (A leader's log holds only what it and earlier leaders made: it takes nothing.)
         this.#handleAppend(m, false);
         if (this.#isVoterHere(m.from)) this.step(m);
       } else if (m.type === 'heartbeat') {
