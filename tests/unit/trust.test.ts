@@ -302,3 +302,48 @@ describe('the trust boundary keeps the grid live', () => {
     expect(net.replica(n4.id).droppedByReason().leader_not_voter).toBeGreaterThan(0); // it caught up first
   });
 });
+
+describe('the trust boundary keeps the grid live (conflicting logs)', () => {
+  it('a founder holding an uncommitted block follows, and repairs its log to, a leader promoted after genesis', async () => {
+    const net = await ReplicaNet.create(5);
+    const [n0, n1, n2, n3, n4] = net.ids as [string, string, string, string, string];
+    net.elect(n0);
+    net.submit(n0, { kind: 'mint', to: n1, amount: 5, ref: '' });
+    net.tick(3);
+    // n0 and n2 are cut off; n0's next block reaches n2 only: in its log, never committed.
+    for (const a of [n0, n2]) for (const b of [n1, n3, n4]) net.cut.add(`${a}->${b}`).add(`${b}->${a}`);
+    net.submit(n0, { kind: 'mint', to: n2, amount: 7, ref: 'lost' });
+    const lost = net.replica(n2).raft.lastEntry();
+    expect(lost.index).toBeGreaterThan(net.replica(n2).raft.commit);
+    // The majority elects n1, which admits and promotes n5 and hands it the lead.
+    const n5 = net.addNode('net-node-5');
+    for (const a of [n0, n2]) net.cut.add(`${a}->${n5.id}`).add(`${n5.id}->${a}`);
+    net.tick(40, [n1, n3, n4, n5.id]);
+    const first = [n1, n3, n4].find((id) => net.replica(id).raft.role === 'leader')!;
+    expect(first).toBeDefined();
+    // Signed by the operator (cut off, so numbered from the majority's view), submitted there.
+    const seq = net.replica(first).nextSeq(n0);
+    const op = net.tx(n0, { kind: 'admit', member: n5.id, pub: n5.publicKey, role: 'consumer', invite: null }, seq);
+    expect(net.replica(first).submit(op.bytes, net.now).ok).toBe(true);
+    net.tick(5, [n1, n3, n4, n5.id]);
+    const promote = net.tx(n0, { kind: 'promote', member: n5.id }, seq + 1);
+    expect(net.replica(first).submit(promote.bytes, net.now).ok).toBe(true);
+    net.tick(5, [n1, n3, n4, n5.id]);
+    expect(net.replica(first).raft.transferLeadership(n5.id)).toBe(true);
+    net.settle();
+    net.tick(5, [n1, n3, n4, n5.id]);
+    expect(net.replica(n5.id).raft.role).toBe('leader');
+    net.submit(n5.id, { kind: 'transfer', to: n1, amount: 1, memo: '' });
+    net.tick(3, [n1, n3, n4, n5.id]);
+    // Healed: n2 still holds the lost block, and n5 is no voter in n2's log.
+    net.heal();
+    net.tick(30);
+    const tip = net.replica(n5.id).raft.commit;
+    for (const id of [n0, n1, n2, n3, n4]) {
+      const r = net.replica(id);
+      expect(r.raft.commit, `n${net.ids.indexOf(id)}`).toBe(tip);
+      expect(r.raft.log[lost.index]!.hash).toBe(net.replica(n5.id).raft.log[lost.index]!.hash);
+    }
+    expect(net.replica(n2).raft.log[lost.index]!.hash).not.toBe(lost.hash);
+  });
+});

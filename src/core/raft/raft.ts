@@ -523,12 +523,13 @@ export class Raft {
   }
 
   /**
-   * AppendEntries (§5.3). `trusted` false: the sender is no voter here, so it is not
-   * followed: no term, timer or commit index moves and nothing is truncated; entries that
-   * extend this log are appended only if they pass every check (real blocks, each proposed
-   * by a voter of the state before it). A log extended by a chain of real blocks is a prefix
-   * of the log of the leader that made its last block, which is all Raft's safety argument
-   * asks of a log (§5.4.3).
+   * AppendEntries (§5.3). `trusted` false: the sender is no voter here, so it is not followed
+   * (not taken as leader, no commit index from it) and only real blocks count: entries are
+   * kept only if they pass every check (each block proposed by a voter of the state before
+   * it). A log holding a chain of real blocks is a prefix of the log of the leader that made
+   * the last of them, which is what Raft's safety argument asks of a log (§5.4.3). Entries
+   * are replaced only when the chain proves them uncommitted, and the term moves only to that
+   * of a real block.
    */
   #handleAppend(m: Msg<'append'>, trusted = true): void {
     const reply = (fields: { index: number; reject: boolean; hint_index?: number; hint_term?: number }) => {
@@ -558,6 +559,7 @@ export class Raft {
     }
     // Check every new entry against its parent before touching the log.
     let prev = this.log[m.prev_index]!;
+    let conflict: Entry | null = null; // this log's first entry the new ones replace
     for (let i = 0; i < m.entries.length; i++) {
       const e = m.entries[i]!;
       if (e.index !== m.prev_index + 1 + i || e.term < prev.term || e.term > m.term) {
@@ -566,7 +568,7 @@ export class Raft {
         return;
       }
       const existing = this.log[e.index];
-      if (!trusted && existing && existing.term !== e.term) return; // an untrusted sender never truncates
+      if (existing && existing.term !== e.term && !conflict) conflict = existing;
       if (!(existing && existing.term === e.term)) {
         const problem = this.#cfg.validate(e, prev, { leader: m.from, term: m.term });
         if (problem !== null) {
@@ -577,6 +579,12 @@ export class Raft {
       }
       prev = existing && existing.term === e.term ? existing : e;
     }
+    const top = m.entries.length > 0 ? m.entries[m.entries.length - 1]!.term : 0;
+    // From an untrusted sender, replace entries only with proof they were never committed: a
+    // real block of a later term than the first one replaced, on a chain without it. That
+    // term's leader lacks it, and every leader holds every committed entry (§5.4.3); and an
+    // uncommitted entry's successors are uncommitted too.
+    if (!trusted && conflict && top <= conflict.term) return;
     for (const e of m.entries) {
       const existing = this.log[e.index];
       if (existing && existing.term === e.term) continue; // already have it (log matching, §5.3)
@@ -591,6 +599,10 @@ export class Raft {
       if (m.commit > this.commit) this.commit = Math.min(m.commit, lastNew);
       // The log now matches this leader's up to lastNew; within a term a leader only appends.
       this.#matched = { term: this.term, index: Math.max(this.#matched.term === this.term ? this.#matched.index : 0, lastNew) };
+    } else if (top > this.term) {
+      // A real block of a later term shows that term's leader was elected: move there, as
+      // its own append would have made this node do (no leader known, no vote yet).
+      this.#becomeFollower(top, null);
     }
     reply({ index: lastNew, reject: false });
   }
