@@ -54,11 +54,13 @@ export class Driver {
   ) {
     this.pre = new PreVerifier(ctx.verifier, () => ctx.replica?.chain_id ?? null, (id) => ctx.replica?.state.members.get(id)?.pub ?? null);
     ctx.kick = () => this.kick();
-    hub.on('env', (_s, f) => {
+    hub.on('env', (s, f) => {
       if (!ctx.replica) return;
       const env = f.env;
       this.enqueue(this.pre.sigsOfEnvelope(env), () => {
-        profile.time('core_receive', () => ctx.replica?.receive(env, Date.now()));
+        const got = profile.time('core_receive', () => ctx.replica?.receive(env, Date.now()));
+        // Honest members never send a bad signature: each one is a strike against the peer.
+        for (let i = 0; i < (got?.bad_signatures ?? 0); i++) s.strike('bad_signature', `from ${short(s.id)}`);
         this.kick();
       });
     });

@@ -2,7 +2,8 @@
 // the operator to admit it without one, and asking for a currency deposit. Called by the
 // page through the worker's API; sends through the outbox and the peer hub.
 import { decodeCanonical } from '../core/codec.js';
-import { rekeyBindMessage, ROLES, type Invite, type RekeyInvite, type Role } from '../core/tx.js';
+import { rekeyBindMessage, type RekeyInvite, type Role } from '../core/tx.js';
+import { decodeInviteLink, redeemInvite, type InviteLink } from '../core/invite.js';
 import { NobleSigner } from '../core/keys.js';
 import { withName } from './names.js';
 import type { NodeContext } from './context.js';
@@ -17,23 +18,23 @@ export class MemberDesk {
     private readonly outbox: Outbox,
   ) {}
 
-  /** The invite in a link, decoded; its role and expiry, or why it is no invite at all. */
-  #decode(token: string): { ok: true; invite: Invite } | { ok: false; code: string; reason: string } {
-    let invite: Invite;
+  /** The invite in a link (v2: a one-time key the operator signed), or why it is no invite at all. */
+  #decode(token: string): { ok: true; invite: InviteLink } | { ok: false; code: string; reason: string } {
+    let invite: InviteLink;
     try {
-      invite = decodeCanonical(fromBase64url(token), 1024) as unknown as Invite;
+      invite = decodeInviteLink(fromBase64url(token));
     } catch {
-      return { ok: false, code: 'bad_invite', reason: 'This invite link is damaged: part of it is missing or changed.' };
-    }
-    if (typeof invite !== 'object' || invite === null || typeof invite.expires_ms !== 'number' || !ROLES.includes(invite.role)) {
-      return { ok: false, code: 'bad_invite', reason: 'This link holds no invite.' };
+      return { ok: false, code: 'bad_invite', reason: 'This invite link is damaged, or an old kind of link that can no longer be used: ask for a new one.' };
     }
     if (invite.expires_ms < Date.now()) return { ok: false, code: 'invite_expired', reason: 'This invite has expired.' };
     return { ok: true, invite };
   }
 
-  #admit(invite: Invite, name?: string): SubmitFields {
-    return withName({ kind: 'admit', member: this.ctx.id, pub: this.ctx.signer.publicKey, role: invite.role, invite } as SubmitFields, name);
+  /** This node's admit: the link's one-time key signs this node's key, so the admit is useless to anyone else. */
+  #admit(link: InviteLink, name?: string): SubmitFields {
+    const pub = this.ctx.signer.publicKey;
+    const invite = redeemInvite(this.ctx.replica!.chain_id, link, pub);
+    return withName({ kind: 'admit', member: this.ctx.id, pub, role: link.role, invite } as SubmitFields, name);
   }
 
   /**

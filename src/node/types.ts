@@ -125,6 +125,8 @@ export interface NodeStatus {
   counters: Replica['counters'];
   /** Transactions refused on entry, by reason code. */
   txs_rejected_by: Replica['txs_rejected_by'];
+  /** Consensus traffic and blocks dropped at the core's trust boundary, by reason. */
+  dropped: Record<string, number>;
   committed_txs: number;
   /** Catch-up from peers: totals, how blocks are checked, first request and last batch times. */
   sync: SyncStats;

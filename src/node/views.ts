@@ -80,6 +80,7 @@ export class Views {
       rejected: { ...ctx.rejected },
       counters: r ? { ...r.counters } : { txs_rejected: 0, blocks_rejected: 0, acks_rejected: 0, certs_rejected: 0, forwarded: 0 },
       txs_rejected_by: r ? { ...r.txs_rejected_by } : {},
+      dropped: r?.droppedByReason() ?? {},
       committed_txs: this.sources.committedTxs(),
       sync: { ...this.sources.sync() },
       faults: this.sources.faults(),
