@@ -219,6 +219,7 @@ function execute(state: LedgerState, body: TxBody, sender: Member | undefined, h
       requireRole(sender, (r) => r === 'operator' || sender!.voter, 'promote');
       const m = liveMember(state, body.member);
       if (m.voter) deny('not_learner', `${m.id} already votes`);
+      if (m.role === 'auditor') deny('not_permitted', 'an auditor reads the chain; it does not vote');
       m.voter = true;
       return {};
     }
@@ -286,7 +287,7 @@ function execute(state: LedgerState, body: TxBody, sender: Member | undefined, h
       return {};
     }
     case 'meter': {
-      const s = requireRole(sender, (r) => r !== 'operator', 'report meter readings');
+      const s = requireRole(sender, (r) => r !== 'operator' && r !== 'auditor', 'report meter readings');
       recordReading(state, s.id, body, now);
       return {};
     }

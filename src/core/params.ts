@@ -43,6 +43,12 @@ export interface GridParams {
    * those grids get DEFAULT_MAX_CLOCK_AHEAD_S (see clockAllowanceMs).
    */
   max_clock_ahead_s?: number;
+  /**
+   * Who may read the chain (its genesis, blocks and certificates) from a member's node:
+   * absent or false — members (auditors included) and joiners presenting a valid invite;
+   * true — anyone (a public grid). Absent in geneses made before it: closed, like new grids.
+   */
+  open_reading?: boolean;
 }
 
 /** The block-time allowance of grids whose genesis does not set one. */
@@ -157,7 +163,7 @@ export const LIMITS = {
 const PARAM_KEYS: readonly string[] = [
   'interval_ms', 'settle_lag_intervals', 'token_symbol', 'token_decimals', 'block_max_txs', 'block_max_bytes',
   'block_max_wait_ms', 'commit_quorum', 'contract_max_intervals', 'retain_intervals',
-  'contract_start_max_intervals', 'settlement_rule', 'block_version', 'max_clock_ahead_s',
+  'contract_start_max_intervals', 'settlement_rule', 'block_version', 'max_clock_ahead_s', 'open_reading',
 ];
 
 export function checkParams(params: GridParams): string | null {
@@ -189,6 +195,7 @@ export function checkParams(params: GridParams): string | null {
     return 'params.settlement_rule must be 1 or 2';
   }
   if (params.block_version !== undefined && params.block_version !== 1 && params.block_version !== 2) return 'params.block_version must be 1 or 2';
+  if (params.open_reading !== undefined && typeof params.open_reading !== 'boolean') return 'params.open_reading must be true or false';
   const ahead = params.max_clock_ahead_s;
   if (ahead !== undefined && (typeof ahead !== 'number' || !Number.isSafeInteger(ahead) || ahead < 1 || ahead > LIMITS.max_clock_ahead_s)) {
     return `params.max_clock_ahead_s must be an integer in 1..${LIMITS.max_clock_ahead_s}`;

@@ -514,6 +514,7 @@ export class Replica {
     if (this.raft.role !== 'leader' || !this.raft.canProposeMembershipChange()) return null;
     const pending = new Set([...this.mempool.all(), ...this.#uncommittedTxs()].filter((t) => t.body.kind === 'promote').map((t) => (t.body as { member: string }).member));
     for (const id of this.raft.membership().learners) {
+      if (this.state.members.get(id)?.role === 'auditor') continue; // auditors read; they never vote
       const pr = this.raft.progressOf(id);
       if (pr && pr.match >= this.raft.commit && !pending.has(id)) return id;
     }

@@ -17,8 +17,9 @@ import {
 } from './keys.js';
 
 export const TX_VERSION = 1;
-export type Role = 'consumer' | 'producer' | 'prosumer';
-export const ROLES: readonly Role[] = ['consumer', 'producer', 'prosumer'];
+export type Role = 'consumer' | 'producer' | 'prosumer' | 'auditor';
+/** `auditor`: a member that reads and verifies the chain, never votes and never trades. */
+export const ROLES: readonly Role[] = ['consumer', 'producer', 'prosumer', 'auditor'];
 
 /**
  * An operator-signed, single-use invitation presented by the joiner in its own `admit`.

@@ -11,6 +11,7 @@ import { isNodeId, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, type NodeId } from '../cor
 import type { Entry, Message } from '../core/raft/types.js';
 import type { Certificate, Envelope } from '../core/replica.js';
 import { ROLES, type Role } from '../core/tx.js';
+import type { ReadPass } from '../core/reading.js';
 
 export const WIRE_LIMITS = {
   /** One channel message (Chromium throws above 256 KiB; stay well under it). */
@@ -53,7 +54,11 @@ export type Frame =
   | { t: 'sync_req'; from: number; max: number }
   | { t: 'sync_resp'; entries: Entry[]; certs: Certificate[]; tip: number }
   | { t: 'join_req'; pub: Uint8Array; role: Role; name: string }
-  | { t: 'deposit_req'; amount: number; ref: string };
+  | { t: 'deposit_req'; amount: number; ref: string }
+  /** A joiner shows the invite it will present, so that members let it read the chain. */
+  | { t: 'present'; pass: ReadPass }
+  /** A member's node will not serve this peer the chain, and why. */
+  | { t: 'denied'; reason: string };
 
 // ---- encoding ---------------------------------------------------------------------------
 
@@ -98,6 +103,25 @@ function need(cond: boolean, what: string): asserts cond {
 function keysAre(o: Obj, keys: string[], what: string): void {
   const have = Object.keys(o).sort().join();
   need(have === [...keys].sort().join(), `${what}: unexpected fields ${have}`);
+}
+
+function parsePass(v: unknown): ReadPass {
+  need(isObj(v), 'pass is not a map');
+  if (v.kind === 'invite') {
+    keysAre(v, ['kind', 'invite'], 'invite pass');
+    const i = v.invite;
+    need(isObj(i), 'invite is not a map');
+    keysAre(i, ['pub', 'role', 'expires_ms', 'sig', 'proof'], 'invite');
+    need(isBytes(i.pub, PUBLIC_KEY_BYTES) && ROLES.includes(i.role as Role) && isUint(i.expires_ms) && isBytes(i.sig, SIGNATURE_BYTES) && isBytes(i.proof, SIGNATURE_BYTES), 'invite fields');
+    return v as unknown as ReadPass;
+  }
+  need(v.kind === 'rekey', 'pass kind');
+  keysAre(v, ['kind', 'member', 'invite', 'proof'], 'rekey pass');
+  const i = v.invite;
+  need(isObj(i) && isNodeId(v.member) && isBytes(v.proof, SIGNATURE_BYTES), 'rekey pass fields');
+  keysAre(i, ['member', 'key', 'expires_ms', 'sig'], 'rekey invite');
+  need(isNodeId(i.member) && isBytes(i.key, PUBLIC_KEY_BYTES) && isUint(i.expires_ms) && isBytes(i.sig, SIGNATURE_BYTES), 'rekey invite fields');
+  return v as unknown as ReadPass;
 }
 
 function parseEntry(v: unknown): Entry {
@@ -221,6 +245,13 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       case 'deposit_req':
         keysAre(v, ['t', 'amount', 'ref'], 'deposit_req');
         need(isUint(v.amount) && v.amount > 0 && v.amount <= 1e12 && typeof v.ref === 'string' && v.ref.length <= 64, 'deposit_req fields');
+        return v as unknown as Frame;
+      case 'present':
+        keysAre(v, ['t', 'pass'], 'present');
+        return { t: 'present', pass: parsePass(v.pass) };
+      case 'denied':
+        keysAre(v, ['t', 'reason'], 'denied');
+        need(typeof v.reason === 'string' && v.reason.length <= 200, 'denied reason');
         return v as unknown as Frame;
       default:
         throw new WireError('unknown_type', `unknown frame type ${String(v.t).slice(0, 20)}`);

@@ -9,6 +9,8 @@ import { withName } from './names.js';
 import type { NodeContext } from './context.js';
 import type { PeerHub } from './peer-hub.js';
 import type { Outbox } from './outbox.js';
+import type { SyncRoom } from './sync.js';
+import { fromHex } from '../core/bytes.js';
 import { fromBase64url, type InviteCheck, type RekeyCheck, type SubmitFields, type SubmitOutcome } from './types.js';
 
 export class MemberDesk {
@@ -16,7 +18,36 @@ export class MemberDesk {
     private readonly ctx: NodeContext,
     private readonly hub: PeerHub,
     private readonly outbox: Outbox,
+    private readonly sync: SyncRoom,
   ) {}
+
+  /** The chain id: the replica's, or the grid id from the link before the genesis is here. */
+  #chain(): Uint8Array | null {
+    return this.ctx.replica?.chain_id ?? (this.ctx.grid ? fromHex(this.ctx.grid) : null);
+  }
+
+  /**
+   * Holds the invite of the link this tab was opened with, redeemed for this node's key, and
+   * shows it to peers so that they let this node read the chain before it is a member.
+   * Returns why the link cannot be used, or null.
+   */
+  holdInvite(token: string): string | null {
+    const d = this.#decode(token);
+    const chain = this.#chain();
+    if (!d.ok || !chain) return d.ok ? 'no grid yet' : d.reason;
+    this.sync.present({ kind: 'invite', invite: redeemInvite(chain, d.invite, this.ctx.signer.publicKey) });
+    return null;
+  }
+
+  /** The same for a rekey link: the pass binds the rekey invite to this node's new key. */
+  holdRekey(token: string): string | null {
+    const d = this.#decodeRekey(token);
+    const chain = this.#chain();
+    if (!d.ok || !chain) return d.ok ? 'no grid yet' : d.reason;
+    const pub = this.ctx.signer.publicKey;
+    this.sync.present({ kind: 'rekey', member: d.invite.member, invite: d.invite, proof: d.oneTime.signSync(rekeyBindMessage(chain, d.invite.member, pub)) });
+    return null;
+  }
 
   /** The invite in a link (v2: a one-time key the operator signed), or why it is no invite at all. */
   #decode(token: string): { ok: true; invite: InviteLink } | { ok: false; code: string; reason: string } {

@@ -130,6 +130,8 @@ export interface NodeStatus {
   committed_txs: number;
   /** Catch-up from peers: totals, how blocks are checked, first request and last batch times. */
   sync: SyncStats;
+  /** Why peers refuse to let this node read the chain (a closed grid, no valid invite), if they do. */
+  read_denied: string | null;
   /** Test-only faults in force and how many frames they hit (none in a production build). */
   faults: FaultStats;
   /** Wall time per stage of this node's work since its worker started (src/node/profile.ts). */

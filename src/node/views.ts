@@ -16,6 +16,7 @@ import type { BlockSummary, BlockView, FaultStats, InclusionProofView, MemberInf
 export interface ViewSources {
   committedTxs(): number;
   sync(): SyncStats;
+  readDenied(): string | null;
   faults(): FaultStats;
   joinRequests(): JoinRequest[];
   depositRequests(): DepositRequest[];
@@ -83,6 +84,7 @@ export class Views {
       dropped: r?.droppedByReason() ?? {},
       committed_txs: this.sources.committedTxs(),
       sync: { ...this.sources.sync() },
+      read_denied: r && ctx.isMember() ? null : this.sources.readDenied(),
       faults: this.sources.faults(),
       profile: { ...profile.snapshot(), verify_cache: { hits: ctx.verifier.hits, misses: ctx.verifier.misses } },
       operator: ctx.isOperator(),

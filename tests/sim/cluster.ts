@@ -13,6 +13,7 @@ import { Replica, type Certificate, type Envelope, type ReplicaReady } from '../
 import { CachingVerifier, decodeTxUnverified, rekeyBindMessage, rekeyInviteMessage, signTxSync, txSigningMessage, type DecodedTx, type Role, type TxBody } from '../../src/core/tx.js';
 import { assertInvariants, stateRoot, votersOf } from '../../src/core/ledger.js';
 import { fromHex, toHex } from '../../src/core/bytes.js';
+import { frontierAppend, genesisFrontier, nextHistory } from '../../src/core/history.js';
 import type { Entry, HardState, Message, PlantedBug } from '../../src/core/raft/types.js';
 import { Rng } from './rng.js';
 
@@ -738,8 +739,14 @@ export class Cluster {
     };
     const allowance = this.#allowanceMs();
     const forged = (t: SimNode, term: number, time_ms: number): Entry => {
-      const tip = t.replica!.raft.lastEntry();
-      const block = buildBlockSync({ chain: t.replica!.chain_id, height: tip.index + 1, term, prev: fromHex(tip.hash), time_ms }, [], this.outsider);
+      const rep = t.replica!;
+      const tip = rep.raft.lastEntry();
+      // The history root over the block hashes it overheard (the network is not trusted), so
+      // that only the trust boundary stands between the forgery and the log.
+      let frontier = genesisFrontier(rep.chain_id);
+      for (let i = 1; i <= tip.index; i++) frontier = frontierAppend(frontier, i, fromHex(rep.raft.log[i]!.hash));
+      const history = nextHistory(rep.state.params, frontier);
+      const block = buildBlockSync({ chain: rep.chain_id, height: tip.index + 1, term, prev: fromHex(tip.hash), ...(history ? { history } : {}), time_ms }, [], this.outsider);
       return { index: tip.index + 1, term, hash: toHex(blockHash(block.header)), block };
     };
     const t = r.pick(targets);
