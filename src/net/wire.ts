@@ -20,6 +20,8 @@ export const WIRE_LIMITS = {
   frame_bytes: 4 * 1024 * 1024,
   /** Frames being reassembled at once from one peer. */
   partial_frames: 4,
+  /** A frame whose chunks have not all arrived by then is dropped (its memory freed). */
+  partial_frame_ms: 10_000,
   entries_per_frame: 256,
   txs_per_frame: 256,
   acks_per_cert: 256,
@@ -297,10 +299,21 @@ export function toChannelMessages(frame: Uint8Array, frame_id: number): Uint8Arr
 
 /** Reassembles channel messages from one peer into whole frames, within limits. */
 export class Reassembler {
-  readonly #partial = new Map<number, { parts: Uint8Array[]; got: number; bytes: number }>();
+  readonly #partial = new Map<number, { parts: Uint8Array[]; got: number; bytes: number; started_ms: number }>();
+  /** Partial frames dropped because their last chunks never came. */
+  expired = 0;
 
-  /** A whole frame when one is complete, null while a chunked frame is still arriving. */
-  push(msg: Uint8Array): Uint8Array | null {
+  /**
+   * A whole frame when one is complete, null while a chunked frame is still arriving. `now_ms`
+   * is the receiver's clock: frames begun more than partial_frame_ms ago are dropped first.
+   */
+  push(msg: Uint8Array, now_ms: number): Uint8Array | null {
+    for (const [id, p] of this.#partial) {
+      if (now_ms - p.started_ms > WIRE_LIMITS.partial_frame_ms) {
+        this.#partial.delete(id);
+        this.expired++;
+      }
+    }
     if (msg.length === 0 || msg.length > WIRE_LIMITS.chunk_bytes) throw new WireError('bad_chunk', `channel message of ${msg.length} bytes`);
     if (msg[0] === WHOLE) return msg.subarray(1);
     if (msg[0] !== CHUNK || msg.length <= CHUNK_HEADER) throw new WireError('bad_chunk', 'unknown channel message kind');
@@ -313,7 +326,7 @@ export class Reassembler {
     let p = this.#partial.get(id);
     if (!p) {
       if (this.#partial.size >= WIRE_LIMITS.partial_frames) throw new WireError('bad_chunk', 'too many frames in flight');
-      p = { parts: new Array<Uint8Array>(count), got: 0, bytes: 0 };
+      p = { parts: new Array<Uint8Array>(count), got: 0, bytes: 0, started_ms: now_ms };
       this.#partial.set(id, p);
     }
     if (p.parts.length !== count || p.parts[index]) throw new WireError('bad_chunk', 'chunk count changed or chunk repeated');
