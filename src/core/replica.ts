@@ -716,6 +716,20 @@ export class Replica {
    * quorum of the voters of the state after it. Returns a reason when refused.
    */
   acceptSynced(entries: Entry[], cert: Certificate, verification: SyncVerification = 'full'): string | null {
+    const refused = this.#acceptSynced(entries, cert, verification);
+    if (refused !== null) {
+      // A refused batch leaves nothing behind: the blocks it decoded are not in the log.
+      for (const e of entries) if (this.raft.log[e.index]?.hash !== e.hash && !this.#pending.has(e.hash)) this.#txsByBlock.delete(e.hash);
+    }
+    return refused;
+  }
+
+  /** Decoded blocks this replica holds outside its applied state (tests watch it stay bounded). */
+  get decodedBlocksHeld(): number {
+    return this.#txsByBlock.size;
+  }
+
+  #acceptSynced(entries: Entry[], cert: Certificate, verification: SyncVerification): string | null {
     const trust = verification === 'certificate' ? certifiedTrust : undefined;
     const first = entries[0];
     const last = entries[entries.length - 1];
