@@ -76,20 +76,21 @@ export async function inviteTab(browser: Browser, base: string, operator: Tab, r
 
 /**
  * Under M-of-N admission: a new tab opens the grid's address (no invite) and asks the members
- * to let it join, through its join page; its request goes on the chain, signed by its key.
+ * to let it join, through its join page; its request, signed by its key, goes to the members'
+ * nodes (`join_req`), which put it on the chain. It may not read the chain until admitted.
  */
 export async function askToJoin(browser: Browser, base: string, grid: string, role = 'prosumer', name?: string): Promise<Tab> {
   const tab = await openTab(browser, `${base}?grid=${grid}`);
-  await waitFor('the new tab to fetch the genesis', async () => (await status(tab.page)).admission !== null, 60_000);
+  await waitFor('a member to tell the new tab how the grid admits', async () => (await status(tab.page)).admission !== null, 60_000);
   await tab.page.getByTestId('join-role').selectOption(role);
   await tab.page.getByTestId('join-name').fill(name ?? `${role} ${tab.id.slice(0, 4)}`);
   await tab.page.getByTestId('request-join').click();
   return tab;
 }
 
-/** A role of a member (not a tab that only reads the chain, whatever that is called). */
+/** A role of a member: not 'none' (no chain: may not read it) nor 'guest' (reads it, no member). */
 export function isMemberRole(role: string): boolean {
-  return ['operator', 'consumer', 'producer', 'prosumer'].includes(role);
+  return role !== 'none' && role !== 'guest';
 }
 
 /** The number of the open join request of node `id`, as `reader` sees the chain (null until it is there). */
@@ -105,7 +106,7 @@ export async function admitByVote(tab: Tab, voters: Tab[]): Promise<void> {
     await waitFor(`the join request of ${tab.id.slice(0, 8)} on the chain`, async () => (request = await joinRequestOf(voters[0]!.page, tab.id)) !== null, 60_000);
   } catch (err) {
     // What the joiner's page and node say: the form's message, refusals, peers.
-    const text = await tab.page.getByTestId('join-request-result').textContent({ timeout: 1000 }).catch(() => '(no message)');
+    const text = await tab.page.getByTestId('join-result').textContent({ timeout: 1000 }).catch(() => '(no message)');
     const s = await status(tab.page);
     const v = await status(voters[0]!.page);
     throw new Error(`${(err as Error).message}; joiner page: ${text}; joiner refused ${JSON.stringify(s.txs_rejected_by)} ${JSON.stringify(s.rejected)}, peers ${s.peers.filter((p) => p.authenticated).length}, height ${s.height}/${v.height}; voter refused ${JSON.stringify(v.txs_rejected_by)}; events ${s.events.slice(-5).join(' | ')}`);

@@ -1,13 +1,12 @@
 // Invites under M-of-N admission: the v2 invite (a one-time key whose public half is granted,
 // whose private half rides in the link, and which signs the joiner's own key) granted by M
-// current voters instead of the operator. Pure; the check the ledger's `admit` will call once
-// the v2 invites (branch `trust`, src/core/invite.ts) are merged — not connected yet.
+// current voters instead of the operator. Pure. Not connected yet: the ledger refuses every
+// `admit` under M-of-N (a transaction's invite carries one grant, `sig`; M grants need their
+// own shape there, see docs/PROTOCOL.md "Governance").
 //
-// The messages are byte for byte the v2 invite's (`inviteGrantMessage`, `inviteRedeemMessage`
-// of invite.ts): a member's grant says what the operator's says. On merge, import them from
-// there and delete the copies below.
-import { encodeCanonical } from './codec.js';
-import { bytesEqual, concatBytes, utf8 } from './bytes.js';
+// The messages are the v2 invite's (invite.ts): a member's grant says what the operator's says.
+import { bytesEqual } from './bytes.js';
+import { inviteGrantMessage, inviteRedeemMessage } from './invite.js';
 import { isValidPublicKey, PUBLIC_KEY_BYTES, type NodeId, type Verifier } from './keys.js';
 import type { Role } from './tx.js';
 import type { LedgerState } from './state.js';
@@ -16,7 +15,7 @@ import { admissionOf, policyThreshold } from './governance.js';
 /** One voter's grant of the invite's one-time key. */
 export interface InviteGrant {
   member: NodeId;
-  sig: Uint8Array; // the member's signature over grantMessage(chain, pub, role, expires_ms)
+  sig: Uint8Array; // the member's signature over inviteGrantMessage(chain, pub, role, expires_ms)
 }
 
 /** A v2 invite granted by M voters: `sigs` sorted by member id, one per member (one encoding per set). */
@@ -25,17 +24,7 @@ export interface EndorsedInvite {
   role: Role;
   expires_ms: number;
   sigs: InviteGrant[];
-  proof: Uint8Array; // the one-time key's signature over redeemMessage(chain, joiner's pub)
-}
-
-/** = invite.ts inviteGrantMessage (branch trust). */
-export function grantMessage(chain: Uint8Array, pub: Uint8Array, role: Role, expires_ms: number): Uint8Array {
-  return concatBytes(utf8('gridledger/invite/v2'), encodeCanonical({ chain, pub, role, expires_ms }));
-}
-
-/** = invite.ts inviteRedeemMessage (branch trust). */
-export function redeemMessage(chain: Uint8Array, joinerPub: Uint8Array): Uint8Array {
-  return concatBytes(utf8('gridledger/invite-redeem/v2'), chain, joinerPub);
+  proof: Uint8Array; // the one-time key's signature over inviteRedeemMessage(chain, joiner's pub)
 }
 
 /**
@@ -59,8 +48,8 @@ export function endorsedInviteProblem(state: LedgerState, invite: EndorsedInvite
   for (const g of invite.sigs) if (!byId.has(g.member)) return `${g.member} is not a current voter`;
   const needed = policyThreshold(rule, voters.length);
   if (invite.sigs.length < needed) return `the invite carries ${invite.sigs.length} grants; ${needed} are needed`;
-  const grant = grantMessage(state.chain_id, invite.pub, invite.role, invite.expires_ms);
+  const grant = inviteGrantMessage(state.chain_id, invite.pub, invite.role, invite.expires_ms);
   for (const g of invite.sigs) if (!verifier.verify(byId.get(g.member)!.pub, grant, g.sig)) return `the grant of ${g.member} does not verify`;
-  if (!verifier.verify(invite.pub, redeemMessage(state.chain_id, joinerPub), invite.proof)) return 'invite is not redeemed for this key (proof does not verify)';
+  if (!verifier.verify(invite.pub, inviteRedeemMessage(state.chain_id, joinerPub), invite.proof)) return 'invite is not redeemed for this key (proof does not verify)';
   return null;
 }

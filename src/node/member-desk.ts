@@ -1,39 +1,85 @@
-// A household's own requests to the grid: presenting an invite (its own `admit`), asking
-// the operator to admit it without one, and asking for a currency deposit. Called by the
-// page through the worker's API; sends through the outbox and the peer hub.
+// A household's own requests to the grid: presenting an invite (its own `admit`), asking to
+// join without one (the operator, or the voters by its signed join request), and asking for a
+// currency deposit. Called by the page through the worker's API; sends through the outbox and
+// the peer hub.
 import { decodeCanonical } from '../core/codec.js';
-import { rekeyBindMessage, ROLES, type Invite, type RekeyInvite, type Role } from '../core/tx.js';
+import { rekeyBindMessage, type RekeyInvite, type Role } from '../core/tx.js';
+import { decodeInviteLink, redeemInvite, type InviteLink } from '../core/invite.js';
 import { NobleSigner } from '../core/keys.js';
 import { withName } from './names.js';
 import type { NodeContext } from './context.js';
 import type { PeerHub } from './peer-hub.js';
 import type { Outbox } from './outbox.js';
+import type { SyncRoom } from './sync.js';
+import type { PeerSession } from './peers.js';
+import type { Frame } from '../net/wire.js';
+import type { OutsiderView } from '../core/door.js';
+import { signTx } from '../core/tx.js';
+import { normalizeDisplayName } from '../core/names.js';
+import { fromHex } from '../core/bytes.js';
 import { fromBase64url, type InviteCheck, type RekeyCheck, type SubmitFields, type SubmitOutcome } from './types.js';
+
+/** How long a join request waits for the members' votes (the ledger allows up to three days). */
+const JOIN_REQUEST_TTL_MS = 24 * 60 * 60 * 1000;
 
 export class MemberDesk {
   constructor(
     private readonly ctx: NodeContext,
     private readonly hub: PeerHub,
     private readonly outbox: Outbox,
-  ) {}
+    private readonly sync: SyncRoom,
+  ) {
+    sync.onDenied = (s, view) => this.#onDenied(s, view);
+  }
 
-  /** The invite in a link, decoded; its role and expiry, or why it is no invite at all. */
-  #decode(token: string): { ok: true; invite: Invite } | { ok: false; code: string; reason: string } {
-    let invite: Invite;
+  /** The join request this tab made (requestJoin), while it may still be handed to members. */
+  #asked: { frame: Frame; expires_ms: number } | null = null;
+
+  /** The chain id: the replica's, or the grid id from the link before the genesis is here. */
+  #chain(): Uint8Array | null {
+    return this.ctx.replica?.chain_id ?? (this.ctx.grid ? fromHex(this.ctx.grid) : null);
+  }
+
+  /**
+   * Holds the invite of the link this tab was opened with, redeemed for this node's key, and
+   * shows it to peers so that they let this node read the chain before it is a member.
+   * Returns why the link cannot be used, or null.
+   */
+  holdInvite(token: string): string | null {
+    const d = this.#decode(token);
+    const chain = this.#chain();
+    if (!d.ok || !chain) return d.ok ? 'no grid yet' : d.reason;
+    this.sync.present({ kind: 'invite', invite: redeemInvite(chain, d.invite, this.ctx.signer.publicKey) });
+    return null;
+  }
+
+  /** The same for a rekey link: the pass binds the rekey invite to this node's new key. */
+  holdRekey(token: string): string | null {
+    const d = this.#decodeRekey(token);
+    const chain = this.#chain();
+    if (!d.ok || !chain) return d.ok ? 'no grid yet' : d.reason;
+    const pub = this.ctx.signer.publicKey;
+    this.sync.present({ kind: 'rekey', member: d.invite.member, invite: d.invite, proof: d.oneTime.signSync(rekeyBindMessage(chain, d.invite.member, pub)) });
+    return null;
+  }
+
+  /** The invite in a link (v2: a one-time key the operator signed), or why it is no invite at all. */
+  #decode(token: string): { ok: true; invite: InviteLink } | { ok: false; code: string; reason: string } {
+    let invite: InviteLink;
     try {
-      invite = decodeCanonical(fromBase64url(token), 1024) as unknown as Invite;
+      invite = decodeInviteLink(fromBase64url(token));
     } catch {
-      return { ok: false, code: 'bad_invite', reason: 'This invite link is damaged: part of it is missing or changed.' };
-    }
-    if (typeof invite !== 'object' || invite === null || typeof invite.expires_ms !== 'number' || !ROLES.includes(invite.role)) {
-      return { ok: false, code: 'bad_invite', reason: 'This link holds no invite.' };
+      return { ok: false, code: 'bad_invite', reason: 'This invite link is damaged, or an old kind of link that can no longer be used: ask for a new one.' };
     }
     if (invite.expires_ms < Date.now()) return { ok: false, code: 'invite_expired', reason: 'This invite has expired.' };
     return { ok: true, invite };
   }
 
-  #admit(invite: Invite, name?: string): SubmitFields {
-    return withName({ kind: 'admit', member: this.ctx.id, pub: this.ctx.signer.publicKey, role: invite.role, invite } as SubmitFields, name);
+  /** This node's admit: the link's one-time key signs this node's key, so the admit is useless to anyone else. */
+  #admit(link: InviteLink, name?: string): SubmitFields {
+    const pub = this.ctx.signer.publicKey;
+    const invite = redeemInvite(this.ctx.replica!.chain_id, link, pub);
+    return withName({ kind: 'admit', member: this.ctx.id, pub, role: link.role, invite } as SubmitFields, name);
   }
 
   /**
@@ -109,9 +155,34 @@ export class MemberDesk {
     return this.outbox.submit(this.#rekey(d.invite, d.oneTime));
   }
 
-  /** A tab without an invite asks the operator (over any open channel) to admit it. */
-  requestJoin(role: Role, name: string): number {
-    return this.hub.broadcast(() => ({ t: 'join_req', pub: this.ctx.signer.publicKey, role, name: name.slice(0, 64) }));
+  /**
+   * A tab without an invite asks to join, over every open channel: the operator's desk takes
+   * role and name (operator's admission); members' nodes put the signed join request on the
+   * chain (M-of-N). The request is kept and handed again to a member that says the chain lacks
+   * it (a peer that was not connected to the leader, a crash), until it expires. How many peers
+   * it went to now, or the reason it could not be made.
+   */
+  async requestJoin(role: Role, name: string): Promise<{ ok: true; peers: number } | { ok: false; reason: string }> {
+    const n = normalizeDisplayName(name);
+    if (!n.ok) return { ok: false, reason: n.reason };
+    if (this.ctx.isMember()) return { ok: false, reason: 'this tab is a member already' };
+    const pub = this.ctx.signer.publicKey;
+    let tx;
+    try {
+      tx = await signTx(this.outbox.body({ kind: 'join_request', pub, role, name: n.name, expires_ms: Date.now() + JOIN_REQUEST_TTL_MS }, 0), this.ctx.signer);
+    } catch (err) {
+      return { ok: false, reason: (err as Error).message };
+    }
+    const frame: Frame = { t: 'join_req', pub, role, name: n.name, tx: tx.bytes };
+    this.#asked = { frame, expires_ms: tx.body.kind === 'join_request' ? tx.body.expires_ms : 0 };
+    return { ok: true, peers: this.hub.broadcast(() => frame) };
+  }
+
+  /** A member's node refused us reading and says the chain has no request of ours: hand it again. */
+  #onDenied(s: PeerSession, view: OutsiderView): void {
+    const asked = this.#asked;
+    if (!asked || view.admission !== 'm_of_n' || view.request !== null || asked.expires_ms <= Date.now()) return;
+    s.send(asked.frame);
   }
 
   /** A member asks the operator (over the channel to it) to confirm a currency deposit. */

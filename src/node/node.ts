@@ -13,6 +13,7 @@ import { SyncRoom } from './sync.js';
 import { Outbox } from './outbox.js';
 import { OperatorDesk } from './operator-desk.js';
 import { MemberDesk } from './member-desk.js';
+import { Door } from './door.js';
 import { MarketDriver, type MeterChoice } from './market.js';
 import { WalletHistory } from './wallet.js';
 import { noFaults, Views } from './views.js';
@@ -31,6 +32,7 @@ export class GridNode {
   readonly outbox: Outbox;
   readonly operatorDesk: OperatorDesk;
   readonly memberDesk: MemberDesk;
+  readonly door: Door;
   readonly market: MarketDriver;
   readonly wallet: WalletHistory;
   readonly views: Views;
@@ -51,7 +53,8 @@ export class GridNode {
     this.outbox = new Outbox(ctx, this.hub, this.driver);
     this.market = new MarketDriver(ctx.id, (fields) => this.outbox.submit(fields), (choice) => this.driver.saveMeterChoice(choice));
     this.operatorDesk = new OperatorDesk(ctx, this.hub, this.driver, this.outbox, this.market);
-    this.memberDesk = new MemberDesk(ctx, this.hub, this.outbox);
+    this.memberDesk = new MemberDesk(ctx, this.hub, this.outbox, this.sync);
+    this.door = new Door(ctx, this.hub, this.driver, this.operatorDesk);
     this.wallet = new WalletHistory(ctx, this.driver, () => this.market.statements);
     this.driver.onApplied((r, applied) => {
       for (const a of applied) this.market.onStatements(a.entry.index, a.statements);
@@ -61,6 +64,8 @@ export class GridNode {
     this.views = new Views(ctx, this.hub, store, {
       committedTxs: () => this.driver.committed_txs,
       sync: () => this.sync.stats,
+      readDenied: () => this.sync.deniedReason,
+      outsiderView: () => this.sync.outsiderView,
       faults: () => this.faultStats(),
       joinRequests: () => [...this.operatorDesk.joinRequests.values()],
       depositRequests: () => [...this.operatorDesk.depositRequests],

@@ -1,7 +1,8 @@
-// The operator's desk: invites, join requests from tabs without one, deposit requests from
+// The operator's desk: invites, join requests from tabs without one (via the door), deposit requests from
 // members, and the day's price schedule. Frames reach it from the peer hub; its decisions
 // leave as the operator's own signed transactions through the outbox.
-import { inviteMessage, rekeyInviteMessage, type Invite, type RekeyInvite, type Role } from '../core/tx.js';
+import { rekeyInviteMessage, type RekeyInvite, type Role } from '../core/tx.js';
+import { createInviteLink } from '../core/invite.js';
 import { NobleSigner } from '../core/keys.js';
 import { p256 } from '@noble/curves/nist.js';
 import { encodeCanonical, type CanonicalValue } from '../core/codec.js';
@@ -9,6 +10,7 @@ import type { NodeId } from '../core/keys.js';
 import type { PriceSchedule } from '../market/schedule.js';
 import type { NodeContext } from './context.js';
 import type { PeerHub } from './peer-hub.js';
+import type { PeerSession } from './peers.js';
 import type { Driver } from './driver.js';
 import type { Outbox } from './outbox.js';
 import type { MarketDriver } from './market.js';
@@ -35,27 +37,30 @@ export class OperatorDesk {
       this.depositRequests.push({ member: s.id, amount: f.amount, ref: f.ref, at_ms: Date.now() });
       ctx.event(`deposit request from ${short(s.id)}: ${f.amount}`);
     });
-    hub.on('join_req', (s, f) => {
-      if (!ctx.isOperator() || ctx.replica?.state.members.has(s.id)) return;
-      if (this.joinRequests.size >= MAX_JOIN_REQUESTS && !this.joinRequests.has(s.id)) return ctx.count('join_requests_full');
-      // The session proved this key, so the request cannot be made in someone else's name.
-      this.joinRequests.set(s.id, { id: s.id, pub: s.remotePub!, role: f.role, name: f.name, at_ms: Date.now() });
-      ctx.event(`join request from ${short(s.id)} (${f.role})`);
-    });
     driver.onApplied((r) => {
       for (const id of this.joinRequests.keys()) if (r.state.members.has(id)) this.joinRequests.delete(id);
     });
+  }
+
+  /**
+   * A join request from a peer that is no member, under the operator's admission (the door,
+   * door.ts, hands it over): kept for the operator's console, on the operator's node only.
+   */
+  takeJoinRequest(s: PeerSession, role: Role, name: string): void {
+    if (!this.ctx.isOperator() || this.ctx.replica?.state.members.has(s.id)) return;
+    if (this.joinRequests.size >= MAX_JOIN_REQUESTS && !this.joinRequests.has(s.id)) return this.ctx.count('join_requests_full');
+    // The session proved this key, so the request cannot be made in someone else's name.
+    this.joinRequests.set(s.id, { id: s.id, pub: s.remotePub!, role, name, at_ms: Date.now() });
+    this.ctx.event(`join request from ${short(s.id)} (${role})`);
   }
 
   /** A single-use, expiring invite link token for `role`, signed by the operator. */
   async makeInvite(role: Role, ttl_ms: number): Promise<string> {
     const r = this.ctx.replica;
     if (!r || !this.ctx.isOperator()) throw new Error('only the operator makes invites');
-    const code = crypto.getRandomValues(new Uint8Array(16));
-    const expires_ms = Date.now() + ttl_ms;
-    const sig = await this.ctx.signer.sign(inviteMessage(r.chain_id, code, role, expires_ms));
-    const invite: Invite = { code, role, expires_ms, sig };
-    return base64url(encodeCanonical(invite as unknown as CanonicalValue));
+    // The link carries a one-time key whose public half the operator signs (core/invite.ts).
+    const link = await createInviteLink(r.chain_id, crypto.getRandomValues(new Uint8Array(48)), role, Date.now() + ttl_ms, (m) => this.ctx.signer.sign(m));
+    return base64url(link);
   }
 
   /**

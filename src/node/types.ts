@@ -1,12 +1,14 @@
 // The shapes the node's API hands to the page (status, members, blocks, wallet, outcomes).
 // Plain data only, so that the UI, the tests and every room of the node share one vocabulary.
+import type { JoinProgress } from '../core/door.js';
 import type { NodeId } from '../core/keys.js';
 import type { Member } from '../core/ledger.js';
 import type { Replica, SyncVerification } from '../core/replica.js';
 import type { Role, TxBody } from '../core/tx.js';
 import type { StageProfile } from './profile.js';
 
-export type NodeRole = 'operator' | Role | 'auditor' | 'none';
+/** 'guest': reads the chain (a joiner with an invite, or a public grid) but is no member; 'none': no chain yet. */
+export type NodeRole = 'operator' | Role | 'guest' | 'none';
 
 /** The fields of a transaction body that its author chooses (the node fills in the rest). */
 export type SubmitFields = DistributiveOmit<TxBody, 'v' | 'chain' | 'from' | 'seq'>;
@@ -125,9 +127,13 @@ export interface NodeStatus {
   counters: Replica['counters'];
   /** Transactions refused on entry, by reason code. */
   txs_rejected_by: Replica['txs_rejected_by'];
+  /** Consensus traffic and blocks dropped at the core's trust boundary, by reason. */
+  dropped: Record<string, number>;
   committed_txs: number;
   /** Catch-up from peers: totals, how blocks are checked, first request and last batch times. */
   sync: SyncStats;
+  /** Why peers refuse to let this node read the chain (a closed grid, no valid invite), if they do. */
+  read_denied: string | null;
   /** Test-only faults in force and how many frames they hit (none in a production build). */
   faults: FaultStats;
   /** Wall time per stage of this node's work since its worker started (src/node/profile.ts). */
@@ -142,8 +148,14 @@ export interface NodeStatus {
   operator_id: NodeId | null;
   /** This node's key was retired by a rekey: the id its account moved to (null otherwise). */
   retired_to: NodeId | null;
-  /** Who admits members (genesis): the operator, or M of the voters; null before the genesis. */
+  /**
+   * Who admits members (genesis): the operator, or M of the voters; for a tab that may not read,
+   * as the members told it (null until one did).
+   */
   admission: 'operator' | 'm_of_n' | null;
+  /** A tab that is no member, under M-of-N: endorsements a join needs now, and its own request's progress. */
+  join_needed: number | null;
+  join_progress: JoinProgress | null;
   /** This node's public key (hex, 33 bytes): what an operator hands its role to (rotation). */
   pub: string;
   /** Open governance requests this node, a voter, has not voted on yet. */

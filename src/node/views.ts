@@ -12,12 +12,16 @@ import { profile } from './profile.js';
 import { memberName } from './names.js';
 import { governanceView, votesWaiting } from './votes.js';
 import { admissionOf } from '../core/governance.js';
+import { outsiderView, type OutsiderView } from '../core/door.js';
 import type { BlockSummary, BlockView, FaultStats, GovernanceView, InclusionProofView, MemberInfo, NodeStatus, PeerInfo, SyncStats, TxView, DepositRequest, JoinRequest } from './types.js';
 
 /** What views read from the other rooms (counters and lists they keep). */
 export interface ViewSources {
   committedTxs(): number;
   sync(): SyncStats;
+  readDenied(): string | null;
+  /** What the last member's node that refused us reading told us (core/door.ts). */
+  outsiderView(): OutsiderView | null;
   faults(): FaultStats;
   joinRequests(): JoinRequest[];
   depositRequests(): DepositRequest[];
@@ -43,6 +47,9 @@ export class Views {
     const r = ctx.replica;
     const state: LedgerState | null = r?.state ?? null;
     const me = state?.members.get(ctx.id);
+    // A tab that is no member: what its state says to it (a public grid's guest) or what the
+    // members told it (core/door.ts). Members have no such view.
+    const outside = state ? (me && !me.removed ? null : outsiderView(state, ctx.id)) : this.sources.outsiderView();
     const peers: PeerInfo[] = [...this.hub.sessions.values()].map((s) => ({
       id: s.id,
       authenticated: s.authenticated,
@@ -63,7 +70,7 @@ export class Views {
       grid: ctx.grid,
       grid_name: r?.genesis.genesis.name ?? null,
       has_genesis: !!r,
-      role: !r ? 'none' : me && !me.removed ? me.role : 'auditor',
+      role: !r ? 'none' : me && !me.removed ? me.role : 'guest',
       raft_role: r?.raft.role ?? 'none',
       term: r?.raft.term ?? 0,
       leader: r?.raft.leader ?? null,
@@ -82,8 +89,10 @@ export class Views {
       rejected: { ...ctx.rejected },
       counters: r ? { ...r.counters } : { txs_rejected: 0, blocks_rejected: 0, acks_rejected: 0, certs_rejected: 0, forwarded: 0 },
       txs_rejected_by: r ? { ...r.txs_rejected_by } : {},
+      dropped: r?.droppedByReason() ?? {},
       committed_txs: this.sources.committedTxs(),
       sync: { ...this.sources.sync() },
+      read_denied: r && ctx.isMember() ? null : this.sources.readDenied(),
       faults: this.sources.faults(),
       profile: { ...profile.snapshot(), verify_cache: { hits: ctx.verifier.hits, misses: ctx.verifier.misses } },
       operator: ctx.isOperator(),
@@ -96,7 +105,9 @@ export class Views {
         : null,
       operator_id: state?.operator ?? null,
       retired_to: me?.retired_to ?? null,
-      admission: state ? (admissionOf(state.params) ? 'm_of_n' : 'operator') : null,
+      admission: state ? (admissionOf(state.params) ? 'm_of_n' : 'operator') : (outside?.admission ?? null),
+      join_needed: outside?.join_needed ?? null,
+      join_progress: outside?.request ?? null,
       pub: toHex(ctx.signer.publicKey),
       votes_waiting: state && me?.voter && state.requests.size > 0 ? votesWaiting(governanceView(state, ctx.id)) : 0,
     };

@@ -8,7 +8,8 @@ import { inviteMessage, type DecodedTx } from '../../src/core/tx.js';
 import { totals, votersOf, type Receipt } from '../../src/core/ledger.js';
 import { checkParams, DEFAULT_PARAMS, gridParams, type GridParams } from '../../src/core/params.js';
 import { admissionOf, policyThreshold, recoveryThreshold, tally } from '../../src/core/governance.js';
-import { endorsedInviteProblem, grantMessage, redeemMessage, type EndorsedInvite } from '../../src/core/endorsed-invite.js';
+import { endorsedInviteProblem, type EndorsedInvite } from '../../src/core/endorsed-invite.js';
+import { inviteGrantMessage as grantMessage, inviteRedeemMessage as redeemMessage } from '../../src/core/invite.js';
 import { preflight } from '../../src/core/preflight.js';
 
 const MIN = 60_000;

@@ -29,7 +29,9 @@ describe('wire frames', () => {
       { t: 'genesis_req' },
       { t: 'sync_req', from: 1, max: 64 },
       { t: 'sync_resp', entries: [entry], certs: [], tip: 1 },
-      { t: 'join_req', pub: c.signer('ann').publicKey, role: 'consumer', name: 'Ann' },
+      { t: 'join_req', pub: c.signer('ann').publicKey, role: 'consumer', name: 'Ann', tx: tx.bytes },
+      { t: 'denied', reason: 'members only', view: { admission: 'operator', join_needed: null, request: null } },
+      { t: 'denied', reason: 'members only', view: { admission: 'm_of_n', join_needed: 3, request: { id: 4, status: 'open', endorsed: 2, objected: 0, needed: 3, expires_ms: 9 } } },
     ];
     for (const f of frames) expect(decodeFrame(encodeFrame(f))).toEqual(f);
   });
@@ -49,6 +51,13 @@ describe('wire frames', () => {
       { t: 'env', env: { kind: 'txs', from: 'x', to: B, txs: [] } },
       { t: 'sync_req', from: 0, max: 10 },
       { t: 'sync_req', from: 1, max: WIRE_LIMITS.sync_batch_max + 1 },
+      // A join request without its signed transaction, or with an oversized one.
+      { t: 'join_req', pub: new Uint8Array(33).fill(2), role: 'consumer', name: 'Ann' },
+      { t: 'join_req', pub: new Uint8Array(33).fill(2), role: 'consumer', name: 'Ann', tx: new Uint8Array(1025) },
+      // A refusal without its view, or with a view that says more than it may.
+      { t: 'denied', reason: 'no' },
+      { t: 'denied', reason: 'no', view: { admission: 'm_of_n', join_needed: 3, request: null, members: [] } },
+      { t: 'denied', reason: 'no', view: { admission: 'm_of_n', join_needed: 3, request: { id: 1, status: 'maybe', endorsed: 0, objected: 0, needed: 3, expires_ms: 9 } } },
       [1, 2, 3],
     ];
     for (const v of bad) expect(() => decodeFrame(encodeCanonical(v as never))).toThrow(WireError);
@@ -75,17 +84,20 @@ describe('wire frames', () => {
     expect(parts.every((p) => p.length <= WIRE_LIMITS.chunk_bytes)).toBe(true);
     const r = new Reassembler();
     let out: Uint8Array | null = null;
-    for (const p of parts) out = r.push(p);
+    for (const p of parts) out = r.push(p, 0);
     expect(out).toEqual(big);
     // A repeated chunk, an impossible count, and an unknown kind.
     const r2 = new Reassembler();
-    r2.push(parts[0]!);
-    expect(() => r2.push(parts[0]!)).toThrow(WireError);
-    expect(() => new Reassembler().push(new Uint8Array([1, 0, 0, 0, 1, 0, 0, 0xff, 0xff, 9]))).toThrow(WireError);
-    expect(() => new Reassembler().push(new Uint8Array([7, 1]))).toThrow(WireError);
+    r2.push(parts[0]!, 0);
+    expect(() => r2.push(parts[0]!, 0)).toThrow(WireError);
+    expect(() => new Reassembler().push(new Uint8Array([1, 0, 0, 0, 1, 0, 0, 0xff, 0xff, 9]), 0)).toThrow(WireError);
+    expect(() => new Reassembler().push(new Uint8Array([7, 1]), 0)).toThrow(WireError);
     // Too many frames in flight at once.
     const r3 = new Reassembler();
-    for (let id = 0; id < WIRE_LIMITS.partial_frames; id++) r3.push(toChannelMessages(big, id)[0]!);
-    expect(() => r3.push(toChannelMessages(big, 99)[0]!)).toThrow(/too many frames/);
+    for (let id = 0; id < WIRE_LIMITS.partial_frames; id++) r3.push(toChannelMessages(big, id)[0]!, 0);
+    expect(() => r3.push(toChannelMessages(big, 99)[0]!, 1000)).toThrow(/too many frames/);
+    // Half-received frames expire: a peer cannot pin memory by never sending the last chunk.
+    expect(r3.push(toChannelMessages(big, 99)[0]!, WIRE_LIMITS.partial_frame_ms + 1)).toBeNull();
+    expect(r3.expired).toBe(WIRE_LIMITS.partial_frames);
   });
 });
