@@ -27,6 +27,8 @@ export const WIRE_LIMITS = {
   txs_per_frame: 256,
   acks_per_cert: 256,
   sync_batch_max: 256,
+  /** The join request a `join_req` carries: about 250 bytes (a key, a name of at most 64 characters, a signature). */
+  join_tx_bytes: 1024,
 } as const;
 
 export class WireError extends Error {
@@ -112,9 +114,6 @@ function keysAre(o: Obj, keys: string[], what: string): void {
   const have = Object.keys(o).sort().join();
   need(have === [...keys].sort().join(), `${what}: unexpected fields ${have}`);
 }
-
-/** A signed join request is about 250 bytes (a key, a name of at most 64 characters, a signature). */
-const JOIN_TX_MAX_BYTES = 1024;
 
 function parseOutsiderView(v: unknown): OutsiderView {
   need(isObj(v), 'view is not a map');
@@ -265,7 +264,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       case 'join_req':
         keysAre(v, ['t', 'pub', 'role', 'name', 'tx'], 'join_req');
         need(isBytes(v.pub, PUBLIC_KEY_BYTES) && ROLES.includes(v.role as Role) && typeof v.name === 'string' && v.name.length <= 64, 'join_req fields');
-        need(isBytes(v.tx) && v.tx.length <= JOIN_TX_MAX_BYTES, 'join_req tx');
+        need(isBytes(v.tx) && v.tx.length <= WIRE_LIMITS.join_tx_bytes, 'join_req tx');
         return v as unknown as Frame;
       case 'deposit_req':
         keysAre(v, ['t', 'amount', 'ref'], 'deposit_req');

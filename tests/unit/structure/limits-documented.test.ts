@@ -6,6 +6,7 @@ import { LIMITS } from '../../../src/core/params.js';
 import { WIRE_LIMITS } from '../../../src/net/wire.js';
 import { PEER_LIMITS } from '../../../src/node/peers.js';
 import { SYNC_LIMITS } from '../../../src/node/sync.js';
+import { DOOR_LIMITS } from '../../../src/node/door.js';
 import { DEFAULT_SIGNALING_LIMITS } from '../../../signaling/server.js';
 import { READ_LIMITS } from '../../../src/ui/read-only.js';
 import { DSMR_LIMITS } from '../../../src/meter/dsmr.js';
@@ -15,7 +16,7 @@ const section = doc.slice(doc.indexOf('\n## Limits'));
 
 describe('the Limits table of ARCHITECTURE.md', () => {
   it('exists', () => expect(section.length).toBeGreaterThan(100));
-  const groups: Record<string, object> = { LIMITS, WIRE_LIMITS, PEER_LIMITS, SYNC_LIMITS, DEFAULT_SIGNALING_LIMITS, READ_LIMITS, DSMR_LIMITS };
+  const groups: Record<string, object> = { LIMITS, WIRE_LIMITS, PEER_LIMITS, SYNC_LIMITS, DOOR_LIMITS, DEFAULT_SIGNALING_LIMITS, READ_LIMITS, DSMR_LIMITS };
   for (const [name, limits] of Object.entries(groups)) {
     it(`lists every key of ${name}`, () => {
       const row = section.split('\n').find((l) => l.startsWith(`| \`${name}\``)) ?? '';
