@@ -1,6 +1,7 @@
 // Governance in real tabs (issue 15): a five-household grid that admits by 3 of its voters.
-// Each household is its own browser context. A sixth tab asks to join on its join page; two
-// endorsements (in two members' own tabs) are not enough, the third admits it. Then members
+// Each household is its own browser context. A sixth tab asks to join on its join page; it may
+// not read the chain, yet its page shows its request's endorsements as the members' nodes tell
+// it; two endorsements (in two members' own tabs) are not enough, the third admits it and it reads. Then members
 // remove one of them by vote in their tabs, and the removed member's balance shows as a
 // pending payout in the operator's console. Last, the operator hands its role to a new tab's
 // key from its console. Screenshots go to test-results/governance/.
