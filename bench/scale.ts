@@ -83,7 +83,8 @@ function cpu_ticks(pid: number): number {
   }
 }
 
-const framesOut = async (tabs: Tab[]) => (await Promise.all(tabs.map((t) => status(t.page)))).reduce((n, s) => n + s.peers.reduce((m, p) => m + p.frames_out, 0), 0);
+// Node-wide counters: a session replaced during the load does not take its frames with it.
+const framesOut = async (tabs: Tab[]) => (await Promise.all(tabs.map((t) => status(t.page)))).reduce((n, s) => n + s.frames_out, 0);
 
 interface Row {
   nodes: number;

@@ -77,6 +77,7 @@ export class PeerHub {
         },
         onFrame: (s, f) => this.#dispatch(s, f),
         onClosed: (s, reason) => {
+          this.#framesOutClosed += s.frames_out;
           // Every closed connection is reported, so the page closes that RTCPeerConnection.
           if (this.#table.closed(s)) {
             if (s.authenticated) this.ctx.event(`peer ${short(s.id)} left: ${reason}`);
@@ -94,6 +95,15 @@ export class PeerHub {
   #dispatch(s: PeerSession, f: Frame): void {
     const handler = this.#handlers.get(f.t as AppFrame['t']);
     if (handler) handler(s, f as AppFrame);
+  }
+
+  #framesOutClosed = 0;
+
+  /** Frames this node has sent since it started, over live and closed sessions alike. */
+  framesOut(): number {
+    let n = this.#framesOutClosed;
+    for (const s of [...this.sessions.values(), ...this.#table.pending.values()]) n += s.frames_out;
+    return n;
   }
 
   /** The authenticated session to `peer`, if any. */

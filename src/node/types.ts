@@ -118,6 +118,8 @@ export interface NodeStatus {
   members: number;
   voters: number;
   peers: PeerInfo[];
+  /** Frames sent since the node started, over every session (closed ones too). */
+  frames_out: number;
   balance: number;
   mempool: number;
   interval: number;

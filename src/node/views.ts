@@ -74,6 +74,7 @@ export class Views {
       members: state ? [...state.members.values()].filter((m) => !m.removed).length : 0,
       voters: voters.length,
       peers,
+      frames_out: this.hub.framesOut(),
       balance: me?.balance ?? 0,
       mempool: r?.mempool.size ?? 0,
       interval: state ? currentInterval(state) : 0,
