@@ -118,8 +118,9 @@ export interface NodeStatus {
   members: number;
   voters: number;
   peers: PeerInfo[];
-  /** Frames sent since the node started, over every session (closed ones too). */
+  /** Frames and bytes sent since the node started, over every session (closed ones too). */
   frames_out: number;
+  bytes_out: number;
   balance: number;
   mempool: number;
   interval: number;
