@@ -29,7 +29,7 @@ export const SYNC_LIMITS = {
   demoted_ms: 30_000,
   /** Empty answers in a row, below the height the peer advertised, before it is demoted. */
   empty_answers_max: 3,
-  /** How long a peer's right to read stays decided before it is checked again (membership changes). */
+  /** How long a peer's right to read stays decided before it is checked again (and at each applied block). */
   read_right_ms: 5_000,
   /** At most one `denied` answer per peer in this time (a refused reader is told, not flooded). */
   denied_every_ms: 5_000,
@@ -58,7 +58,7 @@ export class SyncRoom {
   #lastPoll_ms = 0;
   /** The invite a peer showed (present frame), and what was decided about its right to read. */
   readonly #passes = new WeakMap<PeerSession, ReadPass>();
-  readonly #rights = new WeakMap<PeerSession, { right: ReadRight; at_ms: number; denied_ms: number }>();
+  readonly #rights = new WeakMap<PeerSession, { right: ReadRight; at_ms: number; height: number; denied_ms: number }>();
   /** This node's own pass while it is not a member: shown to every peer before it asks to read. */
   #myPass: ReadPass | null = null;
   /** Why the last peer refused to let this node read, if it did. */
@@ -97,7 +97,7 @@ export class SyncRoom {
     hub.on('genesis_req', (s) => {
       if (ctx.genesisBytes && this.#mayRead(s)) s.send({ t: 'genesis', bytes: ctx.genesisBytes });
     });
-    hub.on('genesis', (_s, f) => void this.#onGenesis(f.bytes));
+    hub.on('genesis', (s, f) => void this.#onGenesis(f.bytes, s));
     hub.on('sync_req', (s, f) => this.#serve(s, f.from, f.max));
     hub.on('sync_resp', (s, f) => {
       if (!this.#take(s, f.entries, f.tip)) return;
@@ -147,8 +147,10 @@ export class SyncRoom {
     if (!r || !s.remotePub) return false;
     const now = Date.now();
     let known = this.#rights.get(s);
-    if (!known || now - known.at_ms > SYNC_LIMITS.read_right_ms) {
-      known = { right: readRight(r.state, s.id, s.remotePub, this.#passes.get(s) ?? null, this.ctx.verifier), at_ms: now, denied_ms: known?.denied_ms ?? 0 };
+    // Decided again after a while, and at once when a block applied since (the peer may have
+    // been admitted or removed in it: a stranger admitted by vote must not wait out a refusal).
+    if (!known || now - known.at_ms > SYNC_LIMITS.read_right_ms || known.height !== r.raft.applied) {
+      known = { right: readRight(r.state, s.id, s.remotePub, this.#passes.get(s) ?? null, this.ctx.verifier), at_ms: now, height: r.raft.applied, denied_ms: known?.denied_ms ?? 0 };
       this.#rights.set(s, known);
     }
     if (known.right.ok) return true;
@@ -200,7 +202,8 @@ export class SyncRoom {
     return true;
   }
 
-  async #onGenesis(bytes: Uint8Array): Promise<void> {
+  /** `from`: the peer that served it, which may read us the chain (it let us read the genesis): asked first. */
+  async #onGenesis(bytes: Uint8Array, from: PeerSession): Promise<void> {
     // Several peers answer the request: adopt the first good genesis only.
     if (this.ctx.replica || !this.ctx.grid || this.#adopting) return;
     this.#adopting = true;
@@ -214,7 +217,7 @@ export class SyncRoom {
       // not yet shown, a join not yet voted) may serve us now. No sync was asked before this.
       this.#demoted.clear();
       this.outsiderView = null;
-      for (const s of this.hub.authenticated()) this.#request(s);
+      for (const s of [from, ...this.hub.authenticated()]) if (!s.closed) this.#request(s);
     } catch (err) {
       this.ctx.count('bad_genesis', (err as Error).message);
     } finally {
