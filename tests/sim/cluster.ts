@@ -368,11 +368,11 @@ export class Cluster {
       const block = buildBlockSync(template.fields, template.txs.map((t) => t.bytes), n.signer);
       r.proposeBlock(block, template.txs, this.#clock(n));
     }
-    const promote = r.promotionCandidate();
-    if (promote && this.rng.chance(0.5)) {
-      const tx = this.#sign(n, { kind: 'promote', member: promote }, r.nextSeq(n.signer.id));
+    const change = r.autopilot(this.#clock(n));
+    if (change && this.rng.chance(0.5)) {
+      const tx = this.#sign(n, { kind: change.kind, member: change.member }, r.nextSeq(n.signer.id));
       r.submit(tx.bytes, this.#clock(n));
-      this.trace(`n${n.index} proposes promoting n${this.#byId(promote)!.index}`);
+      this.trace(`n${n.index} proposes ${change.kind === 'promote' ? 'promoting' : 'demoting'} n${this.#byId(change.member)!.index} (${change.reason})`);
     }
     for (const req of r.takeSignRequests()) r.signed(req, n.signer.signSync(r.ackMessageFor(req)));
     if (n.writing || !r.hasReady()) return;
