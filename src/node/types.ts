@@ -6,7 +6,8 @@ import type { Replica, SyncVerification } from '../core/replica.js';
 import type { Role, TxBody } from '../core/tx.js';
 import type { StageProfile } from './profile.js';
 
-export type NodeRole = 'operator' | Role | 'auditor' | 'none';
+/** 'guest': reads the chain (a joiner with an invite, or a public grid) but is no member; 'none': no chain yet. */
+export type NodeRole = 'operator' | Role | 'guest' | 'none';
 
 /** The fields of a transaction body that its author chooses (the node fills in the rest). */
 export type SubmitFields = DistributiveOmit<TxBody, 'v' | 'chain' | 'from' | 'seq'>;

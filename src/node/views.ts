@@ -63,7 +63,7 @@ export class Views {
       grid: ctx.grid,
       grid_name: r?.genesis.genesis.name ?? null,
       has_genesis: !!r,
-      role: !r ? 'none' : me && !me.removed ? me.role : 'auditor',
+      role: !r ? 'none' : me && !me.removed ? me.role : 'guest',
       raft_role: r?.raft.role ?? 'none',
       term: r?.raft.term ?? 0,
       leader: r?.raft.leader ?? null,
