@@ -27,12 +27,13 @@ export interface AutopilotConfig {
 /**
  * The autopilot of a grid: its genesis' max_voters and voter_absent_ms (the defaults where
  * an older genesis has none). The stabilization time is a twentieth of the absence
- * threshold (3 s at the default minute): long enough to see a reopened tab answer some
- * thirty heartbeats, short enough that joining stays quick; a break in contact is half of it.
+ * threshold (3 s at the default minute), at least LIMITS.autopilot_stable_min_ms: long
+ * enough to see a reopened tab answer some thirty heartbeats, short enough that joining
+ * stays quick; a break in contact is half of it.
  */
 export function autopilotConfig(params: GridParams): AutopilotConfig {
   const absent_ms = params.voter_absent_ms ?? DEFAULT_VOTER_ABSENT_MS;
-  const stable_ms = Math.ceil(absent_ms / 20);
+  const stable_ms = Math.max(Math.ceil(absent_ms / 20), LIMITS.autopilot_stable_min_ms);
   return {
     max_voters: params.max_voters ?? DEFAULT_MAX_VOTERS,
     absent_ms,

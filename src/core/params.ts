@@ -188,6 +188,12 @@ export const LIMITS = {
   /** The range of a genesis' voter_absent_ms: a second to a week. */
   voter_absent_min_ms: 1000,
   voter_absent_max_ms: 7 * 24 * 60 * 60 * 1000,
+  /**
+   * The autopilot's stabilization time is never shorter than this (autopilot.ts): ten of the
+   * browser node's 100 ms heartbeats, so a short absence threshold still leaves room for
+   * jitter (at a twentieth of one second, no learner would ever count as connected).
+   */
+  autopilot_stable_min_ms: 1000,
 } as const;
 
 const PARAM_KEYS: readonly string[] = [

@@ -25,7 +25,11 @@ describe('autopilot: the policy', () => {
   it('takes its parameters from the genesis, and the defaults where an older genesis has none', () => {
     expect(autopilotConfig(DEFAULT_PARAMS)).toMatchObject({ max_voters: 7, absent_ms: 60_000, stable_ms: 3000, gap_ms: 1500, min_voters: 3 });
     expect(autopilotConfig(RULE1_PARAMS)).toMatchObject({ max_voters: 7, absent_ms: 60_000 });
-    expect(autopilotConfig(gridParams({ max_voters: 10, voter_absent_ms: 8000 }))).toMatchObject({ max_voters: 10, absent_ms: 8000, stable_ms: 400, gap_ms: 200 });
+    expect(autopilotConfig(gridParams({ max_voters: 10, voter_absent_ms: 40_000 }))).toMatchObject({ max_voters: 10, absent_ms: 40_000, stable_ms: 2000, gap_ms: 1000 });
+    // A short threshold keeps a stabilization time of ten browser heartbeats (at 1/20 of 8 s,
+    // a break of 200 ms, two heartbeats, would restart it).
+    expect(autopilotConfig(gridParams({ voter_absent_ms: 8000 }))).toMatchObject({ absent_ms: 8000, stable_ms: 1000, gap_ms: 500 });
+    expect(autopilotConfig(gridParams({ voter_absent_ms: 1000 }))).toMatchObject({ absent_ms: 1000, stable_ms: 1000, gap_ms: 500 });
     const bad: [Partial<Record<keyof GridParams, unknown>>, RegExp][] = [
       [{ max_voters: 0 }, /max_voters/],
       [{ max_voters: 1.5 }, /max_voters/],
