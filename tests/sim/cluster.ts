@@ -689,7 +689,9 @@ export class Cluster {
    * or one that left returns (the same node from its disk). Up to 70 % of the members are
    * gone at once: only departures until that is reached, then mostly returns. Paced: a voter leaves
    * only once every departed voter has been demoted, and only if the other voters make a
-   * commit quorum (learners may always leave).
+   * commit quorum (learners may always leave); when no one may leave and no departed voter
+   * awaits its demotion, one returns instead (three voters under the two-thirds rule: none
+   * may go until a fourth votes).
    */
   #churnStep(): void {
     const r = this.rng;
@@ -699,8 +701,17 @@ export class Cluster {
     const gone = [...this.#left];
     const maxGone = Math.floor(members.length * 0.7);
     if (gone.length >= maxGone) this.#churnPeaked = true;
+    const voters = votersOf(state);
+    const votersGone = gone.some((n) => voters.has(n.signer.id));
+    let candidates = members.filter((n) => n.up && !this.#left.has(n));
+    if (this.opts.churn === 'paced') {
+      const spare = voters.size - 1 >= quorumSize(voters.size, state.params.commit_quorum);
+      candidates = candidates.filter((n) => !voters.has(n.signer.id) || (!votersGone && spare));
+    }
     const leave = gone.length === 0 || (gone.length < maxGone && (!this.#churnPeaked || r.chance(0.4)));
-    if (!leave) {
+    if (!leave || candidates.length === 0) {
+      // No one may leave: wait while a departed voter awaits a demotion that can come, else one returns.
+      if (gone.length === 0 || (leave && votersGone && voters.size > autopilotConfig(state.params).min_voters)) return;
       const back = r.pick(gone)!;
       this.#left.delete(back);
       if (!back.up) this.#boot(back);
@@ -708,15 +719,7 @@ export class Cluster {
       this.trace(`n${back.index} returns (${gone.length - 1} of ${members.length} gone)`);
       return;
     }
-    const voters = votersOf(state);
-    let candidates = members.filter((n) => n.up && !this.#left.has(n));
-    if (this.opts.churn === 'paced') {
-      const votersGone = gone.some((n) => voters.has(n.signer.id));
-      const spare = voters.size - 1 >= quorumSize(voters.size, state.params.commit_quorum);
-      candidates = candidates.filter((n) => !voters.has(n.signer.id) || (!votersGone && spare));
-    }
-    const v = r.pick(candidates);
-    if (!v) return;
+    const v = r.pick(candidates)!;
     // A closing tab that leads hands leadership over first (pagehide), most of the time.
     const best = members.find((n) => n.up && n !== v && n.replica!.raft.isVoter());
     if (v.replica!.raft.role === 'leader' && best && r.chance(0.7) && v.replica!.raft.transferLeadership(best.signer.id)) this.#drive(v);
