@@ -46,6 +46,9 @@ const CODES: Record<string, string> = {
   request_expired: 'that request had expired',
   already_voted: 'you voted on it already',
   requests_full: 'too many requests are open; try later',
+  not_voter: 'that member does not vote',
+  voters_min: 'the grid keeps at least three voters',
+  voters_full: 'the grid has as many voters as it aims for',
 };
 
 /** Why a transaction failed, in words (from its receipt's code). */
@@ -66,6 +69,7 @@ const KINDS: Record<string, string> = {
   rekey: 'Account moved to this device (new key)',
   remove: 'Member removed',
   promote: 'Member can vote',
+  demote: 'Member away: stopped voting',
   price: 'Price published',
   meter: 'Meter reading',
   rename: 'Name changed',

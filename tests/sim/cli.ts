@@ -2,6 +2,8 @@
 // npm run sim -- --seed X --trace                     replays one seed with a readable trace
 // npm run sim -- … --rekeys R                          R households lose their device and are re-keyed
 // npm run sim -- … --admission-m M                     M-of-N admission: joiners ask, M voters endorse
+// npm run sim -- … --churn [outpace]                   households leave and return (paced: each voter
+//                                                      after the last was demoted; outpace: faster, stalls)
 // --no-outsider turns the hostile outsider off (it attacks by default); --plant BUG plants a bug
 // (send_before_persist, forget_vote, commit_old_term, no_membership_check) the checkers must catch.
 // The last line printed is one JSON object: {"seeds","failures","first_failing_seed","seeds_per_s"}.
@@ -34,21 +36,22 @@ const admission_m = arg('admission-m') !== undefined ? int('admission-m', 3) : u
 const planted = arg('plant') as PlantedBug | DriverBug | undefined;
 const trace = flag('trace') ? (line: string) => console.log(line) : undefined;
 const outsider = !flag('no-outsider');
+const churn = flag('churn') ? (arg('churn') === 'outpace' ? 'outpace' : 'paced') : undefined;
 
 const began = performance.now();
 let failures = 0;
 let firstFailing: number | null = null;
 let ran = 0;
 for (let seed = start; seed < start + seeds; seed++) {
-  const r = await runSeed({ seed, nodes, trace, planted_bug: planted, rekeys, outsider, admission_m });
+  const r = await runSeed({ seed, nodes, trace, planted_bug: planted, rekeys, outsider, admission_m, ...(churn ? { churn } : {}) });
   ran++;
-  const line = `seed ${seed}: ${r.ok ? 'ok' : 'VIOLATION'} nodes=${r.nodes} height=${r.height} txs=${r.committed_txs} acked=${r.acked_txs} leaders=${r.leaders_elected} crashes=${r.crashes} attacks=${r.attacks} events=${r.events}${rekeys ? ` rekeyed=${r.rekeyed}` : ''}${admission_m ? ` admitted_by_vote=${r.admitted_by_vote}` : ''}`;
+  const line = `seed ${seed}: ${r.ok ? 'ok' : 'VIOLATION'} nodes=${r.nodes} height=${r.height} txs=${r.committed_txs} acked=${r.acked_txs} leaders=${r.leaders_elected} crashes=${r.crashes} attacks=${r.attacks} events=${r.events} demoted=${r.demotions} promoted=${r.promotions}${rekeys ? ` rekeyed=${r.rekeyed}` : ''}${admission_m ? ` admitted_by_vote=${r.admitted_by_vote}` : ''}${churn ? ` left=${r.departures} returned=${r.returns} max_gone=${r.max_gone} no_quorum_ms=${r.no_quorum_ms}${r.stalled_because ? ` (${r.stalled_because})` : ''}` : ''}`;
   console.log(line);
   if (!r.ok) {
     failures++;
     firstFailing = seed;
     console.log(`  ${r.violation}`);
-    console.log(`  replay: npm run sim -- --seed ${seed}${nodes ? ` --nodes ${nodes}` : ''}${planted ? ` --plant ${planted}` : ''}${rekeys ? ` --rekeys ${rekeys}` : ''}${admission_m ? ` --admission-m ${admission_m}` : ''}${outsider ? '' : ' --no-outsider'} --trace`);
+    console.log(`  replay: npm run sim -- --seed ${seed}${nodes ? ` --nodes ${nodes}` : ''}${planted ? ` --plant ${planted}` : ''}${rekeys ? ` --rekeys ${rekeys}` : ''}${admission_m ? ` --admission-m ${admission_m}` : ''}${churn ? ` --churn ${churn}` : ''}${outsider ? '' : ' --no-outsider'} --trace`);
     break;
   }
 }
