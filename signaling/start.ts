@@ -16,6 +16,12 @@ function iceServersFromEnv(): RTCIceServerLike[] {
   return parsed as RTCIceServerLike[];
 }
 
+function positiveInt(name: string): number {
+  const v = Number(process.env[name]);
+  if (!Number.isSafeInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, not ${process.env[name]}`);
+  return v;
+}
+
 // GRIDLEDGER_TEST_BUILD=1 serves the test build (the Playwright tests' server).
 const dist = buildIfStale(process.env.GRIDLEDGER_TEST_BUILD === '1' ? 'test' : 'production');
 const port = Number(process.env.PORT ?? 8080);
@@ -24,6 +30,8 @@ const grid = await startGridServer({
   host: process.env.HOST ?? '0.0.0.0',
   handler: staticHandler(dist),
   trust_proxy: process.env.TRUST_PROXY === '1',
+  // A grid with more households online at once than the default room size (64) sets this.
+  ...(process.env.MAX_PEERS_PER_ROOM ? { limits: { max_peers_per_room: positiveInt('MAX_PEERS_PER_ROOM') } } : {}),
   config: {
     ice_servers: iceServersFromEnv(),
     loopback_only: process.env.LOOPBACK_ONLY === '1',
