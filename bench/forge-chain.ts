@@ -20,7 +20,7 @@ const historyField = (state: LedgerState): { history?: Uint8Array } => {
 };
 import { nobleVerifier } from '../src/core/keys.js';
 
-class OpenSslSigner {
+export class OpenSslSigner {
   readonly publicKey: Uint8Array;
   readonly id: NodeId;
   readonly #key: KeyObject;
