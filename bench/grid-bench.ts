@@ -201,7 +201,15 @@ try {
   const crypto_bound_tps = Math.round((verify.webcrypto_per_s * cores) / nodes);
   log(`verify: noble ${verify.noble_per_s}/s, WebCrypto ${verify.webcrypto_per_s}/s per worker; ${cores} cores, ${nodes} nodes → bound ≈ ${crypto_bound_tps} tx/s`);
 
-  // 2. Throughput at increasing offered load.
+  // 2. Latency at a moderate load (200 tx/s) on a fresh grid, before the steps that overload it.
+  const moderate = Number(arg('moderate') ?? 200);
+  await sleep(2000);
+  const mod = await step(load, moderate, quick ? 5 : 10);
+  const lat = mod.lat;
+  const latency = { load_tps: moderate, n: lat.length, p50_ms: percentile(lat, 50), p90_ms: percentile(lat, 90), p99_ms: percentile(lat, 99), committed_tps: mod.row.committed_tps, cdf_ms: Array.from({ length: 101 }, (_, p) => percentile(lat, p)) };
+  log(`latency at ${moderate} tx/s: ${JSON.stringify({ ...latency, cdf_ms: undefined })}`);
+
+  // 3. Throughput at increasing offered load.
   const steps = (arg('steps') ?? (quick ? '100,200,500,1000,1500,2000' : '25,50,100,200,400,700,1000,1400,2000')).split(',').map(Number);
   const seconds = Number(arg('seconds') ?? (quick ? 4 : 10));
   const throughput: StepRow[] = [];
@@ -209,6 +217,7 @@ try {
     const { row } = await step(load, rate, seconds);
     throughput.push(row);
     log(`offered ${rate} tx/s: ${JSON.stringify(row)}`);
+    if (row.committed_tps === 0) break; // the grid stopped committing: higher steps say nothing more
   }
 
   // Where a node's time went during the load steps: the leader's and one follower's stages.
@@ -220,14 +229,6 @@ try {
   // Memory right after the heaviest load: PSS of each tab's renderer (its page and its worker).
   const pss_loaded = pssPerTab();
   log(`PSS per tab after the load steps: mean ${pss_loaded.mean_mb} MB, max ${pss_loaded.max_mb} MB (${pss_loaded.tabs} renderers)`);
-
-  // 3. Latency at a moderate load: 200 tx/s, after the grid has drained.
-  const moderate = Number(arg('moderate') ?? 200);
-  await sleep(2000);
-  const mod = await step(load, moderate, quick ? 5 : 10);
-  const lat = mod.lat;
-  const latency = { load_tps: moderate, n: lat.length, p50_ms: percentile(lat, 50), p90_ms: percentile(lat, 90), p99_ms: percentile(lat, 99), committed_tps: mod.row.committed_tps, cdf_ms: Array.from({ length: 101 }, (_, p) => percentile(lat, p)) };
-  log(`latency at ${moderate} tx/s: ${JSON.stringify({ ...latency, cdf_ms: undefined })}`);
 
   // 4. Failover: the leader's tab closed (its pagehide hands leadership on), then the
   // leader's worker killed without warning; time until a new transaction commits. Two trials

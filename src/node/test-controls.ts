@@ -205,7 +205,8 @@ export function testControls(node: GridNode) {
       for (let i = 0; i < 600 && !ids.every((x) => has(x.member)); i++) await new Promise((r) => setTimeout(r, 100));
       for (const { member } of ids) if (has(member) && ctx.replica!.state.members.get(member)!.balance < amount) await node.outbox.submit({ kind: 'mint', to: member, amount, ref: 'bench' });
       const funded = () => ids.filter((x) => (ctx.replica?.state.members.get(x.member)?.balance ?? 0) >= amount).length;
-      for (let i = 0; i < 100 && funded() < ids.length; i++) await new Promise((r) => setTimeout(r, 100));
+      // (Twenty mints commit in a block or two; on a loaded machine, allow a minute.)
+      for (let i = 0; i < 600 && funded() < ids.length; i++) await new Promise((r) => setTimeout(r, 100));
       return funded();
     },
 
