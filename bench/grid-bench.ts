@@ -213,11 +213,20 @@ try {
   const steps = (arg('steps') ?? (quick ? '100,200,500,1000,1500,2000' : '25,50,100,200,400,700,1000,1400,2000')).split(',').map(Number);
   const seconds = Number(arg('seconds') ?? (quick ? 4 : 10));
   const throughput: StepRow[] = [];
+  let stalled: unknown[] | null = null;
   for (const rate of steps) {
     const { row } = await step(load, rate, seconds);
     throughput.push(row);
     log(`offered ${rate} tx/s: ${JSON.stringify(row)}`);
-    if (row.committed_tps === 0) break; // the grid stopped committing: higher steps say nothing more
+    if (row.committed_tps === 0) {
+      // The grid stopped committing: higher steps say nothing more. What each node looks like now.
+      stalled = await Promise.all(tabs.map(async (t) => {
+        const s = await status(t.page);
+        return { role: s.raft_role, term: s.term, height: s.height, applied: s.applied, last_index: s.last_index, mempool: s.mempool, rejected: s.rejected, dropped: s.dropped, txs_rejected_by: s.txs_rejected_by, events: s.events.slice(-4) };
+      }));
+      log(`the grid stopped committing at ${rate} tx/s: ${JSON.stringify(stalled)}`);
+      break;
+    }
   }
 
   // Where a node's time went during the load steps: the leader's and one follower's stages.
@@ -291,6 +300,7 @@ try {
     verify_per_s_per_worker: verify,
     crypto_bound_tps,
     throughput,
+    stalled,
     latency,
     failover_trials_ms: trials,
     failover_worker_killed_ms: crashTrials,

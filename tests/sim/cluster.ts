@@ -461,8 +461,7 @@ export class Cluster {
     if (m.type === 'append_resp' && n.disk.log.length - 1 < m.index && m.index > (n.replica?.raft.commit ?? 0) && hard.term <= m.term) {
       this.#fail(`ack before its write: n${n.index} acks index ${m.index} of term ${m.term} with ${n.disk.log.length - 1} entries on disk`);
     }
-    // (The forget_vote plant is left to the election-safety checkers it was planted for.)
-    if (m.type === 'vote_resp' && this.opts.planted_bug !== 'forget_vote' && (hard.term < m.term || (hard.term === m.term && hard.vote !== m.to))) {
+    if (m.type === 'vote_resp' && (hard.term < m.term || (hard.term === m.term && hard.vote !== m.to))) {
       this.#fail(`ack before its write: n${n.index} grants its vote in term ${m.term} with disk term ${hard.term}, vote ${hard.vote ? 'set' : 'none'}`);
     }
   }
