@@ -14,11 +14,16 @@ export function loadavg(): number[] {
   }
 }
 
-/** PSS of every tab's renderer (page + worker), in MB: mean and max over the tabs. */
-export function pssPerTab(): { mean_mb: number; max_mb: number; tabs: number } {
+/**
+ * PSS per tab, in MB: every renderer process of the benchmark's browser (the tabs' pages and
+ * workers, and whatever other renderers Chromium runs — about two per tab here) summed and
+ * divided by the open tabs, and the largest single renderer.
+ */
+export function pssPerTab(tabs: number): { mean_mb: number; max_mb: number; tabs: number; renderers: number; total_mb: number } {
   const procs = renderers(browserProcess());
   const mbs = procs.map((p) => pss_kb(p) / 1024);
-  return { mean_mb: Math.round(mbs.reduce((a, b) => a + b, 0) / Math.max(1, mbs.length)), max_mb: Math.round(Math.max(0, ...mbs)), tabs: mbs.length };
+  const total = mbs.reduce((a, b) => a + b, 0);
+  return { mean_mb: Math.round(total / Math.max(1, tabs)), max_mb: Math.round(Math.max(0, ...mbs)), tabs, renderers: mbs.length, total_mb: Math.round(total) };
 }
 
 /** The Chromium this process launched (Playwright spawns it as our child). */
