@@ -35,6 +35,8 @@ export const NODE_TIMING = {
   /** Transactions one peer may relay to this node per second (a leader takes every member's). */
   relay_txs_per_s: 2000,
   relay_txs_burst: 4000,
+  /** Relayed transactions waiting for pre-verification, all peers together; beyond, relays are shed. */
+  relay_txs_queued_max: 4000,
 } as const;
 
 type Restored = NonNullable<ConstructorParameters<typeof Replica>[0]['restored']>;
@@ -47,6 +49,13 @@ export class Driver {
   readonly #appliedListeners: AppliedListener[] = [];
   /** Inbound messages are handled one at a time, in arrival order, after pre-verification. */
   #inbound: Promise<void> = Promise.resolve();
+  /**
+   * Relayed transactions have a queue of their own, so that consensus traffic never waits
+   * behind a flood of them (an overloaded leader would hear its followers' acks seconds late
+   * and lose its quorum); their order against consensus traffic does not matter.
+   */
+  #inboundTxs: Promise<void> = Promise.resolve();
+  #queuedTxs = 0;
   #driving = false;
   #again = false;
   #tickTimer: ReturnType<typeof setInterval> | null = null;
@@ -73,12 +82,15 @@ export class Driver {
       const env = f.env;
       // Transactions relayed by one peer: within its budget, or dropped and counted.
       if (env.kind === 'txs' && !this.#relayBudget(s).take(Date.now(), env.txs.length)) return ctx.count('txs_rate_limited');
+      if (env.kind === 'txs' && this.#queuedTxs + env.txs.length > NODE_TIMING.relay_txs_queued_max) return ctx.count('txs_shed');
+      const n = env.kind === 'txs' ? env.txs.length : 0;
+      this.#queuedTxs += n;
       this.enqueue(this.pre.sigsOfEnvelope(env), () => {
         const got = profile.time('core_receive', () => ctx.replica?.receive(env, Date.now()));
         // Honest members never send a bad signature: each one is a strike against the peer.
         for (let i = 0; i < (got?.bad_signatures ?? 0); i++) s.strike('bad_signature', `from ${short(s.id)}`);
         this.kick();
-      });
+      }, n > 0 ? 'txs' : 'consensus', () => (this.#queuedTxs -= n));
     });
   }
 
@@ -191,11 +203,14 @@ export class Driver {
   }
 
   /** Handles an inbound message after WebCrypto has checked its signatures, in arrival order. */
-  enqueue(sigs: Parameters<PreVerifier['prime']>[0], handle: () => void): void {
-    this.#inbound = this.#inbound
+  enqueue(sigs: Parameters<PreVerifier['prime']>[0], handle: () => void, queue: 'consensus' | 'txs' = 'consensus', done: () => void = () => {}): void {
+    const next = (queue === 'txs' ? this.#inboundTxs : this.#inbound)
       .then(() => profile.timeAsync('preverify', () => this.pre.prime(sigs)))
       .then(handle)
-      .catch((err: unknown) => this.ctx.count('handler_error', (err as Error).message));
+      .catch((err: unknown) => this.ctx.count('handler_error', (err as Error).message))
+      .finally(done);
+    if (queue === 'txs') this.#inboundTxs = next;
+    else this.#inbound = next;
   }
 
   kick(): void {
