@@ -118,6 +118,9 @@ export interface NodeStatus {
   members: number;
   voters: number;
   peers: PeerInfo[];
+  /** Frames and bytes sent since the node started, over every session (closed ones too). */
+  frames_out: number;
+  bytes_out: number;
   balance: number;
   mempool: number;
   interval: number;

@@ -57,6 +57,7 @@ export class Views {
     const online = new Set(peers.filter((p) => p.authenticated).map((p) => p.id));
     const voters = state ? [...state.members.values()].filter((m) => m.voter && !m.removed) : [];
     const votersOnline = voters.filter((m) => m.id === ctx.id || online.has(m.id)).length;
+    const sent = this.hub.sent();
     return {
       id: ctx.id,
       grid: ctx.grid,
@@ -74,6 +75,8 @@ export class Views {
       members: state ? [...state.members.values()].filter((m) => !m.removed).length : 0,
       voters: voters.length,
       peers,
+      frames_out: sent.frames,
+      bytes_out: sent.bytes,
       balance: me?.balance ?? 0,
       mempool: r?.mempool.size ?? 0,
       interval: state ? currentInterval(state) : 0,
