@@ -1,4 +1,4 @@
-// `npm run profile [-- --nodes N --rate R --seconds S --who leader|follower]`: a CPU profile of
+// `npm run profile [-- --nodes N --rate R --seconds S --who leader|follower --port P]`: a CPU profile of
 // one node's worker while a headless grid is under load. Attaches to the worker through the
 // Chrome DevTools Protocol (auto-attach to the page's targets), samples with V8's profiler,
 // writes bench-results/profile-<who>.cpuprofile (open it in Chromium's DevTools, Performance
@@ -12,6 +12,7 @@ import { buildIfStale, root } from '../signaling/build.js';
 import { staticHandler } from '../signaling/static.js';
 import { startGridServer } from '../signaling/server.js';
 import { buildGrid, call, CHROMIUM, CHROMIUM_ARGS, closeAll, status, type Tab } from '../scripts/tabs.js';
+import { PresignedLoad } from './presigned.js';
 
 const argv = process.argv;
 const arg = (name: string) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
@@ -86,6 +87,8 @@ let tabs: Tab[] = [];
 try {
   ({ tabs } = await buildGrid(browser, `http://127.0.0.1:${port}/`, nodes));
   for (const t of tabs.slice(1)) await call(tabs[0]!.page, 'submit', { kind: 'mint', to: t.id, amount: 1_000_000_000, ref: 'profile' });
+  const load = await PresignedLoad.create(tabs, 20);
+  await load.offer(rate, 2); // warm up (and sign) before profiling
   await new Promise((r) => setTimeout(r, 3000));
   const roles = await Promise.all(tabs.map(async (t) => (await status(t.page)).raft_role));
   const li = roles.indexOf('leader');
@@ -94,14 +97,10 @@ try {
   await send('Profiler.enable');
   await send('Profiler.setSamplingInterval', { interval: 200 });
   await send('Profiler.start');
-  const t0 = Date.now();
-  const perCall = Math.max(1, Math.round(rate / 4 / (tabs.length - 1)));
-  while (Date.now() - t0 < seconds * 1000) {
-    const s = Date.now();
-    await Promise.all(tabs.slice(1).map((t, i) => call(t.page, 'loadTransfers', perCall, tabs[(i + 2) % tabs.length]!.id)));
-    await new Promise((r) => setTimeout(r, Math.max(0, 250 - (Date.now() - s))));
-  }
+  // The load: transfers signed in Node ahead of time (bench/presigned.ts), so the profile shows the node, not the generator.
+  const o = await load.offer(rate, seconds);
   const { profile } = (await send('Profiler.stop')) as { profile: Profile };
+  console.log(`offered ${o.offered}, submitted ${o.submitted}, accepted ${o.accepted}, refused ${JSON.stringify(o.refused)}`);
   const outDir = join(root, 'bench-results');
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, `profile-${who}.cpuprofile`);

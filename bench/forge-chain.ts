@@ -20,7 +20,7 @@ const historyField = (state: LedgerState): { history?: Uint8Array } => {
 };
 import { nobleVerifier } from '../src/core/keys.js';
 
-class OpenSslSigner {
+export class OpenSslSigner {
   readonly publicKey: Uint8Array;
   readonly id: NodeId;
   readonly #key: KeyObject;
@@ -61,7 +61,7 @@ export async function forgeChain(opts: { blocks: number; txs_per_block: number; 
   const operator = new OpenSslSigner();
   const members = Array.from({ length: 9 }, () => new OpenSslSigner());
   const t0 = Date.now() - opts.blocks * block_ms - 60_000;
-  const genesis = await createGenesis(operator, { name: 'sync benchmark', time_ms: t0, params: { ...DEFAULT_PARAMS } });
+  const genesis = await createGenesis(operator, { name: 'sync benchmark', time_ms: t0, params: { ...DEFAULT_PARAMS, open_reading: true } });
   const chain = chainIdOf(genesis.genesis);
   let state: LedgerState = genesisState(genesis, nobleVerifier);
   const seqs = new Map<NodeId, number>();

@@ -46,7 +46,14 @@ export async function offer(tabs: Tab[], rate: number, seconds: number): Promise
 /** When each submission was applied on every tab (max over tabs), or null if not everywhere. */
 export async function latencies(tabs: Tab[], subs: { id: string; at: number }[]): Promise<(number | null)[]> {
   const ids = subs.map((s) => s.id);
-  const per = await Promise.all(tabs.map((t) => call<(number | null)[]>(t.page, 'appliedAt', ids)));
+  // appliedAt answers at most 10,000 ids per call.
+  const per = await Promise.all(
+    tabs.map(async (t) => {
+      const out: (number | null)[] = [];
+      for (let i = 0; i < ids.length; i += 10_000) out.push(...(await call<(number | null)[]>(t.page, 'appliedAt', ids.slice(i, i + 10_000))));
+      return out;
+    }),
+  );
   return subs.map((s, i) => {
     let worst = 0;
     for (const col of per) {

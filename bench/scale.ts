@@ -6,7 +6,7 @@
 // idle (from /proc/PID/stat), and frames sent per committed block under load. Writes
 // bench-results/scale.{json,md} and a chart, and prints one JSON line.
 import { chromium, type Browser } from '@playwright/test';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildIfStale, root } from '../signaling/build.js';
 import { staticHandler } from '../signaling/static.js';
@@ -14,6 +14,7 @@ import { startGridServer } from '../signaling/server.js';
 import { buildGrid, call, CHROMIUM, CHROMIUM_ARGS, closeAll, status, waitFor, type Tab } from '../scripts/tabs.js';
 import { latencies, leaderOf, offer, percentile } from './load.js';
 import { renderScaleChart } from './charts.js';
+import { browserProcess, cpu_ticks, pss_kb, renderers, TICKS_PER_S } from './proc.js';
 
 const argv = process.argv;
 const arg = (name: string) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
@@ -25,63 +26,6 @@ const idle_s = Number(arg('idle') ?? (quick ? 5 : 10));
 const port = Number(arg('port') ?? 8098);
 const log = (line: string) => console.error(line);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const TICKS_PER_S = 100; // USER_HZ on Linux
-
-/** The Chromium this process launched (Playwright spawns it as our child). */
-function browserProcess(): number {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      if (ppid === process.pid && cmd.includes('chrom') && !cmd.includes('--type=')) return Number(d);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  throw new Error('cannot find the Chromium process this benchmark launched');
-}
-
-/** Renderer processes under the browser (one per tab here: every tab has its own context). */
-function renderers(browserPid: number): number[] {
-  const parent = new Map<number, number>();
-  const cmd = new Map<number, string>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-      cmd.set(Number(d), readFileSync(`/proc/${d}/cmdline`, 'utf8'));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const under = (pid: number): boolean => {
-    for (let p = pid, i = 0; p > 1 && i < 20; p = parent.get(p) ?? 0, i++) if (p === browserPid) return true;
-    return false;
-  };
-  return [...cmd].filter(([pid, c]) => c.includes('--type=renderer') && under(pid)).map(([pid]) => pid);
-}
-
-function pss_kb(pid: number): number {
-  try {
-    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-function cpu_ticks(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]); // utime + stime
-  } catch {
-    return 0;
-  }
-}
 
 // Node-wide counters: a session replaced during the load does not take its frames with it.
 const sentByAll = async (tabs: Tab[]) => (await Promise.all(tabs.map((t) => status(t.page)))).reduce((n, s) => ({ frames: n.frames + s.frames_out, bytes: n.bytes + s.bytes_out }), { frames: 0, bytes: 0 });
@@ -143,8 +87,9 @@ async function measure(browser: Browser, browserPid: number, base: string, n: nu
       p50_ms: percentile(lat, 50),
       p99_ms: percentile(lat, 99),
       committed_tps: Math.round(committed / elapsed),
-      pss_mb_per_tab: Math.round(pss / 1024 / Math.max(1, procs.length)),
-      idle_cpu_pct_per_tab: Math.round((1000 * idle_cpu) / Math.max(1, procs.length)) / 10,
+      // Every renderer under the browser (Chromium runs about two per tab here) over the tabs.
+      pss_mb_per_tab: Math.round(pss / 1024 / n),
+      idle_cpu_pct_per_tab: Math.round((1000 * idle_cpu) / n) / 10,
       frames_per_block: Math.round(frames / Math.max(1, top - h0)),
       idle_kb_out_per_tab_s: Math.round((10 * idleSent) / 1024 / n / idle_s) / 10,
       load_kb_out_per_tab_s: Math.round((10 * (f1.bytes - f0.bytes)) / 1024 / n / elapsed) / 10,

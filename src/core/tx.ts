@@ -401,8 +401,24 @@ export function checkTxSignature(tx: SignedTx, verifier: Verifier): void {
   }
 }
 
+/**
+ * Transactions decoded from these very bytes (the Uint8Array object, not its contents): a
+ * transaction from the wire is decoded — with its canonical-form check — once, whoever asks
+ * (the node's pre-verification, the core's submit, the block check). Bytes are never written
+ * after they arrive or are built, and a decoded transaction is never mutated.
+ */
+const decodedFrom = new WeakMap<Uint8Array, { chain: Uint8Array; tx: DecodedTx }>();
+
 /** Everything decodeTx checks except the signature (which the caller verifies, maybe async). */
 export function decodeTxUnverified(bytes: Uint8Array, chain: Uint8Array): DecodedTx {
+  const seen = decodedFrom.get(bytes);
+  if (seen && seen.chain === chain) return seen.tx;
+  const tx = decodeFresh(bytes, chain);
+  decodedFrom.set(bytes, { chain, tx });
+  return tx;
+}
+
+function decodeFresh(bytes: Uint8Array, chain: Uint8Array): DecodedTx {
   if (bytes.length > LIMITS.tx_max_bytes) {
     throw new TxError('too_large', `${bytes.length} bytes exceeds ${LIMITS.tx_max_bytes}`);
   }

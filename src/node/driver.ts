@@ -1,7 +1,8 @@
 // The driver: starts the replica (from the store or a genesis), runs its Ready loop in etcd
-// raft's order — persist → send → apply → advance — with the tick and block timers, and does
-// the leader's signing duties. It is the only writer of the store (src/node/store.ts).
-import { Replica, type AppliedBlock, type Certificate, type ReplicaReady } from '../core/replica.js';
+// raft's order — persist → send → apply → advance, a leader's appends going out before its
+// own write (src/core/persist-order.ts) — with the tick and block timers, and does the
+// leader's signing duties. It is the only writer of the store (src/node/store.ts).
+import { Replica, type AppliedBlock, type Certificate } from '../core/replica.js';
 import { encodeGenesis, type SignedGenesis } from '../core/genesis.js';
 import { buildBlock, type Block } from '../core/block.js';
 import { signTx } from '../core/tx.js';
@@ -16,6 +17,8 @@ import { TokenBucket } from '../core/budget.js';
 import { PreVerifier } from './preverify.js';
 import { profile } from './profile.js';
 import { short } from './types.js';
+import { splitReady, type DurableVote } from '../core/persist-order.js';
+import type { BlockReceipts } from './store.js';
 
 export const NODE_TIMING = {
   tick_ms: 100,
@@ -34,6 +37,8 @@ export const NODE_TIMING = {
   /** Transactions one peer may relay to this node per second (a leader takes every member's). */
   relay_txs_per_s: 2000,
   relay_txs_burst: 4000,
+  /** Relayed transactions waiting for pre-verification, all peers together; beyond, relays are shed. */
+  relay_txs_queued_max: 4000,
 } as const;
 
 type Restored = NonNullable<ConstructorParameters<typeof Replica>[0]['restored']>;
@@ -46,11 +51,24 @@ export class Driver {
   readonly #appliedListeners: AppliedListener[] = [];
   /** Inbound messages are handled one at a time, in arrival order, after pre-verification. */
   #inbound: Promise<void> = Promise.resolve();
+  /**
+   * Relayed transactions have a queue of their own, so that consensus traffic never waits
+   * behind a flood of them (an overloaded leader would hear its followers' acks seconds late
+   * and lose its quorum); their order against consensus traffic does not matter.
+   */
+  #inboundTxs: Promise<void> = Promise.resolve();
+  #queuedTxs = 0;
   #driving = false;
   #again = false;
   #tickTimer: ReturnType<typeof setInterval> | null = null;
   #blockTimer: ReturnType<typeof setTimeout> | null = null;
   #lastSnapshot_ms = 0;
+  /** The term and vote last written durably: a leader's appends may go before a write that keeps them. */
+  #durable: DurableVote = { term: 0, vote: null };
+  /** Receipts (and a snapshot) of applied blocks not written yet: they ride in the next write. */
+  #derived: { receipts: BlockReceipts[]; snapshot: { height: number; state: LedgerState } | null } = { receipts: [], snapshot: null };
+  /** The derived data's own write, when no Ready followed to carry it. */
+  #derivedWrite: Promise<void> = Promise.resolve();
   /** Runs after each pass once the Readys are done (sync resumes its fetch-ahead there). */
   afterPass: (() => void) | null = null;
 
@@ -66,12 +84,15 @@ export class Driver {
       const env = f.env;
       // Transactions relayed by one peer: within its budget, or dropped and counted.
       if (env.kind === 'txs' && !this.#relayBudget(s).take(Date.now(), env.txs.length)) return ctx.count('txs_rate_limited');
+      if (env.kind === 'txs' && this.#queuedTxs + env.txs.length > NODE_TIMING.relay_txs_queued_max) return ctx.count('txs_shed');
+      const n = env.kind === 'txs' ? env.txs.length : 0;
+      this.#queuedTxs += n;
       this.enqueue(this.pre.sigsOfEnvelope(env), () => {
         const got = profile.time('core_receive', () => ctx.replica?.receive(env, Date.now()));
         // Honest members never send a bad signature: each one is a strike against the peer.
         for (let i = 0; i < (got?.bad_signatures ?? 0); i++) s.strike('bad_signature', `from ${short(s.id)}`);
         this.kick();
-      });
+      }, n > 0 ? 'txs' : 'consensus', () => (this.#queuedTxs -= n));
     });
   }
 
@@ -98,6 +119,7 @@ export class Driver {
     // Anything past a gap is dropped (it was never acknowledged).
     let end = 1;
     while (end < log.length && log[end]!.index === end) end++;
+    if (loaded.hard) this.#durable = { term: loaded.hard.term, vote: loaded.hard.vote };
     this.#startReplica(signed, {
       hard: loaded.hard ?? { term: 0, vote: null, commit: 0 },
       log: log.slice(0, end),
@@ -130,6 +152,7 @@ export class Driver {
     const tail = entries[entries.length - 1];
     const hard: HardState = { term: tail?.term ?? 0, vote: null, commit: tail?.index ?? 0 };
     const snapshot = { height: state.height, state };
+    this.#durable = { term: hard.term, vote: hard.vote };
     this.ctx.genesisBytes = genesisBytes;
     await this.store.saveGrid({ grid, genesis: genesisBytes });
     await this.store.persist({ hard_state: hard, entries, certs });
@@ -178,14 +201,18 @@ export class Driver {
   async idle(timeout_ms = 3000): Promise<void> {
     const until = Date.now() + timeout_ms;
     while (this.#driving && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    await Promise.race([this.#derivedWrite, new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())))]);
   }
 
   /** Handles an inbound message after WebCrypto has checked its signatures, in arrival order. */
-  enqueue(sigs: Parameters<PreVerifier['prime']>[0], handle: () => void): void {
-    this.#inbound = this.#inbound
+  enqueue(sigs: Parameters<PreVerifier['prime']>[0], handle: () => void, queue: 'consensus' | 'txs' = 'consensus', done: () => void = () => {}): void {
+    const next = (queue === 'txs' ? this.#inboundTxs : this.#inbound)
       .then(() => profile.timeAsync('preverify', () => this.pre.prime(sigs)))
       .then(handle)
-      .catch((err: unknown) => this.ctx.count('handler_error', (err as Error).message));
+      .catch((err: unknown) => this.ctx.count('handler_error', (err as Error).message))
+      .finally(done);
+    if (queue === 'txs') this.#inboundTxs = next;
+    else this.#inbound = next;
   }
 
   kick(): void {
@@ -218,12 +245,21 @@ export class Driver {
         while (r.hasReady()) {
           const rd = r.ready();
           if (rd.hard_state || rd.entries.length > 0 || rd.certs.length > 0) {
-            await profile.timeAsync('persist', () => this.store.persist({ hard_state: rd.hard_state, entries: rd.entries, certs: rd.certs }));
+            // Raft's rule: acknowledgements wait for the write; a leader's appends need not.
+            const { early, after } = splitReady(rd, this.#durable);
+            for (const env of early) this.hub.sendEnvelope(env);
+            const derived = this.#derived;
+            this.#derived = { receipts: [], snapshot: null };
+            await profile.timeAsync('persist', () => this.store.persist({ hard_state: rd.hard_state, entries: rd.entries, certs: rd.certs, ...derived }));
+            if (rd.hard_state) this.#durable = { term: rd.hard_state.term, vote: rd.hard_state.vote };
+            for (const env of after) this.hub.sendEnvelope(env);
+          } else {
+            for (const env of rd.messages) this.hub.sendEnvelope(env);
           }
-          this.#sendAll(rd);
           const applied = profile.time('apply', () => r.advance(rd, Date.now()));
-          if (applied.length > 0) await profile.timeAsync('save_applied', () => this.#onApplied(r, applied));
+          if (applied.length > 0) this.#onApplied(r, applied);
         }
+        this.#flushDerived();
         this.afterPass?.();
       } while (this.#again);
     } catch (err) {
@@ -260,20 +296,34 @@ export class Driver {
     }
   }
 
-  #sendAll(rd: ReplicaReady): void {
-    for (const env of rd.messages) this.hub.sendEnvelope(env);
-  }
-
-  async #onApplied(r: Replica, applied: AppliedBlock[]): Promise<void> {
+  /** Applied blocks: listeners now, their receipts (and now and then a snapshot) with the next write. */
+  #onApplied(r: Replica, applied: AppliedBlock[]): void {
     for (const a of applied) this.committed_txs += a.receipts.length;
     for (const cb of this.#appliedListeners) cb(r, applied);
+    for (const a of applied) this.#derived.receipts.push({ height: a.entry.index, receipts: a.receipts, ...(a.statements.length > 0 ? { statements: a.statements } : {}) });
     const now = Date.now();
-    const snapshot = now - this.#lastSnapshot_ms >= NODE_TIMING.snapshot_every_ms ? { height: r.raft.applied, state: r.state } : null;
-    if (snapshot) this.#lastSnapshot_ms = now;
-    await this.store.saveApplied(
-      applied.map((a) => ({ height: a.entry.index, receipts: a.receipts, ...(a.statements.length > 0 ? { statements: a.statements } : {}) })),
-      snapshot,
-    );
+    if (now - this.#lastSnapshot_ms >= NODE_TIMING.snapshot_every_ms) {
+      this.#lastSnapshot_ms = now;
+      // Applied blocks are durable (applied ≤ persisted), so a snapshot of them may be written with any later write.
+      this.#derived.snapshot = { height: r.raft.applied, state: r.state };
+    }
+  }
+
+  /**
+   * No Ready is left to carry the derived data: it goes in a relaxed transaction of its own,
+   * not awaited (IndexedDB runs the next write after it; a failure stops the driver).
+   */
+  #flushDerived(): void {
+    const derived = this.#derived;
+    if (derived.receipts.length === 0 && !derived.snapshot) return;
+    this.#derived = { receipts: [], snapshot: null };
+    this.#derivedWrite = profile
+      .timeAsync('save_applied', () => this.store.saveApplied(derived.receipts, derived.snapshot))
+      .catch((err: unknown) => {
+        this.ctx.event(`driver stopped: ${(err as Error).message}`);
+        this.ctx.count('driver_error', (err as Error).message);
+        this.ctx.stopped = true;
+      });
   }
 
   // ---- leadership ---------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 // contract of the Raft core is kept here: hard state, entries and certificates are written
 // in one transaction with strict durability, and the driver sends nothing that depends on
 // them until that transaction has completed. Derived data (receipts, a ledger snapshot with
-// its height) is written in its own transaction and can always be rebuilt from the log.
+// its height) rides in the next such transaction or, when none follows, in one of its own;
+// it can always be rebuilt from the log.
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { Entry, HardState } from '../core/raft/types.js';
 import type { Certificate } from '../core/replica.js';
@@ -40,6 +41,9 @@ export interface PersistBatch {
   hard_state: HardState | null;
   entries: Entry[];
   certs: Certificate[];
+  /** Derived data riding along (receipts of blocks applied since the last write, a snapshot). */
+  receipts?: BlockReceipts[];
+  snapshot?: { height: number; state: LedgerState } | null;
 }
 
 export interface Loaded {
@@ -117,9 +121,13 @@ export class NodeStore {
     await tx.done;
   }
 
-  /** Hard state, entries (replacing any at or above the first) and certificates, durably. */
+  /**
+   * Hard state, entries (replacing any at or above the first) and certificates, durably, in
+   * one transaction — with any derived data the driver had waiting, so one transaction per
+   * Ready does both jobs.
+   */
   async persist(batch: PersistBatch): Promise<void> {
-    const tx = this.db.transaction(['meta', 'entries', 'certs'], 'readwrite', { durability: 'strict' });
+    const tx = this.db.transaction(['meta', 'entries', 'certs', 'receipts'], 'readwrite', { durability: 'strict' });
     const entries = tx.objectStore('entries');
     const first = batch.entries[0];
     const writes: Promise<unknown>[] = [];
@@ -129,6 +137,8 @@ export class NodeStore {
     }
     if (batch.hard_state) writes.push(tx.objectStore('meta').put(batch.hard_state, 'hard'));
     for (const c of batch.certs) writes.push(tx.objectStore('certs').put(c, c.height));
+    for (const r of batch.receipts ?? []) writes.push(tx.objectStore('receipts').put(r, r.height));
+    if (batch.snapshot) writes.push(tx.objectStore('meta').put(batch.snapshot, 'snapshot'));
     await Promise.all([...writes, tx.done]);
   }
 

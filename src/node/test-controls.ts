@@ -5,7 +5,7 @@ import { apply, genesisState } from '../core/ledger.js';
 import { checkGenesis, chainIdOf, decodeGenesis } from '../core/genesis.js';
 import { blockHash, buildBlock, decodeBlock } from '../core/block.js';
 import { decodeTxUnverified, signTx } from '../core/tx.js';
-import { nobleVerifier, type NodeId } from '../core/keys.js';
+import { nobleVerifier, nodeIdOf, type NodeId } from '../core/keys.js';
 import { fromHex, toHex } from '../core/bytes.js';
 import type { Message } from '../core/raft/types.js';
 import type { Certificate } from '../core/replica.js';
@@ -48,6 +48,8 @@ export function testControls(node: GridNode) {
   });
 
   let importing: ChainBundle | null = null;
+  /** The last submitMany call's turn: calls submit in the order they arrived. */
+  let submitting: Promise<void> = Promise.resolve();
 
   return {
     /**
@@ -151,6 +153,61 @@ export function testControls(node: GridNode) {
         if (r.ok) out.push({ id: r.id, at: Date.now() });
       }
       return out;
+    },
+
+    /**
+     * The benchmark's load generator (bench/presigned.ts): transactions signed outside the
+     * browser by members whose keys the benchmark holds, handed over many at a time. Checked
+     * and submitted like transactions a peer relays (WebCrypto first, then the core; to the
+     * leader from here). When the call arrived, and how many were accepted or refused why.
+     */
+    async submitMany(txs: string[]): Promise<{ at: number; ok: number; refused: Record<string, number> }> {
+      const at = Date.now();
+      const r = ctx.replica;
+      if (!r) throw new Error('no grid yet');
+      const bytes = txs.slice(0, 5000).map(fromBase64url);
+      // Signatures are checked at once; submitting waits for the calls before (sequence order).
+      const checked = node.driver.pre.prime(bytes.flatMap((b) => node.driver.pre.sigsOfTx(b)));
+      const turn = submitting;
+      let done = () => {};
+      submitting = new Promise<void>((res) => (done = res));
+      try {
+        await Promise.all([checked, turn]);
+        let ok = 0;
+        const refused: Record<string, number> = {};
+        const now = Date.now();
+        for (const b of bytes) {
+          const res = r.submit(b, now);
+          if (res.ok) ok++;
+          else refused[res.code] = (refused[res.code] ?? 0) + 1;
+        }
+        ctx.kick();
+        return { at, ok, refused };
+      } finally {
+        done();
+      }
+    },
+
+    /**
+     * The operator admits the benchmark's members (keys held by the benchmark, never online:
+     * learners that are never caught up, so never promoted); once they are members, `amount`
+     * is minted to each. Returns how many of them are members with a balance.
+     */
+    async benchAdmit(pubs: string[], amount: number): Promise<number> {
+      if (!ctx.isOperator()) throw new Error('only the operator admits');
+      const ids = pubs.slice(0, 200).map((b64) => {
+        const pub = fromBase64url(b64);
+        return { pub, member: nodeIdOf(pub) };
+      });
+      const has = (id: NodeId) => !!ctx.replica?.state.members.get(id);
+      for (const { pub, member } of ids) if (!has(member)) await node.outbox.submit({ kind: 'admit', member, pub, role: 'prosumer', invite: null, name: `bench ${member.slice(0, 6)}` });
+      // One membership change per block: wait for all of them before minting.
+      for (let i = 0; i < 600 && !ids.every((x) => has(x.member)); i++) await new Promise((r) => setTimeout(r, 100));
+      for (const { member } of ids) if (has(member) && ctx.replica!.state.members.get(member)!.balance < amount) await node.outbox.submit({ kind: 'mint', to: member, amount, ref: 'bench' });
+      const funded = () => ids.filter((x) => (ctx.replica?.state.members.get(x.member)?.balance ?? 0) >= amount).length;
+      // (Twenty mints commit in a block or two; on a loaded machine, allow a minute.)
+      for (let i = 0; i < 600 && funded() < ids.length; i++) await new Promise((r) => setTimeout(r, 100));
+      return funded();
     },
 
     /** Signature verifications per second in this worker: the core's noble path and WebCrypto. */

@@ -18,6 +18,7 @@ import { frontierAppend, genesisFrontier, nextHistory } from '../../src/core/his
 import type { Entry, HardState, Message, PlantedBug } from '../../src/core/raft/types.js';
 import { strangerJoinProblem } from '../../src/core/door.js';
 import { Rng } from './rng.js';
+import { splitReady } from '../../src/core/persist-order.js';
 
 export interface SimOptions {
   seed: number;
@@ -456,6 +457,12 @@ export class Cluster {
     if (slow && this.opts.planted_bug === 'send_before_persist') {
       for (const env of rd.messages) this.#send(env);
       rd.messages = [];
+    } else if (slow) {
+      // What the node's driver sends before the write (src/core/persist-order.ts); the rest,
+      // acknowledgements among them, waits for write_done.
+      const { early, after } = splitReady(rd, n.disk.hard);
+      for (const env of early) this.#send(env);
+      rd.messages = after;
     }
     if (!slow) {
       n.writing = { rd, done_at: this.now };
@@ -485,6 +492,7 @@ export class Cluster {
 
   #send(env: Envelope): void {
     const from = this.#byId(env.from)!;
+    this.#checkAckDurable(from, env);
     // Nemesis: a voter sometimes crashes right after granting its vote, and comes back at
     // once, in the middle of the election: the moment a forgotten vote would do harm.
     // Another voter's election timer fires early at the same moment (a stalled tab waking
@@ -512,6 +520,24 @@ export class Cluster {
 
   #fail(what: string): never {
     throw new Violation(what);
+  }
+
+  /**
+   * The persistence rule, checked where it matters: an acknowledgement leaves a node only once
+   * what it acknowledges is on that node's disk — an accepted append's entries up to its index
+   * (unless already committed, i.e. on a quorum's disks, or replaced since by a later term's
+   * leader), a granted vote's term and vote (unless the disk has moved to a later term since).
+   */
+  #checkAckDurable(n: SimNode, env: Envelope): void {
+    if (env.kind !== 'raft' || !('reject' in env.msg) || env.msg.reject) return;
+    const m = env.msg;
+    const hard = n.disk.hard;
+    if (m.type === 'append_resp' && n.disk.log.length - 1 < m.index && m.index > (n.replica?.raft.commit ?? 0) && hard.term <= m.term) {
+      this.#fail(`ack before its write: n${n.index} acks index ${m.index} of term ${m.term} with ${n.disk.log.length - 1} entries on disk`);
+    }
+    if (m.type === 'vote_resp' && (hard.term < m.term || (hard.term === m.term && hard.vote !== m.to))) {
+      this.#fail(`ack before its write: n${n.index} grants its vote in term ${m.term} with disk term ${hard.term}, vote ${hard.vote ? 'set' : 'none'}`);
+    }
   }
 
   #checkReady(n: SimNode, rd: ReplicaReady): void {

@@ -49,13 +49,22 @@ describe('deterministic cluster simulation', () => {
     expect(caught, 'no seed caught the planted bug').not.toBeNull();
   }, 600_000);
 
+  it('an acknowledgement never leaves before its write (leaders replicate before their own write)', async () => {
+    // The swarm above runs the driver's split (src/core/persist-order.ts) with the checker on;
+    // a driver that sends everything before the write is flagged by that checker at once.
+    const caught = await firstCatch('send_before_persist', 5);
+    expect(caught?.violation).toMatch(/ack before its write/);
+  }, 300_000);
+
   it('catches a node that takes consensus traffic from anyone (the outsider gets a block committed)', async () => {
     const caught = await firstCatch('no_membership_check', 10);
     expect(caught?.violation).toMatch(/trust|state machine safety|log matching|election safety/);
   }, 300_000);
 
   it('catches a node that forgets its vote across a crash (two leaders in one term)', async () => {
+    // A vote granted but not in the hard state on disk: the ack check sees it as it leaves
+    // (before it, the election-safety checkers found the double vote it allows).
     const caught = await firstCatch('forget_vote', 80);
-    expect(caught?.violation).toMatch(/election safety|leader completeness|state machine safety|log matching/);
+    expect(caught?.violation).toMatch(/ack before its write|election safety|leader completeness|state machine safety|log matching/);
   }, 900_000);
 });

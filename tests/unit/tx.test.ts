@@ -28,6 +28,22 @@ describe('transactions', () => {
     expect(tx.bytes.length).toBeLessThan(300);
   });
 
+  it('decodes the same bytes once (pre-verification, submit and block check share it), and a copy or another chain afresh', async () => {
+    const chain = await chainP;
+    const tx = chain.tx('alice', 'transfer', { to: chain.id('operator'), amount: 3, memo: 'once' });
+    const wire = Uint8Array.from(tx.bytes);
+    const first = decodeTxUnverified(wire, chain.state.chain_id);
+    expect(decodeTxUnverified(wire, chain.state.chain_id)).toBe(first);
+    const copy = decodeTxUnverified(Uint8Array.from(wire), chain.state.chain_id);
+    expect(copy).not.toBe(first);
+    expect(copy).toEqual(first);
+    expect(code(() => decodeTxUnverified(wire, Uint8Array.from(chain.state.chain_id).fill(9)))).toBe('wrong_chain');
+    // The signature is still checked on every decodeTx, cached decode or not.
+    const badSig = Uint8Array.from(wire);
+    badSig[badSig.length - 5]! ^= 1;
+    expect(['bad_signature', 'malformed']).toContain(code(() => decodeTx(badSig, chain.state.chain_id, nobleVerifier)));
+  });
+
   it('rejects a wrong chain, a bad signature, a foreign key, oversize and garbage with typed errors', async () => {
     const chain = await chainP;
     const tx = chain.tx('alice', 'transfer', { to: chain.id('operator'), amount: 5, memo: '' });

@@ -1,0 +1,84 @@
+// What the benchmarks read from /proc (Linux): the Chromium this process launched, its
+// renderer processes (one per tab here, each holding the tab's page and its node's worker),
+// their memory (PSS) and CPU time, and the machine's load average.
+import { readdirSync, readFileSync } from 'node:fs';
+
+export const TICKS_PER_S = 100; // USER_HZ on Linux
+
+/** The 1, 5 and 15 minute load averages (other work on a shared machine shows here). */
+export function loadavg(): number[] {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * PSS per tab, in MB: every renderer process of the benchmark's browser (the tabs' pages and
+ * workers, and whatever other renderers Chromium runs — about two per tab here) summed and
+ * divided by the open tabs, and the largest single renderer.
+ */
+export function pssPerTab(tabs: number): { mean_mb: number; max_mb: number; tabs: number; renderers: number; total_mb: number } {
+  const procs = renderers(browserProcess());
+  const mbs = procs.map((p) => pss_kb(p) / 1024);
+  const total = mbs.reduce((a, b) => a + b, 0);
+  return { mean_mb: Math.round(total / Math.max(1, tabs)), max_mb: Math.round(Math.max(0, ...mbs)), tabs, renderers: mbs.length, total_mb: Math.round(total) };
+}
+
+/** The Chromium this process launched (Playwright spawns it as our child). */
+export function browserProcess(): number {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      if (ppid === process.pid && cmd.includes('chrom') && !cmd.includes('--type=')) return Number(d);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  throw new Error('cannot find the Chromium process this benchmark launched');
+}
+
+/** Renderer processes under the browser (one per tab here: every tab has its own context). */
+export function renderers(browserPid: number): number[] {
+  const parent = new Map<number, number>();
+  const cmd = new Map<number, string>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      cmd.set(Number(d), readFileSync(`/proc/${d}/cmdline`, 'utf8'));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const under = (pid: number): boolean => {
+    for (let p = pid, i = 0; p > 1 && i < 20; p = parent.get(p) ?? 0, i++) if (p === browserPid) return true;
+    return false;
+  };
+  return [...cmd].filter(([pid, c]) => c.includes('--type=renderer') && under(pid)).map(([pid]) => pid);
+}
+
+export function pss_kb(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export function cpu_ticks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]); // utime + stime
+  } catch {
+    return 0;
+  }
+}
+
