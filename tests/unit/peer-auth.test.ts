@@ -14,6 +14,10 @@ import { channelPair, type FakeChannel } from '../helpers/fake-channel.js';
 
 const GRID = 'c'.repeat(64);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits (up to 5 s: a loaded CI machine) until `cond` holds; the expectations after it decide. */
+async function until(cond: () => boolean, timeout_ms = 5000): Promise<void> {
+  for (const end = Date.now() + timeout_ms; !cond() && Date.now() < end; ) await sleep(10);
+}
 
 /** A DTLS fingerprint as SDP writes it, made up from a label (each certificate its own). */
 function fp(label: string): string {
@@ -76,11 +80,11 @@ describe('peer authentication (transcript bound to the connection)', () => {
     const [chA, chB] = channelPair();
     const A = session(a, b.id, chA, { local: fp('A'), remote: fp('B') });
     const B = session(b, a.id, chB, { local: fp('B'), remote: fp('A') });
-    await sleep(100);
+    await until(() => A.s.authenticated && B.s.authenticated);
     expect([A.s.authenticated, B.s.authenticated]).toEqual([true, true]);
     expect(A.s.remotePub).toEqual(b.publicKey);
     B.s.send(heartbeat(b.id, a.id));
-    await sleep(20);
+    await until(() => A.log.frames.length > 0);
     expect(A.log.frames.map((f) => f.t)).toEqual(['env']);
     expect([...A.log.rejected, ...B.log.rejected]).toEqual([]);
     A.s.close('end');
@@ -93,7 +97,7 @@ describe('peer authentication (transcript bound to the connection)', () => {
     const first = (s: PeerSession) => s.send({ t: 'genesis_req' });
     const A = session(a, b.id, chA, { local: fp('A'), remote: fp('B') }, undefined, first);
     const B = session(b, a.id, chB, { local: fp('B'), remote: fp('A') }, undefined, first);
-    await sleep(100);
+    await until(() => A.log.frames.length > 0 && B.log.frames.length > 0);
     expect([A.s.authenticated, B.s.authenticated]).toEqual([true, true]);
     expect(A.log.frames).toEqual([{ t: 'genesis_req' }]);
     expect(B.log.frames).toEqual([{ t: 'genesis_req' }]);
@@ -109,7 +113,7 @@ describe('peer authentication (transcript bound to the connection)', () => {
     relay(chMA, chMB);
     const A = session(a, b.id, chA, { local: fp('A'), remote: fp('M') });
     const B = session(b, a.id, chB, { local: fp('B'), remote: fp('M') });
-    await sleep(150);
+    await until(() => A.log.closed.length > 0 && B.log.rejected.includes('bad_auth'));
     expect(A.s.authenticated).toBe(false);
     expect(B.s.authenticated).toBe(false);
     expect(A.log.rejected).toContain('bad_auth');
@@ -152,7 +156,8 @@ describe('peer authentication (transcript bound to the connection)', () => {
     const [chA, chB] = channelPair();
     const A = session(a, b.id, chA, { local: '', remote: fp('B') });
     const B = session(b, a.id, chB, { local: fp('B'), remote: fp('A') });
-    await sleep(100);
+    await until(() => A.log.rejected.length > 0);
+    await sleep(50);
     expect(A.s.authenticated).toBe(false);
     expect(A.log.rejected).toEqual(['bad_fingerprints']);
     expect(B.s.authenticated).toBe(false);
@@ -165,7 +170,7 @@ describe('peer authentication (transcript bound to the connection)', () => {
     const [ch1A, ch1B] = channelPair();
     const first = session(a, b.id, ch1A, { local: fp('A1'), remote: fp('B1') }, table);
     const firstB = session(b, a.id, ch1B, { local: fp('B1'), remote: fp('A1') });
-    await sleep(100);
+    await until(() => first.s.authenticated);
     expect(sessions.get(b.id)).toBe(first.s);
     expect(first.s.authenticated).toBe(true);
 
@@ -175,21 +180,21 @@ describe('peer authentication (transcript bound to the connection)', () => {
     const mSide = session(m, a.id, ch2M, { local: fp('M2'), remote: fp('A2') });
     expect(sessions.get(b.id)).toBe(first.s); // still the working link while the new one proves itself
     expect(table.pending.get(b.id)).toBe(forged.s);
-    await sleep(150);
+    await until(() => forged.log.rejected.includes('bad_identity') && table.pending.size === 0);
     expect(forged.s.authenticated).toBe(false);
     expect(forged.log.rejected).toContain('bad_identity');
     expect(first.s.closed).toBe(false);
     expect(sessions.get(b.id)).toBe(first.s);
     expect(table.pending.size).toBe(0);
     firstB.s.send(heartbeat(b.id, a.id));
-    await sleep(20);
+    await until(() => first.log.frames.length > 0);
     expect(first.log.frames).toHaveLength(1);
 
     // The real B reconnects (say its tab reloaded): the new link takes over once authenticated.
     const [ch3A, ch3B] = channelPair();
     const second = session(a, b.id, ch3A, { local: fp('A3'), remote: fp('B3') }, table);
     session(b, a.id, ch3B, { local: fp('B3'), remote: fp('A3') });
-    await sleep(100);
+    await until(() => second.s.authenticated && first.s.closed);
     expect(second.s.authenticated).toBe(true);
     expect(sessions.get(b.id)).toBe(second.s);
     expect(first.s.closed).toBe(true);
