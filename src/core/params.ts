@@ -49,7 +49,16 @@ export interface GridParams {
    * true — anyone (a public grid). Absent in geneses made before it: closed, like new grids.
    */
   open_reading?: boolean;
+  /**
+   * How many voters each non-voter (learner, auditor, guest) keeps a peer link to (links.ts);
+   * voters keep the full mesh among themselves. Absent — in every genesis made before it and
+   * in new ones unless set — means DEFAULT_LEARNER_LINKS.
+   */
+  learner_links?: number;
 }
+
+/** Voters a non-voter links to when the genesis does not say (one lost link leaves two). */
+export const DEFAULT_LEARNER_LINKS = 3;
 
 /** The block-time allowance of grids whose genesis does not set one. */
 export const DEFAULT_MAX_CLOCK_AHEAD_S = 30;
@@ -158,12 +167,15 @@ export const LIMITS = {
   proof_max_hashes: 64,
   /** The largest block-time allowance a genesis may set (one hour). */
   max_clock_ahead_s: 3600,
+  /** The most voters a genesis may ask each non-voter to link to. */
+  learner_links_max: 16,
 } as const;
 
 const PARAM_KEYS: readonly string[] = [
   'interval_ms', 'settle_lag_intervals', 'token_symbol', 'token_decimals', 'block_max_txs', 'block_max_bytes',
   'block_max_wait_ms', 'commit_quorum', 'contract_max_intervals', 'retain_intervals',
   'contract_start_max_intervals', 'settlement_rule', 'block_version', 'max_clock_ahead_s', 'open_reading',
+  'learner_links',
 ];
 
 export function checkParams(params: GridParams): string | null {
@@ -199,6 +211,10 @@ export function checkParams(params: GridParams): string | null {
   const ahead = params.max_clock_ahead_s;
   if (ahead !== undefined && (typeof ahead !== 'number' || !Number.isSafeInteger(ahead) || ahead < 1 || ahead > LIMITS.max_clock_ahead_s)) {
     return `params.max_clock_ahead_s must be an integer in 1..${LIMITS.max_clock_ahead_s}`;
+  }
+  const links = params.learner_links;
+  if (Object.hasOwn(params, 'learner_links') && (typeof links !== 'number' || !Number.isSafeInteger(links) || links < 1 || links > LIMITS.learner_links_max)) {
+    return `params.learner_links must be an integer in 1..${LIMITS.learner_links_max}`;
   }
   return null;
 }
