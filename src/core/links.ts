@@ -53,17 +53,25 @@ function weight(x: NodeId, v: NodeId): string {
   return toHex(sha256(utf8(`gridledger-link/v1|${x}|${v}`)));
 }
 
-/** The voters non-voter `x` links to: the leader first while `x` waits for promotion, then by rank; at most `learner_links`. */
+/**
+ * The voters non-voter `x` links to, at most `learner_links`: while `x` waits for promotion,
+ * the leader first (it must hear `x` to see it caught up), then by rank; otherwise by rank
+ * among the voters other than the leader, so that the leader's links and messages do not grow
+ * with the learners (its followers serve them), the leader filling in only when too few other
+ * voters exist. A leader change moves a link of about 2k/|voters| of the learners.
+ */
 export function chosenVoters(x: NodeId, view: LinkView): NodeId[] {
   const k = Math.max(1, view.learner_links);
   const voters = [...new Set(view.voters)].filter((v) => v !== x);
-  const leader = view.leader !== null && view.promotable.has(x) && voters.includes(view.leader) ? view.leader : null;
+  const leader = view.leader !== null && voters.includes(view.leader) ? view.leader : null;
   const ranked = voters
     .filter((v) => v !== leader)
     .map((v) => ({ v, w: weight(x, v) }))
     .sort((a, b) => (a.w < b.w ? 1 : a.w > b.w ? -1 : a.v < b.v ? -1 : 1))
     .map((r) => r.v);
-  return leader ? [leader, ...ranked.slice(0, k - 1)] : ranked.slice(0, k);
+  if (leader === null) return ranked.slice(0, k);
+  if (view.promotable.has(x)) return [leader, ...ranked.slice(0, k - 1)];
+  return ranked.length >= k ? ranked.slice(0, k) : [...ranked, leader];
 }
 
 /**

@@ -5,10 +5,12 @@
 // signaling server, and with backoff when a connection fails while the other is online.
 // Nothing the signaling server says cuts a working connection: a new offer for a peer runs
 // beside the old connection until the worker has authenticated the new one (it then closes
-// the old session, and so the old connection); `left` only stops retries. Called by the
-// page's client (src/ui/client.ts).
+// the old session, and so the old connection); `left` only stops retries. Beyond the full
+// mesh (core/links.ts) it keeps only the links its node's link view wants: voters with every
+// voter, non-voters with a few voters. Called by the page's client (src/ui/client.ts).
 import type { IceConfig, SignalingClient } from './signaling-client.js';
 import { RelayGate } from './relay-gate.js';
+import { linked, prunes, type LinkView } from '../core/links.js';
 
 /** This connection's DTLS certificate fingerprints, as the SDP of each side states them. */
 export interface ChannelFingerprints {
@@ -65,9 +67,20 @@ interface Link {
   gate: RelayGate<RTCIceCandidateInit>;
 }
 
-/** Of two peers, the one that makes the offers (and every retry): the smaller id. */
-export function offersTo(self: string, peer: string): boolean {
-  return self < peer;
+/**
+ * Of two peers, the one that makes the offers (and every retry): between voters the smaller
+ * id; between a voter and a non-voter the voter, which knows the chain (a joiner before the
+ * chain knows nobody's role). No view: no offers, only answers. Not linked: no offers.
+ */
+export function offersTo(self: string, peer: string, view: LinkView | null): boolean {
+  if (!view || !linked(self, peer, view)) return false;
+  const selfVotes = view.voters.includes(self);
+  return selfVotes && view.voters.includes(peer) ? self < peer : selfVotes;
+}
+
+/** A view's identity, to tell a new one from the same one polled again. */
+function viewKey(v: LinkView | null): string {
+  return v ? `${[...v.voters].sort().join(',')}|${v.learner_links}|${v.leader ?? ''}|${[...v.promotable].sort().join(',')}` : '';
 }
 
 function newCid(): string {
@@ -104,6 +117,9 @@ export class PeerLinks {
   #config: IceConfig = { ice_servers: [], loopback_only: false };
   #signaling: SignalingClient | null = null;
   #gen = 0;
+  /** The node's link view (core/links.ts); null until the node knows its chain. */
+  #view: LinkView | null = null;
+  #viewKey = '';
 
   constructor(
     private readonly self: string,
@@ -112,6 +128,28 @@ export class PeerLinks {
 
   attach(signaling: SignalingClient): void {
     this.#signaling = signaling;
+  }
+
+  /**
+   * The node's link view, polled from the worker. When it changes: links it no longer wants
+   * are closed (by a non-voter only, see core/links.ts `prunes`), and links it now wants are
+   * offered (a promoted learner joins the full mesh; a learner follows a new leader).
+   */
+  setView(view: LinkView | null): void {
+    const key = viewKey(view);
+    if (key === this.#viewKey) return;
+    this.#view = view;
+    this.#viewKey = key;
+    if (!view) return;
+    for (const peer of new Set([...this.#links.keys(), ...this.#previous.keys()])) {
+      if (prunes(this.self, peer, view)) this.close(peer);
+    }
+    for (const peer of this.#present) this.#offerIfDue(peer);
+  }
+
+  /** The peers this page holds a connection to (newest per peer). */
+  linkedPeers(): string[] {
+    return [...this.#links.keys()];
   }
 
   /**
@@ -138,7 +176,7 @@ export class PeerLinks {
 
   /** Offers now unless a connection to `peer` is set up already (its channel with the worker). */
   #offerIfDue(peer: string): void {
-    if (!offersTo(this.self, peer)) return;
+    if (!offersTo(this.self, peer, this.#view)) return;
     this.#retryAt.delete(peer);
     if (!this.#links.get(peer)?.handed) void this.#offer(peer);
   }
@@ -301,11 +339,11 @@ export class PeerLinks {
 
   #scheduleRetry(peer: string): void {
     // Only one side offers, so two offers never cross.
-    if (!this.#present.has(peer) || !offersTo(this.self, peer)) return;
+    if (!this.#present.has(peer) || !offersTo(this.self, peer, this.#view)) return;
     const wait = this.#retryAt.get(peer) ?? RETRY_MIN_MS;
     this.#retryAt.set(peer, Math.min(RETRY_MAX_MS, wait * 2));
     setTimeout(() => {
-      if (this.#present.has(peer) && !this.#links.has(peer)) void this.#offer(peer);
+      if (this.#present.has(peer) && !this.#links.has(peer) && offersTo(this.self, peer, this.#view)) void this.#offer(peer);
     }, wait);
   }
 
@@ -328,6 +366,8 @@ export class PeerLinks {
     try {
       if (s.sdp && s.sdp.type === 'offer') {
         if (this.#links.size >= MAX_PEERS && !this.#links.has(from)) return;
+        // A link this node would close at once (a non-voter offered to by a voter it did not choose).
+        if (this.#view && prunes(this.self, from, this.#view)) return;
         this.#present.add(from);
         link = this.#newLink(from, cid ?? '');
         await link.pc.setRemoteDescription(s.sdp);

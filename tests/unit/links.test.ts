@@ -44,6 +44,8 @@ describe('peer links beyond the full mesh', () => {
           expect(mine.every((y) => voters.includes(y))).toBe(true);
           expect(new Set(chosenVoters(x, view))).toEqual(new Set(mine));
           if (view.leader && view.promotable.has(x)) expect(mine).toContain(view.leader);
+          // The leader serves no other learner while enough other voters exist.
+          if (view.leader && !view.promotable.has(x) && voters.length > view.learner_links) expect(mine).not.toContain(view.leader);
         }
       }),
       { numRuns: 60 },
@@ -60,6 +62,22 @@ describe('peer links beyond the full mesh', () => {
         for (const [a, b] of links) expect(linked(a, b, view)).toBe(true);
       }),
       { numRuns: 60 },
+    );
+  });
+
+  it('a leader change moves at most one link per learner (old leader in, new leader out)', () => {
+    fc.assert(
+      fc.property(grids, fc.nat(), ({ voters, others, view }, pick) => {
+        const next = voters[pick % voters.length]!;
+        const before = { ...view, promotable: new Set<string>() };
+        const after = { ...before, leader: next };
+        for (const x of others) {
+          const was = new Set(chosenVoters(x, before));
+          const now = chosenVoters(x, after);
+          expect(now.filter((v) => !was.has(v)).length).toBeLessThanOrEqual(1);
+        }
+      }),
+      { numRuns: 40 },
     );
   });
 
