@@ -124,7 +124,16 @@ export class PeerLinks {
   constructor(
     private readonly self: string,
     private readonly handlers: PeerLinkHandlers,
+    /**
+     * Test build only (`?links=all`): offer to every peer in the room and prune nothing, as a
+     * hostile tab that ignores the link rule would (the trust test's outsider).
+     */
+    private readonly ignoreRule = false,
   ) {}
+
+  #offers(peer: string): boolean {
+    return this.ignoreRule ? true : offersTo(this.self, peer, this.#view);
+  }
 
   attach(signaling: SignalingClient): void {
     this.#signaling = signaling;
@@ -140,7 +149,7 @@ export class PeerLinks {
     if (key === this.#viewKey) return;
     this.#view = view;
     this.#viewKey = key;
-    if (!view) return;
+    if (!view || this.ignoreRule) return;
     for (const peer of new Set([...this.#links.keys(), ...this.#previous.keys()])) {
       if (prunes(this.self, peer, view)) this.close(peer);
     }
@@ -176,7 +185,7 @@ export class PeerLinks {
 
   /** Offers now unless a connection to `peer` is set up already (its channel with the worker). */
   #offerIfDue(peer: string): void {
-    if (!offersTo(this.self, peer, this.#view)) return;
+    if (!this.#offers(peer)) return;
     this.#retryAt.delete(peer);
     if (!this.#links.get(peer)?.handed) void this.#offer(peer);
   }
@@ -339,11 +348,11 @@ export class PeerLinks {
 
   #scheduleRetry(peer: string): void {
     // Only one side offers, so two offers never cross.
-    if (!this.#present.has(peer) || !offersTo(this.self, peer, this.#view)) return;
+    if (!this.#present.has(peer) || !this.#offers(peer)) return;
     const wait = this.#retryAt.get(peer) ?? RETRY_MIN_MS;
     this.#retryAt.set(peer, Math.min(RETRY_MAX_MS, wait * 2));
     setTimeout(() => {
-      if (this.#present.has(peer) && !this.#links.has(peer) && offersTo(this.self, peer, this.#view)) void this.#offer(peer);
+      if (this.#present.has(peer) && !this.#links.has(peer) && this.#offers(peer)) void this.#offer(peer);
     }, wait);
   }
 
@@ -367,7 +376,11 @@ export class PeerLinks {
       if (s.sdp && s.sdp.type === 'offer') {
         if (this.#links.size >= MAX_PEERS && !this.#links.has(from)) return;
         // A link this node would close at once (a non-voter offered to by a voter it did not choose).
-        if (this.#view && prunes(this.self, from, this.#view)) return;
+        if (this.#view && !this.ignoreRule && prunes(this.self, from, this.#view)) return;
+        // Crossed offers (two views that disagree for a moment, or a peer that ignores the
+        // rule): the smaller id's offer wins, the larger id answers it and drops its own.
+        const mine = this.#links.get(from);
+        if (mine && !mine.handed && mine.pc.signalingState === 'have-local-offer' && this.self < from) return;
         this.#present.add(from);
         link = this.#newLink(from, cid ?? '');
         await link.pc.setRemoteDescription(s.sdp);
