@@ -259,7 +259,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
         return { t: 'present', pass: parsePass(v.pass) };
       case 'head':
         keysAre(v, ['t', 'height', 'leader'], 'head');
-        need(isUint(v.height) && (v.leader === null || isHash(v.leader)), 'head fields');
+        need(isUint(v.height) && (v.leader === null || isNodeId(v.leader)), 'head fields');
         return v as unknown as Frame;
       case 'denied':
         keysAre(v, ['t', 'reason'], 'denied');

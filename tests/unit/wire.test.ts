@@ -30,6 +30,8 @@ describe('wire frames', () => {
       { t: 'sync_req', from: 1, max: 64 },
       { t: 'sync_resp', entries: [entry], certs: [], tip: 1 },
       { t: 'join_req', pub: c.signer('ann').publicKey, role: 'consumer', name: 'Ann' },
+      { t: 'head', height: 12, leader: A },
+      { t: 'head', height: 0, leader: null },
     ];
     for (const f of frames) expect(decodeFrame(encodeFrame(f))).toEqual(f);
   });
@@ -49,6 +51,9 @@ describe('wire frames', () => {
       { t: 'env', env: { kind: 'txs', from: 'x', to: B, txs: [] } },
       { t: 'sync_req', from: 0, max: 10 },
       { t: 'sync_req', from: 1, max: WIRE_LIMITS.sync_batch_max + 1 },
+      { t: 'head', height: -1, leader: null },
+      { t: 'head', height: 1, leader: 'not a node id' },
+      { t: 'head', height: 1 },
       [1, 2, 3],
     ];
     for (const v of bad) expect(() => decodeFrame(encodeCanonical(v as never))).toThrow(WireError);
