@@ -120,6 +120,8 @@ export class PeerLinks {
   /** The node's link view (core/links.ts); null until the node knows its chain. */
   #view: LinkView | null = null;
   #viewKey = '';
+  /** The node has caught up with its peers: its view is the grid's current one (see mesh.ts). */
+  #settled = false;
 
   constructor(
     private readonly self: string,
@@ -144,14 +146,17 @@ export class PeerLinks {
    * are closed (by a non-voter only, see core/links.ts `prunes`), and links it now wants are
    * offered (a promoted learner joins the full mesh; a learner follows a new leader).
    */
-  setView(view: LinkView | null): void {
-    const key = viewKey(view);
+  setView(view: LinkView | null, settled = true): void {
+    const key = `${viewKey(view)}|${settled}`;
     if (key === this.#viewKey) return;
     this.#view = view;
     this.#viewKey = key;
+    this.#settled = settled;
     if (!view || this.ignoreRule) return;
-    for (const peer of new Set([...this.#links.keys(), ...this.#previous.keys()])) {
-      if (prunes(this.self, peer, view)) this.close(peer);
+    if (settled) {
+      for (const peer of new Set([...this.#links.keys(), ...this.#previous.keys()])) {
+        if (prunes(this.self, peer, view)) this.close(peer);
+      }
     }
     for (const peer of this.#present) this.#offerIfDue(peer);
   }
@@ -376,7 +381,7 @@ export class PeerLinks {
       if (s.sdp && s.sdp.type === 'offer') {
         if (this.#links.size >= MAX_PEERS && !this.#links.has(from)) return;
         // A link this node would close at once (a non-voter offered to by a voter it did not choose).
-        if (this.#view && !this.ignoreRule && prunes(this.self, from, this.#view)) return;
+        if (this.#view && this.#settled && !this.ignoreRule && prunes(this.self, from, this.#view)) return;
         // Crossed offers (two views that disagree for a moment, or a peer that ignores the
         // rule): the smaller id's offer wins, the larger id answers it and drops its own.
         const mine = this.#links.get(from);

@@ -19,6 +19,12 @@ export interface LinkViewData {
   learner_links: number;
   leader: NodeId | null;
   promotable: NodeId[];
+  /**
+   * Caught up with what its peers have certified: only then is the view the grid's current
+   * one. A joiner syncing an old chain sees old voters; pruning by that view would drop the
+   * very links it syncs over, so the page prunes only a settled view.
+   */
+  settled: boolean;
 }
 
 export class MeshRoom {
@@ -74,7 +80,10 @@ export class MeshRoom {
 
   viewData(): LinkViewData | null {
     const v = this.view();
-    return v ? { voters: [...v.voters], learner_links: v.learner_links, leader: v.leader, promotable: [...v.promotable] } : null;
+    const r = this.ctx.replica;
+    if (!v || !r) return null;
+    const newest = Math.max(0, ...this.hub.authenticated().map((s) => s.remote_height));
+    return { voters: [...v.voters], learner_links: v.learner_links, leader: v.leader, promotable: [...v.promotable], settled: r.raft.applied >= newest };
   }
 
   /** A voter tells each non-voter peer its certified height and leader, when either changed. */

@@ -183,7 +183,7 @@ async function runNode(lock: TabLock, gridHint: string | null): Promise<Client> 
       // The partial mesh (core/links.ts): which peers to link to follows the node's view of the chain.
       const followView = async () => {
         const v = await api.linkView().catch(() => null);
-        peerLinks.setView(v ? { ...v, promotable: new Set(v.promotable) } : null);
+        peerLinks.setView(v ? { voters: v.voters, learner_links: v.learner_links, leader: v.leader, promotable: new Set(v.promotable) } : null, v?.settled ?? false);
       };
       void followView();
       setInterval(() => void followView(), LINK_VIEW_EVERY_MS);
