@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { allLinks, chosenVoters, learnerLinksOf, linked, linkViewOf, prunes, type LinkView } from '../../src/core/links.js';
 import { checkParams, DEFAULT_LEARNER_LINKS, DEFAULT_PARAMS } from '../../src/core/params.js';
 import { TestChain } from '../helpers/chain.js';
+import { offersTo } from '../../src/net/peer-links.js';
 
 const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(3, '0')}`);
 
@@ -148,5 +149,28 @@ describe('peer links beyond the full mesh', () => {
     expect(checkParams({ ...DEFAULT_PARAMS, learner_links: 0 })).toMatch(/learner_links/);
     expect(checkParams({ ...DEFAULT_PARAMS, learner_links: 17 })).toMatch(/learner_links/);
     expect(checkParams({ ...DEFAULT_PARAMS, learner_links: 4 })).toBeNull();
+  });
+
+  it('who offers: the smaller id between voters, the voter toward a non-voter, nobody without a view or a link', () => {
+    const voters = ids('v', 7);
+    const view: LinkView = { voters, learner_links: 3, leader: voters[0]!, promotable: new Set() };
+    expect(offersTo('v001', 'v002', view)).toBe(true);
+    expect(offersTo('v002', 'v001', view)).toBe(false);
+    const x = 'a-joiner'; // sorts before every voter: the id rule alone would make it offer
+    const mine = chosenVoters(x, view);
+    for (const v of mine) {
+      expect(offersTo(v, x, view)).toBe(true);
+      expect(offersTo(x, v, view)).toBe(false);
+    }
+    const other = voters.find((v) => !mine.includes(v))!;
+    expect(offersTo(other, x, view)).toBe(false);
+    expect(offersTo('v001', 'v002', null)).toBe(false);
+    fc.assert(
+      fc.property(grids, ({ nodes, view: w }) => {
+        // Exactly one end of every link offers; no end offers where there is no link.
+        for (const a of nodes) for (const b of nodes) if (a < b) expect(Number(offersTo(a, b, w)) + Number(offersTo(b, a, w))).toBe(linked(a, b, w) ? 1 : 0);
+      }),
+      { numRuns: 20 },
+    );
   });
 });
