@@ -114,6 +114,8 @@ export class PeerLinks {
   readonly #previous = new Map<string, Link>();
   readonly #present = new Set<string>();
   readonly #retryAt = new Map<string, number>();
+  /** Peers with a retry timer pending. */
+  readonly #retrying = new Set<string>();
   #config: IceConfig = { ice_servers: [], loopback_only: false };
   #signaling: SignalingClient | null = null;
   #gen = 0;
@@ -356,9 +358,22 @@ export class PeerLinks {
     if (!this.#present.has(peer) || !this.#offers(peer)) return;
     const wait = this.#retryAt.get(peer) ?? RETRY_MIN_MS;
     this.#retryAt.set(peer, Math.min(RETRY_MAX_MS, wait * 2));
+    this.#retrying.add(peer);
     setTimeout(() => {
+      this.#retrying.delete(peer);
       if (this.#present.has(peer) && !this.#links.has(peer) && this.#offers(peer)) void this.#offer(peer);
     }, wait);
+  }
+
+  /**
+   * Offers again to every peer in the room this page should offer to and holds no connection
+   * with, none waiting for a retry either: what a lost signal or a change of view on the other
+   * side left unlinked (the client calls it with each view poll).
+   */
+  repair(): void {
+    for (const peer of this.#present) {
+      if (!this.#links.has(peer) && !this.#retrying.has(peer) && this.#offers(peer)) void this.#offer(peer);
+    }
   }
 
   #send(peer: string, signal: Signal): void {

@@ -184,6 +184,7 @@ async function runNode(lock: TabLock, gridHint: string | null): Promise<Client> 
       const followView = async () => {
         const v = await api.linkView().catch(() => null);
         peerLinks.setView(v ? { voters: v.voters, learner_links: v.learner_links, leader: v.leader, promotable: new Set(v.promotable) } : null, v?.settled ?? false);
+        peerLinks.repair();
       };
       void followView();
       setInterval(() => void followView(), LINK_VIEW_EVERY_MS);
