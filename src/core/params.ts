@@ -75,6 +75,12 @@ export interface GridParams {
    * (autopilot.ts). Absent in geneses made before it: DEFAULT_VOTER_ABSENT_MS.
    */
   voter_absent_ms?: number;
+  /**
+   * How many voters each non-voter (learner, auditor, guest) keeps a peer link to (links.ts);
+   * voters keep the full mesh among themselves. Absent — in every genesis made before it and
+   * in new ones unless set — means DEFAULT_LEARNER_LINKS.
+   */
+  learner_links?: number;
 }
 
 /** The autopilot's target of grids whose genesis does not set one (odd: no tie in a majority). */
@@ -87,6 +93,9 @@ export const DEFAULT_MAX_VOTERS = 7;
  * to bed) are each demoted before the next one goes, which is what keeps a quorum.
  */
 export const DEFAULT_VOTER_ABSENT_MS = 60_000;
+
+/** Voters a non-voter links to when the genesis does not say (one lost link leaves two). */
+export const DEFAULT_LEARNER_LINKS = 3;
 
 /** The block-time allowance of grids whose genesis does not set one. */
 export const DEFAULT_MAX_CLOCK_AHEAD_S = 30;
@@ -222,6 +231,8 @@ export const LIMITS = {
    * jitter (at a twentieth of one second, no learner would ever count as connected).
    */
   autopilot_stable_min_ms: 1000,
+  /** The most voters a genesis may ask each non-voter to link to. */
+  learner_links_max: 16,
 } as const;
 
 const PARAM_KEYS: readonly string[] = [
@@ -230,6 +241,7 @@ const PARAM_KEYS: readonly string[] = [
   'contract_start_max_intervals', 'settlement_rule', 'block_version', 'admission', 'exit_rule', 'max_clock_ahead_s',
   'open_reading',
   'max_voters', 'voter_absent_ms',
+  'learner_links',
 ];
 
 export function checkParams(params: GridParams): string | null {
@@ -278,6 +290,10 @@ export function checkParams(params: GridParams): string | null {
   const absent = params.voter_absent_ms;
   if (Object.hasOwn(params, 'voter_absent_ms') && (typeof absent !== 'number' || !Number.isSafeInteger(absent) || absent < LIMITS.voter_absent_min_ms || absent > LIMITS.voter_absent_max_ms)) {
     return `params.voter_absent_ms must be an integer in ${LIMITS.voter_absent_min_ms}..${LIMITS.voter_absent_max_ms}`;
+  }
+  const links = params.learner_links;
+  if (Object.hasOwn(params, 'learner_links') && (typeof links !== 'number' || !Number.isSafeInteger(links) || links < 1 || links > LIMITS.learner_links_max)) {
+    return `params.learner_links must be an integer in 1..${LIMITS.learner_links_max}`;
   }
   return null;
 }

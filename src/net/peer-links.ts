@@ -5,10 +5,12 @@
 // signaling server, and with backoff when a connection fails while the other is online.
 // Nothing the signaling server says cuts a working connection: a new offer for a peer runs
 // beside the old connection until the worker has authenticated the new one (it then closes
-// the old session, and so the old connection); `left` only stops retries. Called by the
-// page's client (src/ui/client.ts).
+// the old session, and so the old connection); `left` only stops retries. Beyond the full
+// mesh (core/links.ts) it keeps only the links its node's link view wants: voters with every
+// voter, non-voters with a few voters. Called by the page's client (src/ui/client.ts).
 import type { IceConfig, SignalingClient } from './signaling-client.js';
 import { RelayGate } from './relay-gate.js';
+import { linked, prunes, type LinkView } from '../core/links.js';
 
 /** This connection's DTLS certificate fingerprints, as the SDP of each side states them. */
 export interface ChannelFingerprints {
@@ -65,9 +67,20 @@ interface Link {
   gate: RelayGate<RTCIceCandidateInit>;
 }
 
-/** Of two peers, the one that makes the offers (and every retry): the smaller id. */
-export function offersTo(self: string, peer: string): boolean {
-  return self < peer;
+/**
+ * Of two peers, the one that makes the offers (and every retry): between voters the smaller
+ * id; between a voter and a non-voter the voter, which knows the chain (a joiner before the
+ * chain knows nobody's role). No view: no offers, only answers. Not linked: no offers.
+ */
+export function offersTo(self: string, peer: string, view: LinkView | null): boolean {
+  if (!view || !linked(self, peer, view)) return false;
+  const selfVotes = view.voters.includes(self);
+  return selfVotes && view.voters.includes(peer) ? self < peer : selfVotes;
+}
+
+/** A view's identity, to tell a new one from the same one polled again. */
+function viewKey(v: LinkView | null): string {
+  return v ? `${[...v.voters].sort().join(',')}|${v.learner_links}|${v.leader ?? ''}|${[...v.promotable].sort().join(',')}` : '';
 }
 
 function newCid(): string {
@@ -101,17 +114,58 @@ export class PeerLinks {
   readonly #previous = new Map<string, Link>();
   readonly #present = new Set<string>();
   readonly #retryAt = new Map<string, number>();
+  /** Peers with a retry timer pending. */
+  readonly #retrying = new Set<string>();
   #config: IceConfig = { ice_servers: [], loopback_only: false };
   #signaling: SignalingClient | null = null;
   #gen = 0;
+  /** The node's link view (core/links.ts); null until the node knows its chain. */
+  #view: LinkView | null = null;
+  #viewKey = '';
+  /** The node has caught up with its peers: its view is the grid's current one (see mesh.ts). */
+  #settled = false;
 
   constructor(
     private readonly self: string,
     private readonly handlers: PeerLinkHandlers,
+    /**
+     * Test build only (`?links=all`): offer to every peer in the room and prune nothing, as a
+     * hostile tab that ignores the link rule would (the trust test's outsider).
+     */
+    private readonly ignoreRule = false,
   ) {}
+
+  #offers(peer: string): boolean {
+    return this.ignoreRule ? true : offersTo(this.self, peer, this.#view);
+  }
 
   attach(signaling: SignalingClient): void {
     this.#signaling = signaling;
+  }
+
+  /**
+   * The node's link view, polled from the worker. When it changes: links it no longer wants
+   * are closed (by a non-voter only, see core/links.ts `prunes`), and links it now wants are
+   * offered (a promoted learner joins the full mesh; a learner follows a new leader).
+   */
+  setView(view: LinkView | null, settled = true): void {
+    const key = `${viewKey(view)}|${settled}`;
+    if (key === this.#viewKey) return;
+    this.#view = view;
+    this.#viewKey = key;
+    this.#settled = settled;
+    if (!view || this.ignoreRule) return;
+    if (settled) {
+      for (const peer of new Set([...this.#links.keys(), ...this.#previous.keys()])) {
+        if (prunes(this.self, peer, view)) this.close(peer);
+      }
+    }
+    for (const peer of this.#present) this.#offerIfDue(peer);
+  }
+
+  /** The peers this page holds a connection to (newest per peer). */
+  linkedPeers(): string[] {
+    return [...this.#links.keys()];
   }
 
   /**
@@ -138,7 +192,7 @@ export class PeerLinks {
 
   /** Offers now unless a connection to `peer` is set up already (its channel with the worker). */
   #offerIfDue(peer: string): void {
-    if (!offersTo(this.self, peer)) return;
+    if (!this.#offers(peer)) return;
     this.#retryAt.delete(peer);
     if (!this.#links.get(peer)?.handed) void this.#offer(peer);
   }
@@ -301,12 +355,25 @@ export class PeerLinks {
 
   #scheduleRetry(peer: string): void {
     // Only one side offers, so two offers never cross.
-    if (!this.#present.has(peer) || !offersTo(this.self, peer)) return;
+    if (!this.#present.has(peer) || !this.#offers(peer)) return;
     const wait = this.#retryAt.get(peer) ?? RETRY_MIN_MS;
     this.#retryAt.set(peer, Math.min(RETRY_MAX_MS, wait * 2));
+    this.#retrying.add(peer);
     setTimeout(() => {
-      if (this.#present.has(peer) && !this.#links.has(peer)) void this.#offer(peer);
+      this.#retrying.delete(peer);
+      if (this.#present.has(peer) && !this.#links.has(peer) && this.#offers(peer)) void this.#offer(peer);
     }, wait);
+  }
+
+  /**
+   * Offers again to every peer in the room this page should offer to and holds no connection
+   * with, none waiting for a retry either: what a lost signal or a change of view on the other
+   * side left unlinked (the client calls it with each view poll).
+   */
+  repair(): void {
+    for (const peer of this.#present) {
+      if (!this.#links.has(peer) && !this.#retrying.has(peer) && this.#offers(peer)) void this.#offer(peer);
+    }
   }
 
   #send(peer: string, signal: Signal): void {
@@ -328,6 +395,12 @@ export class PeerLinks {
     try {
       if (s.sdp && s.sdp.type === 'offer') {
         if (this.#links.size >= MAX_PEERS && !this.#links.has(from)) return;
+        // A link this node would close at once (a non-voter offered to by a voter it did not choose).
+        if (this.#view && this.#settled && !this.ignoreRule && prunes(this.self, from, this.#view)) return;
+        // Crossed offers (two views that disagree for a moment, or a peer that ignores the
+        // rule): the smaller id's offer wins, the larger id answers it and drops its own.
+        const mine = this.#links.get(from);
+        if (mine && !mine.handed && mine.pc.signalingState === 'have-local-offer' && this.self < from) return;
         this.#present.add(from);
         link = this.#newLink(from, cid ?? '');
         await link.pc.setRemoteDescription(s.sdp);

@@ -68,7 +68,13 @@ export type Frame =
   /** A joiner shows the invite it will present, so that members let it read the chain. */
   | { t: 'present'; pass: ReadPass }
   /** A member's node will not serve this peer the chain, why, and what it may know (core/door.ts). */
-  | { t: 'denied'; reason: string; view: OutsiderView };
+  | { t: 'denied'; reason: string; view: OutsiderView }
+  /**
+   * A voter tells the non-voters linked to it its certified height and the leader it follows
+   * (partial mesh, core/links.ts): they sync from it, and a learner waiting for promotion links
+   * to that leader. A hint only: blocks are checked as ever, and the leader is only a link choice.
+   */
+  | { t: 'head'; height: number; leader: string | null };
 
 // ---- encoding ---------------------------------------------------------------------------
 
@@ -273,6 +279,10 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       case 'present':
         keysAre(v, ['t', 'pass'], 'present');
         return { t: 'present', pass: parsePass(v.pass) };
+      case 'head':
+        keysAre(v, ['t', 'height', 'leader'], 'head');
+        need(isUint(v.height) && (v.leader === null || isNodeId(v.leader)), 'head fields');
+        return v as unknown as Frame;
       case 'denied':
         keysAre(v, ['t', 'reason', 'view'], 'denied');
         need(typeof v.reason === 'string' && v.reason.length <= 200, 'denied reason');

@@ -10,6 +10,7 @@ import { WebCryptoSigner } from './webcrypto-signer.js';
 import { PeerHub } from './peer-hub.js';
 import { Driver } from './driver.js';
 import { SyncRoom } from './sync.js';
+import { MeshRoom } from './mesh.js';
 import { Outbox } from './outbox.js';
 import { OperatorDesk } from './operator-desk.js';
 import { MemberDesk } from './member-desk.js';
@@ -29,6 +30,7 @@ export class GridNode {
   readonly hub: PeerHub;
   readonly driver: Driver;
   readonly sync: SyncRoom;
+  readonly mesh: MeshRoom;
   readonly outbox: Outbox;
   readonly operatorDesk: OperatorDesk;
   readonly memberDesk: MemberDesk;
@@ -50,6 +52,7 @@ export class GridNode {
     this.hub = new PeerHub(ctx);
     this.driver = new Driver(ctx, store, this.hub);
     this.sync = new SyncRoom(ctx, this.hub, this.driver);
+    this.mesh = new MeshRoom(ctx, this.hub, (s) => this.sync.ahead(s));
     this.outbox = new Outbox(ctx, this.hub, this.driver);
     this.market = new MarketDriver(ctx.id, (fields) => this.outbox.submit(fields), (choice) => this.driver.saveMeterChoice(choice));
     this.operatorDesk = new OperatorDesk(ctx, this.hub, this.driver, this.outbox, this.market);
@@ -69,6 +72,7 @@ export class GridNode {
       faults: () => this.faultStats(),
       joinRequests: () => [...this.operatorDesk.joinRequests.values()],
       depositRequests: () => [...this.operatorDesk.depositRequests],
+      leader: () => this.mesh.leader(),
     });
   }
 
@@ -112,6 +116,7 @@ export class GridNode {
   #start(): void {
     this.driver.start();
     this.sync.start();
+    this.mesh.start();
     this.outbox.start();
     this.#marketTimer = setInterval(() => {
       const r = this.ctx.replica;
@@ -172,6 +177,7 @@ export class GridNode {
   leave(): void {
     this.driver.leave();
     this.sync.stop();
+    this.mesh.stop();
     this.outbox.stop();
     if (this.#marketTimer) clearInterval(this.#marketTimer);
     this.hub.closeAll('leaving');

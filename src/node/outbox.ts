@@ -84,9 +84,14 @@ export class Outbox {
     return { state: 'unknown' };
   }
 
-  /** Without a known leader (not a member yet, or an election), hand the tx to every peer. */
+  /**
+   * Without a known leader (not a member yet, or an election), or without a link to it (a
+   * non-voter in the partial mesh, core/links.ts), hand the tx to every peer: the voters it
+   * links to forward it to the leader (Replica.submit).
+   */
   #broadcastIfNoLeader(bytes: Uint8Array): void {
-    if (this.ctx.replica!.raft.leader !== null) return;
+    const leader = this.ctx.replica!.raft.leader;
+    if (leader !== null && (leader === this.ctx.id || this.hub.isOnline(leader))) return;
     this.hub.broadcast((peer) => ({ t: 'env', env: { kind: 'txs', from: this.ctx.id, to: peer, txs: [bytes] } }));
   }
 
@@ -102,7 +107,7 @@ export class Outbox {
       if (now - p.sent_ms < NODE_TIMING.rebroadcast_ms) continue;
       p.sent_ms = now;
       if (!r.mempool.has(id)) r.submit(p.bytes, now); // dropped by a truncation or a restart
-      if (r.raft.leader && r.raft.leader !== this.ctx.id) this.hub.sendEnvelope({ kind: 'txs', from: this.ctx.id, to: r.raft.leader, txs: [p.bytes] });
+      if (r.raft.leader && r.raft.leader !== this.ctx.id && this.hub.isOnline(r.raft.leader)) this.hub.sendEnvelope({ kind: 'txs', from: this.ctx.id, to: r.raft.leader, txs: [p.bytes] });
       else this.#broadcastIfNoLeader(p.bytes);
     }
     if (this.#pending.size > 0) this.ctx.kick();

@@ -319,8 +319,7 @@ export class SyncRoom {
     }
     // Behind a peer's certified height by more than Raft's own traffic would cover soon.
     const candidates = this.hub.authenticated().filter((s) => s.remote_height > r.raft.applied && this.#usable(s, now));
-    const needs = !this.ctx.isMember() || r.raft.leader === null || candidates.some((s) => s.remote_height > r.raft.applied + 64);
-    if (needs && candidates.length > 0) return this.#request(candidates[Math.floor(Math.random() * candidates.length)]!);
+    if (this.#needs(r, candidates) && candidates.length > 0) return this.#request(candidates[Math.floor(Math.random() * candidates.length)]!);
     // A reader that is no member (a guest of a public grid, a joiner whose invite let it read)
     // gets no Raft traffic and learns peers' heights only from their answers: it follows the
     // chain by asking now and then. Peers that refuse it are passed over (demoted) meanwhile.
@@ -329,5 +328,23 @@ export class SyncRoom {
     if (peers.length === 0) return;
     this.#lastPoll_ms = now;
     this.#request(peers[Math.floor(Math.random() * peers.length)]!);
+  }
+
+  /**
+   * Whether this node catches up by sync rather than wait for Raft: not a member yet, no
+   * leader, far behind, or no link to the leader — a non-voter in the partial mesh
+   * (core/links.ts) that is not linked to the leader hears of blocks only through the voters
+   * it links to, and takes them from them as certified batches.
+   */
+  #needs(r: NonNullable<NodeContext['replica']>, candidates: PeerSession[]): boolean {
+    const leader = r.raft.leader;
+    return !this.ctx.isMember() || leader === null || (leader !== this.ctx.id && !this.hub.isOnline(leader)) || candidates.some((s) => s.remote_height > r.raft.applied + 64);
+  }
+
+  /** A peer said it holds certified blocks we lack (a `head`): ask it now if we sync. */
+  ahead(s: PeerSession): void {
+    const r = this.ctx.replica;
+    if (!r || this.#want || !this.#usable(s, Date.now())) return;
+    if (s.remote_height > r.raft.applied && this.#needs(r, [s])) this.#request(s);
   }
 }

@@ -26,6 +26,8 @@ export interface ViewSources {
   faults(): FaultStats;
   joinRequests(): JoinRequest[];
   depositRequests(): DepositRequest[];
+  /** The leader this node knows, its own Raft's or as a voter told it (mesh.ts). */
+  leader(): string | null;
 }
 
 const NO_FAULTS: FaultStats = { cut: [], delay_ms: 0, dropped: 0, delayed: 0 };
@@ -103,7 +105,9 @@ export class Views {
       join_requests: this.sources.joinRequests(),
       deposit_requests: this.sources.depositRequests(),
       events: ctx.events.slice(-20),
-      quorum_ok: voters.length > 0 && votersOnline * 2 > voters.length,
+      // A voter sees the quorum itself; a non-voter links to a few voters only (core/links.ts)
+      // and counts the grid live when one of them is online and a leader is known.
+      quorum_ok: voters.length > 0 && (me?.voter && !me.removed ? votersOnline * 2 > voters.length : votersOnline > 0 && this.sources.leader() !== null),
       grid_params: state
         ? {
             token_symbol: state.params.token_symbol,

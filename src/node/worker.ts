@@ -45,6 +45,8 @@ const api = {
   setSyncVerification: (mode: SyncVerification) => need().sync.setVerification(mode),
   // Reading (views.ts, wallet.ts, market.ts).
   status: () => need().views.status(),
+  /** The partial mesh's link view (core/links.ts) the page's PeerLinks follows; null before the chain is known. */
+  linkView: () => need().mesh.viewData(),
   members: () => need().views.members(),
   balances: () => need().views.balances(),
   governance: () => need().views.governance(),

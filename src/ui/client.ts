@@ -10,6 +10,8 @@ import { chooseSlot, readBook, recordSlot, TAB_SLOT_KEY } from './slots.js';
 import { heldSlots, TabLock } from './tab-lock.js';
 import { readerApi, serveReaders } from './read-only.js';
 
+/** How often the page reads its node's link view (partial mesh): a leader change or promotion shows within it. */
+const LINK_VIEW_EVERY_MS = 1000;
 /** sessionStorage: this tab asked to take the household back (set before a reload). */
 const TAKE_KEY = 'gridledger.take';
 
@@ -158,10 +160,11 @@ async function runNode(lock: TabLock, gridHint: string | null): Promise<Client> 
       if (signaling || client.state.moved) return;
       client.grid = gridId;
       recordSlot(localStorage, slot, gridId, Date.now());
+      const ignoreRule = import.meta.env.MODE === 'test' && new URLSearchParams(location.search).get('links') === 'all';
       const peerLinks = new PeerLinks(id, {
         onChannel: (peer, gen, channel, fingerprints) => void api.addChannel(peer, gen, Comlink.transfer(channel, [channel as unknown as Transferable]), fingerprints),
         onState: () => changed(),
-      });
+      }, ignoreRule);
       links = peerLinks;
       const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/signal`;
       signaling = new SignalingClient(wsUrl, gridId, id, {
@@ -177,6 +180,14 @@ async function runNode(lock: TabLock, gridHint: string | null): Promise<Client> 
       }, (challenge, room) => api.signSignalingChallenge(challenge, room));
       peerLinks.attach(signaling);
       void api.onPeerClosed(Comlink.proxy((peer: string, gen: number) => peerLinks.dropped(peer, gen)));
+      // The partial mesh (core/links.ts): which peers to link to follows the node's view of the chain.
+      const followView = async () => {
+        const v = await api.linkView().catch(() => null);
+        peerLinks.setView(v ? { voters: v.voters, learner_links: v.learner_links, leader: v.leader, promotable: new Set(v.promotable) } : null, v?.settled ?? false);
+        peerLinks.repair();
+      };
+      void followView();
+      setInterval(() => void followView(), LINK_VIEW_EVERY_MS);
     },
   };
 

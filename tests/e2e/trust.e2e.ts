@@ -27,7 +27,9 @@ test('an outsider forging consensus traffic for 20 s neither leads, nor commits,
   test.setTimeout(180_000);
   const before = await Promise.all(tabs.map((t) => status(t.page)));
   const leader = before.find((s) => s.raft_role === 'leader')!;
-  const outsider = await openTab(browser, `/?grid=${grid}`);
+  // `links=all` (test build): the outsider offers to every member, ignoring the link rule that
+  // would give a non-voter three voters (core/links.ts), as an attacker would.
+  const outsider = await openTab(browser, `/?grid=${grid}&links=all`);
   try {
     await waitFor('the outsider is linked to every member', async () => (await status(outsider.page)).peers.filter((p) => p.authenticated).length === tabs.length);
     const forgedTerm = leader.term + 1000;

@@ -32,6 +32,8 @@ describe('wire frames', () => {
       { t: 'join_req', pub: c.signer('ann').publicKey, role: 'consumer', name: 'Ann', tx: tx.bytes },
       { t: 'denied', reason: 'members only', view: { admission: 'operator', join_needed: null, request: null } },
       { t: 'denied', reason: 'members only', view: { admission: 'm_of_n', join_needed: 3, request: { id: 4, status: 'open', endorsed: 2, objected: 0, needed: 3, expires_ms: 9 } } },
+      { t: 'head', height: 12, leader: A },
+      { t: 'head', height: 0, leader: null },
     ];
     for (const f of frames) expect(decodeFrame(encodeFrame(f))).toEqual(f);
   });
@@ -58,6 +60,9 @@ describe('wire frames', () => {
       { t: 'denied', reason: 'no' },
       { t: 'denied', reason: 'no', view: { admission: 'm_of_n', join_needed: 3, request: null, members: [] } },
       { t: 'denied', reason: 'no', view: { admission: 'm_of_n', join_needed: 3, request: { id: 1, status: 'maybe', endorsed: 0, objected: 0, needed: 3, expires_ms: 9 } } },
+      { t: 'head', height: -1, leader: null },
+      { t: 'head', height: 1, leader: 'not a node id' },
+      { t: 'head', height: 1 },
       [1, 2, 3],
     ];
     for (const v of bad) expect(() => decodeFrame(encodeCanonical(v as never))).toThrow(WireError);
