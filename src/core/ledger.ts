@@ -9,7 +9,7 @@ import { taggedHash } from './hash.js';
 // Invite signatures need the operator's key from state, so the ledger checks them itself
 // with the core's synchronous verifier.
 import { nobleVerifier as inviteVerifier, nodeIdOf, type NodeId, type Verifier } from './keys.js';
-import { contractStartMaxIntervals, LIMITS, settlementRuleOf, type GridParams } from './params.js';
+import { contractStartMaxIntervals, exactMoney, LIMITS, settlementRuleOf, type GridParams } from './params.js';
 import { operatorIdOf, type SignedGenesis, checkGenesis } from './genesis.js';
 import { blockHash, checkBlock, type Block } from './block.js';
 import { inviteMessage, TxError, type DecodedTx, type Role, type TxBody, type TxErrorCode, type TxOf } from './tx.js';
@@ -17,8 +17,10 @@ import { MILLI_PER_MINOR, settleDueIntervals, type Statement } from './settlemen
 import { frontierAppend, genesisFrontier, nextHistory } from './history.js';
 import type { Contract, LedgerState, Member, MemberRole } from './state.js';
 import { applyRekey, orphanedReference } from './rekey.js';
+import { recordReading } from './readings.js';
+import { applySchedule, priceOf, pruneSchedules } from './prices.js';
 
-export type { Contract, ContractStatus, IntervalEnergy, LedgerState, Member, MemberRole, MeterState, Offer, Payout } from './state.js';
+export type { Contract, ContractStatus, IntervalEnergy, LedgerState, Member, MemberRole, MeterState, Offer, Payout, ScheduleEntry } from './state.js';
 
 export type Receipt =
   | { tx: string; ok: true; contract?: number; payout?: number }
@@ -110,14 +112,11 @@ export function applyChecked(prior: LedgerState, block: Block, txs: DecodedTx[])
   state.last_term = h.term;
   state.time_ms = h.time_ms;
   const statements = settleDueIntervals(state);
-  const receipts = txs.map((tx) => applyTx(state, tx, h.height));
+  // Readings after a gap add their share of settled intervals (rule 3) after settlement's.
+  const receipts = txs.map((tx) => applyBody(state, tx.body, tx.pub, tx.id, h.height, statements));
   prune(state);
   assertInvariants(state);
   return { state, receipts, statements };
-}
-
-function applyTx(state: LedgerState, tx: DecodedTx, height: number): Receipt {
-  return applyBody(state, tx.body, tx.pub, tx.id, height);
 }
 
 /**
@@ -126,10 +125,10 @@ function applyTx(state: LedgerState, tx: DecodedTx, height: number): Receipt {
  * to sign with the sender's key). Mutates `state`: pass a copy. For preflight.ts only.
  */
 export function applyUnsigned(state: LedgerState, body: TxBody, height = state.height + 1): Receipt {
-  return applyBody(state, body, null, '', height);
+  return applyBody(state, body, null, '', height, []);
 }
 
-function applyBody(state: LedgerState, body: TxBody, pub: Uint8Array | null, id: string, height: number): Receipt {
+function applyBody(state: LedgerState, body: TxBody, pub: Uint8Array | null, id: string, height: number, out: Statement[]): Receipt {
   const tx = { id };
   // A joiner presenting an invite, or a new key taking over an account (rekey): a stranger's first tx.
   const joining = (body.kind === 'admit' && body.invite !== null) || body.kind === 'rekey';
@@ -144,7 +143,7 @@ function applyBody(state: LedgerState, body: TxBody, pub: Uint8Array | null, id:
     if (pub && !bytesEqual(sender.pub, pub)) return fail(tx, new TxError('bad_signature', 'key does not match the member'));
   }
   try {
-    const extra = execute(state, body, sender, height);
+    const extra = execute(state, body, sender, height, out);
     return { tx: tx.id, ok: true, ...extra };
   } catch (err) {
     if (!(err instanceof TxError)) throw err;
@@ -184,7 +183,7 @@ function debit(member: Member, amount: number): void {
 }
 
 /** Validates then mutates: every check throws before the first change. */
-function execute(state: LedgerState, body: TxBody, sender: Member | undefined, height: number): { contract?: number; payout?: number } {
+function execute(state: LedgerState, body: TxBody, sender: Member | undefined, height: number, out: Statement[]): { contract?: number; payout?: number } {
   const now = currentInterval(state);
   const operator = (r: MemberRole) => r === 'operator';
   switch (body.kind) {
@@ -254,9 +253,15 @@ function execute(state: LedgerState, body: TxBody, sender: Member | undefined, h
     case 'price': {
       requireRole(sender, operator, 'publish prices');
       if (body.interval <= state.settled_through || body.interval < now) deny('interval_closed', `interval ${body.interval} has begun or settled`);
-      if (body.interval === now && state.prices.has(now)) deny('price_locked', 'the current interval already has its price');
+      // The current interval keeps the price it began with (a price tx's, or the schedule's).
+      if (body.interval === now && priceOf(state, now) !== null) deny('price_locked', 'the current interval already has its price');
       if (body.interval > now + state.params.retain_intervals) deny('interval_future', 'too far ahead');
       state.prices.set(body.interval, body.price);
+      return {};
+    }
+    case 'schedule': {
+      requireRole(sender, operator, 'commit price schedules');
+      applySchedule(state, body, now);
       return {};
     }
     case 'offer': {
@@ -286,7 +291,7 @@ function execute(state: LedgerState, body: TxBody, sender: Member | undefined, h
     }
     case 'meter': {
       const s = requireRole(sender, (r) => r !== 'operator', 'report meter readings');
-      recordReading(state, s.id, body, now);
+      recordReading(state, s.id, body, now, out);
       return {};
     }
   }
@@ -368,7 +373,7 @@ function openContract(state: LedgerState, body: TxOf<'contract'>, consumer: Memb
     delivered_wh: 0,
     paid: 0,
     refunded: 0,
-    ...(settlementRuleOf(state.params) === 2 ? { carry_milli: 0 } : {}),
+    ...(exactMoney(settlementRuleOf(state.params)) ? { carry_milli: 0 } : {}),
     cancel_requested: false,
     status: 'active',
     closed_interval: null,
@@ -393,35 +398,13 @@ function requestEnd(c: Contract, now: number): void {
   c.last_interval = Math.min(c.last_interval, Math.max(now, c.first_interval - 1));
 }
 
-function recordReading(state: LedgerState, member: NodeId, body: TxOf<'meter'>, now: number): void {
-  if (body.interval > now) deny('interval_future', `interval ${body.interval} has not begun`);
-  if (body.interval <= state.settled_through) deny('interval_closed', `interval ${body.interval} is settled`);
-  const last = state.meters.get(member);
-  if (last && body.interval <= last.last_interval) deny('reading_stale', `interval ${body.interval} already reported`);
-  if (last && (body.import_wh < last.import_wh || body.export_wh < last.export_wh)) {
-    deny('reading_backwards', 'a cumulative register went backwards');
-  }
-  // A reading holds the registers at the end of its interval; the delta belongs to the
-  // interval only when the previous reading closed the interval before it. The first
-  // reading, or one after a gap, only sets the baseline.
-  if (last && body.interval === last.last_interval + 1) {
-    const delta = { import_wh: body.import_wh - last.import_wh, export_wh: body.export_wh - last.export_wh };
-    if (delta.import_wh > LIMITS.interval_energy_max_wh || delta.export_wh > LIMITS.interval_energy_max_wh) {
-      deny('reading_too_large', 'more energy than one meter can move in an interval');
-    }
-    let slot = state.energy.get(body.interval);
-    if (!slot) state.energy.set(body.interval, (slot = new Map()));
-    slot.set(member, delta);
-  }
-  state.meters.set(member, { last_interval: body.interval, import_wh: body.import_wh, export_wh: body.export_wh });
-}
-
 function prune(state: LedgerState): void {
   const horizon = state.settled_through - state.params.retain_intervals;
   for (const k of state.prices.keys()) if (k < horizon) state.prices.delete(k);
   for (const [id, c] of state.contracts) if (c.status !== 'active' && c.closed_interval! < horizon) state.contracts.delete(id);
   for (const [code, expires] of state.used_invites) if (expires < state.time_ms) state.used_invites.delete(code);
   for (const [id, o] of state.offers) if (o.last_interval <= state.settled_through) state.offers.delete(id);
+  pruneSchedules(state);
 }
 
 /** Conservation and sign invariants; stay on in production (TigerBeetle's habit). */
@@ -435,7 +418,7 @@ export function assertInvariants(state: LedgerState): void {
     check(Number.isSafeInteger(m.balance) && m.balance >= 0, `balance of ${m.id} is ${m.balance}`);
     balances += m.balance;
   }
-  const exact = settlementRuleOf(state.params) === 2;
+  const exact = exactMoney(settlementRuleOf(state.params));
   for (const c of state.contracts.values()) {
     check(Number.isSafeInteger(c.locked) && c.locked >= 0, `contract ${c.id} locks ${c.locked}`);
     if (exact) {
@@ -491,6 +474,8 @@ function canonicalState(state: LedgerState): CanonicalValue {
     members: sorted(state.members, plain),
     used_invites: sorted(state.used_invites, plain),
     prices: sorted(state.prices, plain),
+    // Absent on chains that never had a schedule: their state root is what it always was.
+    ...(state.schedules ? { schedules: plain(state.schedules) } : {}),
     offers: sorted(state.offers, plain),
     contracts: sorted(state.contracts, plain),
     active_contract: sorted(state.active_contract, plain),

@@ -7,6 +7,7 @@
 import { intervalOf, type Contract, type LedgerState } from '../core/ledger.js';
 import type { NodeId } from '../core/keys.js';
 import type { Statement } from '../core/settlement.js';
+import { isHouseholdStatement } from '../market/statement-csv.js';
 import { SimulatedMeter, type MeterProfile, type MeterRegisters } from '../meter/simulated.js';
 import { checkSchedule, defaultSchedule, priceFor, type PriceSchedule } from '../market/schedule.js';
 
@@ -260,7 +261,7 @@ export class MarketDriver {
 
   /** My statements (as consumer or producer; everything for the operator), newest last. */
   myStatements(isOperator: boolean, limit: number): (Statement & { height: number })[] {
-    const mine = isOperator ? this.statements : this.statements.filter((s) => s.consumer === this.id || s.producer === this.id);
+    const mine = isOperator ? this.statements : this.statements.filter((s) => isHouseholdStatement(s, this.id, false));
     return mine.slice(-limit);
   }
 }
