@@ -80,9 +80,12 @@ export async function marketChain(opts: { cert_every?: number } = {}): Promise<M
   run([c.tx('C2', 'withdraw', { amount: 500 })], at(6));
   run([], at(7));
 
-  // Certificates: every `every` blocks and the last, acks from exactly a quorum of voters.
+  return { c, blocks: certify(c, ['operator', 'P1', 'C1', 'C2', 'D'], every), statements, all };
+}
+
+/** Certificates for a test chain: every `every` blocks and the last, acks from exactly a quorum of the voters (named). */
+export function certify(c: TestChain, signers: string[], every: number): CertifiedBlock[] {
   const blocks: CertifiedBlock[] = c.blocks.map((block) => ({ block, cert: null }));
-  const signers = ['operator', 'P1', 'C1', 'C2', 'D'];
   c.blocks.forEach((block, i) => {
     const height = i + 1;
     if (height % every !== 0 && height !== c.blocks.length) return;
@@ -95,5 +98,5 @@ export async function marketChain(opts: { cert_every?: number } = {}): Promise<M
       .map((n) => ({ voter: c.id(n), sig: c.signer(n).signSync(ackMessage(state.chain_id, height, state.last_hash)) }));
     blocks[i] = { block, cert: acks };
   });
-  return { c, blocks, statements, all };
+  return blocks;
 }
