@@ -678,9 +678,15 @@ export class Cluster {
     let fields: Record<string, unknown>;
     const kind = r.next();
     if (me.role === 'operator') {
-      fields = kind < 0.5 && others.length > 0
-        ? { kind: 'mint', to: r.pick(others).id, amount: r.int(1, 5000), ref: `deposit ${this.events}` }
-        : { kind: 'price', interval: interval + r.int(1, 3), price: r.int(100, 400) };
+      if (kind < 0.5 && others.length > 0) fields = { kind: 'mint', to: r.pick(others).id, amount: r.int(1, 5000), ref: `deposit ${this.events}` };
+      else if (kind < 0.8) fields = { kind: 'price', interval: interval + r.int(1, 3), price: r.int(100, 400) };
+      else {
+        // A day schedule (prices then come from the chain), sometimes with a fixed price.
+        const from = interval + r.int(1, 4);
+        const overrides = r.chance(0.5) ? [{ first_interval: from + r.int(0, 5), last_interval: r.chance(0.5) ? null : from + r.int(6, 20), price: r.int(100, 400) }] : [];
+        const hourly = Array.from({ length: 24 }, () => r.int(50, 450));
+        fields = { kind: 'schedule', effective_interval: from, utc_offset_min: 15 * r.int(-48, 56), hourly, overrides };
+      }
     } else if (kind < 0.3 && others.length > 0) {
       // Sometimes more than the balance: an overdraft, which commits as a failed receipt.
       fields = { kind: 'transfer', to: r.pick(others).id, amount: r.chance(0.2) ? me.balance + 1 : r.int(1, 50), memo: '' };
