@@ -23,7 +23,8 @@ export const PRICE_INPUT_MAX = 100_000;
 
 /** The offset of a time zone now, in whole quarter hours within the protocol's range (UTC+05:45 stays). */
 export function utcOffsetNow(date = new Date()): number {
-  const min = Math.round(-date.getTimezoneOffset() / 15) * 15;
+  // `+ 0`: UTC gives −0 here, which canonical CBOR refuses.
+  const min = Math.round(-date.getTimezoneOffset() / 15) * 15 + 0;
   return Math.max(LIMITS.utc_offset_min_min, Math.min(LIMITS.utc_offset_min_max, min));
 }
 

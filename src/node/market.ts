@@ -55,6 +55,8 @@ export interface MarketView extends PriceView {
   /** The schedule to edit: the newest committed one, else the draft the operator's node would commit. */
   schedule: ScheduleDraft;
   my_energy: { interval: number; import_wh: number; export_wh: number }[];
+  /** My last reading on the chain (the registers at the end of its interval), if any. */
+  my_reading: { last_interval: number; import_wh: number; export_wh: number } | null;
 }
 
 const MAX_STATEMENTS = 2000;
@@ -265,6 +267,7 @@ export class MarketDriver {
       totals: { minted: state.minted, burned: state.burned, balances, locked },
       schedule: state.schedules?.length ? draftOf(state.schedules[state.schedules.length - 1]!) : { ...this.draft, hourly: [...this.draft.hourly], overrides: this.draft.overrides.map((o) => ({ ...o })) },
       my_energy: [...this.#myEnergy],
+      my_reading: state.meters.has(this.id) ? { ...state.meters.get(this.id)! } : null,
     };
   }
 
