@@ -218,8 +218,10 @@ test('a household joins by invite, deposits, contracts a named producer, settles
   await expect.poll(async () => (await deliveredCells()).filter((t) => t !== '0 Wh').length).toBeGreaterThanOrEqual(2);
   const [download] = await Promise.all([cp.waitForEvent('download'), cp.getByTestId('statements-csv').click()]);
   const csv = readFileSync((await download.path())!, 'utf8').trim().split('\n');
-  expect(csv[0]).toBe('interval_start,interval_end,block,contract,consumer,consumer_id,producer,producer_id,price_per_kwh,consumed_wh,delivered_wh,value,paid,grid_wh,outcome,token');
-  const delivered = csv.slice(1).map((l) => l.split(',')).filter((c) => c[0] && Number(c[10]) > 0);
+  expect(csv[0]).toBe('interval_start,interval_end,block,contract,consumer,consumer_id,producer,producer_id,price_per_kwh,consumed_wh,delivered_wh,value,paid,grid_wh,outcome,token,price_source,estimated,exported_wh,sold_wh,grid_export_wh');
+  // Contract rows (the household's energy rows, settlement rule 3, have no contract).
+  const delivered = csv.slice(1).map((l) => l.split(',')).filter((c) => c[0] && c[3] !== '' && Number(c[10]) > 0);
+  expect(csv.slice(1).some((l) => l.split(',')[14] === 'energy')).toBe(true);
   expect(delivered.length).toBeGreaterThanOrEqual(2);
   for (const c of delivered) {
     expect(c[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -228,6 +230,7 @@ test('a household joins by invite, deposits, contracts a named producer, settles
     expect(c[8]).toMatch(/^\d+\.\d{2}$/); // price in GT per kWh
     expect(c[12]).toMatch(/^\d+\.\d{2}$/); // paid in GT
     expect(c[15]).toBe('GT');
+    expect(c[16]).toBe('schedule'); // priced from the operator's committed day schedule
   }
 
   // ---- every view: screenshots, axe, 360 px --------------------------------------------------

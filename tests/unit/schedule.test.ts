@@ -10,6 +10,7 @@ import { priceOf, scheduleHour } from '../../src/core/prices.js';
 import { checkBody, TxError, type PriceOverride, type TxBody } from '../../src/core/tx.js';
 import { LIMITS, RULE2_PARAMS } from '../../src/core/params.js';
 import { preflight } from '../../src/core/preflight.js';
+import { checkDraft, defaultDraft, draftFromStored, scheduleFields, utcOffsetNow, utcOffsetText } from '../../src/market/schedule.js';
 
 const MIN = 60_000;
 const at = (interval: number, ms = 1000) => interval * MIN + ms;
@@ -178,5 +179,32 @@ describe('prices from a committed schedule', () => {
     const root = stateRoot(c.state);
     expect(stateRoot({ ...c.state, schedules: [] })).not.toEqual(root);
     expect([...c.state.prices.keys()]).toEqual([3]);
+  });
+});
+
+describe('the console\'s schedule draft (market/schedule.ts)', () => {
+  it('takes the browser\'s offset in whole quarter hours, never −0, and commits a valid schedule tx', () => {
+    const at = (offset: number) => ({ getTimezoneOffset: () => offset }) as Date;
+    expect(Object.is(utcOffsetNow(at(0)), 0)).toBe(true);
+    expect([utcOffsetNow(at(-120)), utcOffsetNow(at(300)), utcOffsetNow(at(-345)), utcOffsetNow(at(-900))]).toEqual([120, -300, 345, 840]);
+    const d = { ...defaultDraft(utcOffsetNow(at(0))), overrides: [{ first_interval: 3, last_interval: 8, price: 5 }, { first_interval: 20, last_interval: null, price: 6 }] };
+    expect(checkDraft(d)).toBeNull();
+    const fields = scheduleFields(d, 5);
+    // An override under way starts at the schedule's interval; one over before it is dropped.
+    expect(fields.overrides).toEqual([{ first_interval: 5, last_interval: 8, price: 5 }, { first_interval: 20, last_interval: null, price: 6 }]);
+    expect(scheduleFields(d, 9).overrides).toEqual([{ first_interval: 20, last_interval: null, price: 6 }]);
+    expect(code(() => checkBody({ v: 1, chain: new Uint8Array(32), from: 'a'.repeat(40), seq: 0, ...fields }))).toBe('ok');
+    expect(utcOffsetText(0)).toBe('UTC');
+    expect(utcOffsetText(-330)).toBe('UTC−05:30');
+  });
+
+  it('refuses what the ledger would, and reads the schedule kept by the app before committed schedules', () => {
+    expect(checkDraft({ ...defaultDraft(), hourly: [1] })).toMatch(/24/);
+    expect(checkDraft({ ...defaultDraft(), utc_offset_min: 10 })).toMatch(/quarter/);
+    expect(checkDraft({ ...defaultDraft(), overrides: [{ first_interval: 5, last_interval: null, price: 1 }, { first_interval: 9, last_interval: 9, price: 1 }] })).toMatch(/last/);
+    expect(draftFromStored({ hourly: HOURLY, override: 25, speed: 1 }, 60, 100)).toEqual({ hourly: HOURLY, utc_offset_min: 60, overrides: [{ first_interval: 100, last_interval: null, price: 25 }] });
+    expect(draftFromStored({ hourly: HOURLY, override: null, speed: 1 }, 0, 100)!.overrides).toEqual([]);
+    expect(draftFromStored({ hourly: [1, 2] }, 0, 100)).toBeNull();
+    expect(draftFromStored('junk', 0, 100)).toBeNull();
   });
 });
