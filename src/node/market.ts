@@ -164,6 +164,11 @@ export class MarketDriver {
     if (d) this.draft = d;
   }
 
+  /** The operator committed a schedule itself: no first schedule of the node's own while it is in flight. */
+  scheduleCommitted(): void {
+    this.#scheduleSent = Date.now();
+  }
+
   setDraft(d: ScheduleDraft): string | null {
     const problem = checkDraft(d);
     if (!problem) this.draft = { hourly: [...d.hourly], utc_offset_min: d.utc_offset_min, overrides: d.overrides.map((o) => ({ ...o })) };

@@ -107,6 +107,7 @@ export class OperatorDesk {
     const e = effective_interval ?? Math.floor(Date.now() / r.state.params.interval_ms) + 1;
     const out = await this.outbox.submit(scheduleFields(draft, e));
     if (out.ok) {
+      this.market.scheduleCommitted();
       this.market.setDraft(draft);
       await this.driver.saveSchedule(this.market.draft);
     }
