@@ -61,6 +61,7 @@ const KINDS: Record<string, string> = {
   remove: 'Member removed',
   promote: 'Member can vote',
   price: 'Price published',
+  schedule: 'Price schedule committed',
   meter: 'Meter reading',
   rename: 'Name changed',
   contract_payment: 'Energy bought',
