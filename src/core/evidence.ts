@@ -196,7 +196,15 @@ export function* evidenceItems(access: ChainAccess, household: NodeId, verifier:
   /** The two readings whose difference gave `member` its energy in `interval`, if any were in before `height`. */
   const energyOf = (member: NodeId, interval: number, height: number): [Pos, Pos] | null => {
     const list = readings.get(member) ?? [];
-    const k = list.findIndex((x) => x.interval >= interval);
+    // The first reading at or after `interval` (readings are in interval order): binary search.
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (list[mid]!.interval < interval) lo = mid + 1;
+      else hi = mid;
+    }
+    const k = lo < list.length ? lo : -1;
     if (k < 1 || list[k]!.height >= height) return null;
     const [prior, now] = [list[k - 1]!, list[k]!];
     // Before rule 3 only consecutive readings give energy.
