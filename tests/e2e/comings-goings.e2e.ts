@@ -99,6 +99,10 @@ test('prices go on while the operator is away; a consumer away five intervals ge
   operator.page = await reopen(operator.context, url);
   expect((await status(operator.page)).id).toBe(operatorId);
   await waitFor('the operator catches up', async () => (await status(operator.page)).applied >= (await status(c1.page)).applied - 1, 60_000);
+  // Its console shows the committed schedule the grid priced from meanwhile.
+  await operator.page.getByTestId('nav-operator').click();
+  await expect(operator.page.getByTestId('schedule-committed').first()).toContainText('day schedule at');
+  await operator.page.screenshot({ path: `${OUT}/operator-console.png`, fullPage: true });
 
   // ---- a consumer's tab closes for five intervals ----------------------------------------------
   const before = await market(c2.page);
