@@ -332,6 +332,9 @@ export async function startGridServer(opts: GridServerOptions): Promise<GridServ
         return;
       }
       if (!peer) return reject(socket, 'not_joined', 'join a room first');
+      // The page's own liveness check: a socket the server dropped while the page was cut
+      // off looks open to the page until something it sends is refused or goes unanswered.
+      if (msg.t === 'ping') return send(socket, { t: 'pong' });
       if (msg.t === 'signal') {
         const target = typeof msg.to === 'string' ? rooms.get(peer.room)?.get(msg.to) : undefined;
         if (!target) return; // gone meanwhile: the sender notices through presence

@@ -74,7 +74,7 @@ export function encodeGenesis(signed: SignedGenesis): Uint8Array {
 
 export function decodeGenesis(bytes: Uint8Array): SignedGenesis {
   const v = decodeCanonical(bytes, 256 * 1024) as unknown as SignedGenesis;
-  if (typeof v !== 'object' || v === null || !('genesis' in v) || !(v.sig instanceof Uint8Array)) {
+  if (typeof v !== 'object' || v === null || !Object.hasOwn(v, 'genesis') || !(v.sig instanceof Uint8Array)) {
     throw new GenesisError('not a signed genesis');
   }
   return v;

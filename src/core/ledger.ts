@@ -4,12 +4,13 @@
 // sequence but fails (overdraft, ended contract, …) changes nothing except consuming its
 // sequence number, so it can never be replayed later; one out of sequence consumes nothing.
 import { encodeCanonical, type CanonicalValue } from './codec.js';
-import { bytesEqual, toHex } from './bytes.js';
+import { bytesEqual } from './bytes.js';
 import { taggedHash } from './hash.js';
 // Invite signatures need the operator's key from state, so the ledger checks them itself
 // with the core's synchronous verifier.
 import { nobleVerifier as inviteVerifier, nodeIdOf, type NodeId, type Verifier } from './keys.js';
-import { contractStartMaxIntervals, exactMoney, LIMITS, settlementRuleOf, type GridParams } from './params.js';
+import { contractStartMaxIntervals, exactMoney, isLegacyGenesis, LIMITS, settlementRuleOf, type GridParams } from './params.js';
+import { checkInviteV2, inviteId, isInviteV1 } from './invite.js';
 import { operatorIdOf, type SignedGenesis, checkGenesis } from './genesis.js';
 import { blockHash, checkBlock, type Block } from './block.js';
 import { inviteMessage, TxError, type DecodedTx, type Role, type TxBody, type TxErrorCode, type TxOf } from './tx.js';
@@ -217,6 +218,7 @@ function execute(state: LedgerState, body: TxBody, sender: Member | undefined, h
       requireRole(sender, (r) => r === 'operator' || sender!.voter, 'promote');
       const m = liveMember(state, body.member);
       if (m.voter) deny('not_learner', `${m.id} already votes`);
+      if (m.role === 'auditor') deny('not_permitted', 'an auditor reads the chain; it does not vote');
       m.voter = true;
       return {};
     }
@@ -290,10 +292,13 @@ function execute(state: LedgerState, body: TxBody, sender: Member | undefined, h
       return {};
     }
     case 'meter': {
-      const s = requireRole(sender, (r) => r !== 'operator', 'report meter readings');
+      const s = requireRole(sender, (r) => r !== 'operator' && r !== 'auditor', 'report meter readings');
       recordReading(state, s.id, body, now, out);
       return {};
     }
+    default:
+      // Unreachable: decode admits only own-property kinds. Kept so no kind can apply as a no-op.
+      return deny('unknown_kind', `kind ${String((body as { kind: unknown }).kind)} is not a transaction kind`);
   }
 }
 
@@ -306,12 +311,19 @@ function admit(state: LedgerState, body: TxOf<'admit'>, sender: Member | undefin
     if (body.from !== body.member) deny('bad_invite', 'an invite is presented by the joiner itself');
     if (inv.role !== body.role) deny('bad_invite', 'role differs from the invite');
     const operator = state.members.get(state.operator)!;
-    // Signature checks belong to decode, but this one needs the operator's key from state.
-    if (!inviteVerifier.verify(operator.pub, inviteMessage(state.chain_id, inv.code, inv.role, inv.expires_ms), inv.sig)) {
-      deny('bad_invite', 'invite is not signed by the operator');
+    // Signature checks belong to decode, but these need the operator's key from state.
+    if (isInviteV1(inv)) {
+      // A bearer code: refused in grids made since v2 invites; older chains replay as made.
+      if (!isLegacyGenesis(state.params)) deny('bad_invite', 'a v1 invite (bearer code) is refused: ask for a new invite');
+      if (!inviteVerifier.verify(operator.pub, inviteMessage(state.chain_id, inv.code, inv.role, inv.expires_ms), inv.sig)) {
+        deny('bad_invite', 'invite is not signed by the operator');
+      }
+    } else {
+      const problem = checkInviteV2(state.chain_id, operator.pub, inv, body.pub, inviteVerifier);
+      if (problem) deny('bad_invite', problem);
     }
     if (inv.expires_ms < state.time_ms) deny('invite_expired', 'invite has expired');
-    if (state.used_invites.has(toHex(inv.code))) deny('invite_used', 'invite was used already');
+    if (state.used_invites.has(inviteId(inv))) deny('invite_used', 'invite was used already');
   }
   const existing = state.members.get(body.member);
   if (existing?.removed) deny('id_reused', `${body.member} was removed; ids are never reused`);
@@ -319,7 +331,7 @@ function admit(state: LedgerState, body: TxOf<'admit'>, sender: Member | undefin
   let live = 0;
   for (const m of state.members.values()) if (!m.removed) live++;
   if (live >= LIMITS.members_max) deny('members_full', `the grid has ${LIMITS.members_max} members`);
-  if (body.invite) state.used_invites.set(toHex(body.invite.code), body.invite.expires_ms);
+  if (body.invite) state.used_invites.set(inviteId(body.invite), body.invite.expires_ms);
   state.members.set(body.member, {
     id: body.member,
     pub: body.pub,

@@ -39,6 +39,34 @@ export interface GridParams {
    * grids made before it, which keep version 1 headers; new grids get 2.
    */
   block_version?: 1 | 2;
+  /**
+   * How far (seconds) a block's time may run ahead of a follower's clock: followers refuse
+   * later blocks and a leader never proposes one. Absent in geneses made before it existed:
+   * those grids get DEFAULT_MAX_CLOCK_AHEAD_S (see clockAllowanceMs).
+   */
+  max_clock_ahead_s?: number;
+  /**
+   * Who may read the chain (its genesis, blocks and certificates) from a member's node:
+   * absent or false — members (auditors included) and joiners presenting a valid invite;
+   * true — anyone (a public grid). Absent in geneses made before it: closed, like new grids.
+   */
+  open_reading?: boolean;
+}
+
+/** The block-time allowance of grids whose genesis does not set one. */
+export const DEFAULT_MAX_CLOCK_AHEAD_S = 30;
+
+/** How far ahead of a node's clock a block may be dated, in ms. */
+export function clockAllowanceMs(params: GridParams): number {
+  return (params.max_clock_ahead_s ?? DEFAULT_MAX_CLOCK_AHEAD_S) * 1000;
+}
+
+/**
+ * Geneses made before the trust boundary (issue 11) carry no max_clock_ahead_s. Their chains
+ * replay by the rules they were made under where those differ: v1 invites still apply.
+ */
+export function isLegacyGenesis(params: GridParams): boolean {
+  return params.max_clock_ahead_s === undefined;
 }
 
 export type SettlementRule = 1 | 2 | 3;
@@ -91,6 +119,7 @@ export function gridParams(overrides: Partial<GridParams> = {}): GridParams {
     contract_start_max_intervals: intervals(CONTRACT_START_MAX_MS),
     settlement_rule: SETTLEMENT_RULE_LATEST,
     block_version: 2,
+    max_clock_ahead_s: DEFAULT_MAX_CLOCK_AHEAD_S,
     ...overrides,
   };
 }
@@ -149,12 +178,14 @@ export const LIMITS = {
   /** A schedule's UTC offset, in minutes (UTC−12:00 .. UTC+14:00, in steps of 15). */
   utc_offset_min_min: -720,
   utc_offset_min_max: 840,
+  /** The largest block-time allowance a genesis may set (one hour). */
+  max_clock_ahead_s: 3600,
 } as const;
 
 const PARAM_KEYS: readonly string[] = [
   'interval_ms', 'settle_lag_intervals', 'token_symbol', 'token_decimals', 'block_max_txs', 'block_max_bytes',
   'block_max_wait_ms', 'commit_quorum', 'contract_max_intervals', 'retain_intervals',
-  'contract_start_max_intervals', 'settlement_rule', 'block_version',
+  'contract_start_max_intervals', 'settlement_rule', 'block_version', 'max_clock_ahead_s', 'open_reading',
 ];
 
 export function checkParams(params: GridParams): string | null {
@@ -186,5 +217,10 @@ export function checkParams(params: GridParams): string | null {
     return 'params.settlement_rule must be 1, 2 or 3';
   }
   if (params.block_version !== undefined && params.block_version !== 1 && params.block_version !== 2) return 'params.block_version must be 1 or 2';
+  if (params.open_reading !== undefined && typeof params.open_reading !== 'boolean') return 'params.open_reading must be true or false';
+  const ahead = params.max_clock_ahead_s;
+  if (ahead !== undefined && (typeof ahead !== 'number' || !Number.isSafeInteger(ahead) || ahead < 1 || ahead > LIMITS.max_clock_ahead_s)) {
+    return `params.max_clock_ahead_s must be an integer in 1..${LIMITS.max_clock_ahead_s}`;
+  }
   return null;
 }

@@ -11,11 +11,13 @@ import type { Entry, HardState, Membership, Message, RaftConfig, Ready } from '.
 import { Mempool, type MempoolLimits } from './mempool.js';
 import { apply, applyChecked, genesisState, votersOf, type ApplyResult, type LedgerState, type Receipt } from './ledger.js';
 import type { Statement } from './settlement.js';
-import { ackMessage, blockHash, checkBlock, checkCertificate, quorumSize, type Ack, type Block, type BlockHeader } from './block.js';
-import { decodeTx, decodeTxUnverified, TxError, type DecodedTx, type TxErrorCode } from './tx.js';
+import { ackMessage, blockHash, BlockError, checkBlock, checkCertificate, quorumSize, type Ack, type Block, type BlockHeader } from './block.js';
+import { checkTxSignature, decodeTxUnverified, TxError, type DecodedTx, type TxErrorCode } from './tx.js';
 import type { SignedGenesis } from './genesis.js';
 import type { NodeId, Verifier } from './keys.js';
 import { fromHex, toHex } from './bytes.js';
+import { clockAllowanceMs, isLegacyGenesis } from './params.js';
+import { checkInviteV2, inviteId, isInviteV1 } from './invite.js';
 import { frontierAppend, nextHistory, type Frontier } from './history.js';
 
 export interface Certificate {
@@ -99,8 +101,50 @@ export interface ReplicaOptions {
 
 export type SubmitResult = { ok: true; id: string } | { ok: false; code: TxErrorCode | 'mempool_full' | 'duplicate'; reason: string };
 
+/** What receive() tells the driver about the peer that sent an envelope. */
+export interface ReceiveResult {
+  /**
+   * Signatures in it that did not verify (transactions, blocks, acks): honest members never
+   * send one, so the driver may count each as a strike against the peer.
+   */
+  bad_signatures: number;
+}
+
+/**
+ * Why the replica refused consensus traffic or a block at the trust boundary, counted in
+ * Replica.refused (Raft's own drops are in raft.dropped; droppedByReason() has both).
+ */
+export type ReplicaRefusal =
+  /** The message inside names another sender or receiver than the transport authenticated. */
+  | 'spoofed_sender'
+  /** A certificate request from anyone but this term's leader. */
+  | 'cert_req_not_leader'
+  /** A certificate sent by a node that is no voter. */
+  | 'cert_not_voter'
+  /** A certificate for a height whose voters this node does not know (before its history). */
+  | 'cert_unknown_height'
+  /** A certificate that is no quorum of the voters at its own height, or has a bad ack. */
+  | 'cert_invalid'
+  /** A block whose proposer is no voter in the state before it. */
+  | 'proposer_not_voter'
+  /** A block of the sending leader's term that the leader did not propose. */
+  | 'proposer_not_leader'
+  /** A block dated more than max_clock_ahead_s past this node's clock. */
+  | 'block_time_ahead'
+  /** A block holding more than one membership change. */
+  | 'membership_changes'
+  /** Any other failed block check (checkBlock: links, limits, Merkle root, signatures). */
+  | 'block_invalid'
+  /** (leader) The chain's tip is dated beyond the allowance past this node's clock: it proposes nothing. */
+  | 'clock_behind_chain';
+
 // A rekey is one: it removes the old key (a voter, maybe) and adds the new one as a learner.
 const MEMBERSHIP_KINDS = new Set(['admit', 'remove', 'promote', 'rekey']);
+const hasMembershipChange = (txs: DecodedTx[]) => txs.some((t) => MEMBERSHIP_KINDS.has(t.body.kind));
+/** Voter-set changes remembered for checking certificates at their own height. */
+const VOTER_HISTORY_MAX = 1024;
+
+type Voters = ReadonlyMap<NodeId, Uint8Array>;
 
 /**
  * How a syncing node checks fetched blocks. 'full': every signature (proposers' and every
@@ -132,6 +176,8 @@ export class Replica {
   readonly certs = new Map<number, Certificate>();
   readonly receipts = new Map<string, { height: number; receipt: Receipt }>();
   readonly counters = { txs_rejected: 0, blocks_rejected: 0, acks_rejected: 0, certs_rejected: 0, forwarded: 0 };
+  /** Consensus traffic and blocks refused at the trust boundary, by reason. */
+  readonly refused: Partial<Record<ReplicaRefusal, number>> = {};
   /** Transactions refused on entry (from a client or a peer), by reason code. */
   readonly txs_rejected_by: Partial<Record<TxErrorCode | 'duplicate' | 'mempool_full', number>> = {};
   readonly #verifier: Verifier;
@@ -153,6 +199,23 @@ export class Replica {
   /** The last certified batch accepted by sync, with its post-state, until it is applied. */
   #syncTail: { index: number; hash: string; state: LedgerState } | null = null;
   #deferredCertReq: { height: number; hash: string; to: NodeId } | null = null;
+  /** The voters of the applied state. */
+  #appliedVoters: Voters = new Map();
+  /**
+   * Blocks checked but not applied yet (in the log, or being checked): their parent and the
+   * voters after them, so the proposer of the next one can be checked against the state
+   * before it, and the log's pending configuration is known.
+   */
+  readonly #pending = new Map<string, { entry: Entry; parent: Entry; voters: Voters }>();
+  /** Voters after block `from` until the next record: certificates are checked at their height. */
+  readonly #voterHistory: { from: number; voters: Voters }[] = [];
+  /** A certificate for a height not applied yet: checked once it is. */
+  #pendingCert: Certificate | null = null;
+  /** This node's clock while it handles a message (receive); null otherwise. */
+  #clock_ms: number | null = null;
+  /** Bad signatures found while handling the current message. */
+  #badSignatures = 0;
+  #clockBehindAt = '';
   /** The history frontier after the last block validated (blocks are validated in chain order). */
   #lastFrontier: { hash: string; frontier: Frontier } | null = null;
   /** The frontier the block being signed builds on (blockTemplate → proposeBlock). */
@@ -180,12 +243,16 @@ export class Replica {
       from = snap.height + 1;
     }
     for (const cert of opts.restored?.certs ?? []) if (log[cert.height]?.hash === cert.hash) this.certs.set(cert.height, cert);
+    this.#appliedVoters = votersOf(this.state);
+    this.#voterHistory.push({ from: from - 1, voters: this.#appliedVoters });
     for (let i = from; i <= commit; i++) {
       const result = apply(this.state, log[i]!.block!, this.#verifier);
       this.state = result.state;
       this.#recordReceipts(i, result.receipts);
       if (result.statements.length > 0) this.restoredStatements.push({ height: i, statements: result.statements });
+      this.#noteVoters(i, result.state);
     }
+    this.#appliedVoters = this.#voterHistory[this.#voterHistory.length - 1]!.voters;
     const tuning = { ...DEFAULT_TUNING, ...opts.tuning };
     this.#tuning = tuning;
     this.raft = new Raft(
@@ -194,8 +261,9 @@ export class Replica {
         ...tuning,
         commit_quorum: this.state.params.commit_quorum,
         rand: opts.rand,
-        validate: (entry, prev) => this.#validate(entry, prev),
+        validate: (entry, prev, from) => this.#validate(entry, prev, { ...(from ? { from } : {}), clock_ms: this.#clock_ms }),
         entry_bytes: entryBytes,
+        log_voter: (id) => this.#logVoter(id),
       },
       { hard, log, membership: this.#membershipOf(this.state), applied: commit },
     );
@@ -214,18 +282,40 @@ export class Replica {
     }
   }
 
-  receive(env: Envelope, now_ms: number): void {
-    if (env.to !== this.id) return;
+  /**
+   * An envelope from a peer, `env.from` authenticated by the transport; `now_ms` is this
+   * node's clock (blocks dated too far past it are refused). The result says whether the
+   * peer sent signatures that do not verify.
+   */
+  receive(env: Envelope, now_ms: number): ReceiveResult {
+    const result: ReceiveResult = { bad_signatures: 0 };
+    if (env.to !== this.id) return result;
+    this.#badSignatures = 0;
+    this.#clock_ms = now_ms;
+    try {
+      this.#receive(env, now_ms, result);
+    } finally {
+      this.#clock_ms = null;
+    }
+    result.bad_signatures += this.#badSignatures;
+    return result;
+  }
+
+  #receive(env: Envelope, now_ms: number, result: ReceiveResult): void {
     switch (env.kind) {
       case 'raft':
-        if (env.msg.from !== env.from) return; // the transport authenticated `from`
+        // The transport authenticated `from`: a message naming someone else is a forgery.
+        if (env.msg.from !== env.from || env.msg.to !== env.to) return this.#count('spoofed_sender');
         this.raft.step(env.msg);
         return;
       case 'txs':
-        for (const bytes of env.txs.slice(0, MAX_TX_PER_FORWARD)) this.submit(bytes, now_ms);
+        for (const bytes of env.txs.slice(0, MAX_TX_PER_FORWARD)) {
+          const r = this.submit(bytes, now_ms);
+          if (!r.ok && r.code === 'bad_signature') result.bad_signatures++;
+        }
         return;
       case 'cert_req':
-        if (env.term !== this.raft.term || env.from !== this.raft.leader) return;
+        if (env.term !== this.raft.term || env.from !== this.raft.leader) return this.#count('cert_req_not_leader');
         this.#deferredCertReq = { height: env.height, hash: env.hash, to: env.from };
         this.#answerCertRequest();
         return;
@@ -233,16 +323,31 @@ export class Replica {
         this.#collectAck(env.from, env.height, env.hash, env.sig);
         return;
       case 'cert':
+        // Leaders send certificates to their followers; nobody else needs to push them.
+        if (!this.#appliedVoters.has(env.from) && !this.#logVoter(env.from)) return this.#count('cert_not_voter');
         this.#acceptCert(env.cert);
         return;
     }
   }
 
-  /** A transaction from a local client or forwarded by a peer. */
+  #count(reason: ReplicaRefusal): void {
+    this.refused[reason] = (this.refused[reason] ?? 0) + 1;
+  }
+
+  /** Every message and block refused at the trust boundary, by reason: Raft's and the replica's. */
+  droppedByReason(): Record<string, number> {
+    return { ...this.raft.dropped, ...this.refused };
+  }
+
+  /**
+   * A transaction from a local client or forwarded by a peer. The cheap checks come first
+   * (shape, membership, sequence, invite fields, duplicates) so that strangers' and replayed
+   * transactions cost no signature check; a bad signature is reported as `bad_signature`.
+   */
   submit(bytes: Uint8Array, now_ms: number): SubmitResult {
     let tx: DecodedTx;
     try {
-      tx = decodeTx(bytes, this.chain_id, this.#verifier);
+      tx = decodeTxUnverified(bytes, this.chain_id);
     } catch (err) {
       const e = err instanceof TxError ? err : new TxError('malformed', String(err));
       return this.#refuse(e.code, e.message);
@@ -250,6 +355,17 @@ export class Replica {
     const early = this.#precheck(tx);
     if (early) return this.#refuse(early.code, early.message);
     if (this.receipts.has(tx.id)) return this.#refuse('duplicate', 'already committed');
+    if (this.mempool.has(tx.id)) return { ok: true, id: tx.id };
+    try {
+      checkTxSignature(tx, this.#verifier);
+    } catch (err) {
+      return this.#refuse('bad_signature', (err as Error).message);
+    }
+    if (tx.body.kind === 'admit' && tx.body.invite !== null && !isInviteV1(tx.body.invite)) {
+      const operator = this.state.members.get(this.state.operator)!;
+      const problem = checkInviteV2(this.chain_id, operator.pub, tx.body.invite, tx.body.pub, this.#verifier);
+      if (problem) return this.#refuse('bad_invite', problem);
+    }
     const added = this.mempool.add(tx, now_ms);
     if (added === 'full') return this.#refuse('mempool_full', 'the mempool is full; try again');
     // Forward to the leader; dedup by id stops a transaction bouncing between nodes.
@@ -266,13 +382,27 @@ export class Replica {
     return { ok: false, code, reason };
   }
 
-  /** Cheap stateful checks against the applied state, so strangers' txs never enter a block. */
+  /**
+   * Cheap stateful checks against the applied state, before any signature: strangers' txs
+   * and replays never cost a verification and never enter a block.
+   */
   #precheck(tx: DecodedTx): TxError | null {
-    const member = this.state.members.get(tx.body.from);
-    // A joiner's admit with an invite and a new key's rekey come from strangers to the ledger.
-    if (((tx.body.kind === 'admit' && tx.body.invite !== null) || tx.body.kind === 'rekey') && !member) return null;
-    if (!member || member.removed) return new TxError('unknown_account', `${tx.body.from} is not a member`);
-    if (tx.body.seq < member.seq) return new TxError('replayed_seq', `seq ${tx.body.seq} already used`);
+    const body = tx.body;
+    const member = this.state.members.get(body.from);
+    if (body.kind === 'admit' && body.invite !== null && !member) {
+      const inv = body.invite;
+      if (isInviteV1(inv)) return new TxError('bad_invite', 'a v1 invite (bearer code) is refused: ask for a new invite');
+      if (body.seq !== 0) return new TxError('skipped_seq', 'a joiner signs its admit with seq 0');
+      if (body.member !== body.from) return new TxError('bad_invite', 'an invite is presented by the joiner itself');
+      if (inv.role !== body.role) return new TxError('bad_invite', 'role differs from the invite');
+      if (inv.expires_ms < this.state.time_ms) return new TxError('invite_expired', 'invite has expired');
+      if (this.state.used_invites.has(inviteId(inv))) return new TxError('invite_used', 'invite was used already');
+      return null;
+    }
+    // A new key's rekey comes from a stranger to the ledger (its checks are the ledger's).
+    if (body.kind === 'rekey' && !member) return null;
+    if (!member || member.removed) return new TxError('unknown_account', `${body.from} is not a member`);
+    if (body.seq < member.seq) return new TxError('replayed_seq', `seq ${body.seq} already used`);
     return null;
   }
 
@@ -291,6 +421,18 @@ export class Replica {
     const oldest = this.mempool.oldestArrival();
     const due = oldest !== null && (this.mempool.size >= p.block_max_txs || now_ms - oldest >= p.block_max_wait_ms);
     if (!needsNoop && !due) return null;
+    const last = raft.lastEntry();
+    const prevTime = last.block ? last.block.header.time_ms : this.genesis.genesis.time_ms;
+    // A block is dated max(now, parent's time); past the allowance, followers would refuse it.
+    if (prevTime > now_ms + clockAllowanceMs(p)) {
+      if (this.#clockBehindAt !== last.hash) {
+        this.#clockBehindAt = last.hash;
+        this.#count('clock_behind_chain');
+      }
+      return null;
+    }
+    // A leader whose removal is in its log proposes nothing more: it is no voter after it.
+    if (this.#tuning.planted_bug !== 'no_membership_check' && !this.#votersAfter(last).has(this.id)) return null;
     const inLog = this.#uncommittedTxIds();
     let membershipOk = raft.canProposeMembershipChange();
     const txs = needsNoop
@@ -304,8 +446,6 @@ export class Replica {
           return false;
         });
     if (!needsNoop && txs.length === 0) return null;
-    const last = raft.lastEntry();
-    const prevTime = last.block ? last.block.header.time_ms : this.genesis.genesis.time_ms;
     const frontier = this.#frontierAfter(last);
     if (!frontier) throw new Error(`no history frontier for the leader's own block ${last.index}`);
     const history = nextHistory(this.state.params, frontier);
@@ -340,6 +480,7 @@ export class Replica {
   proposeBlock(block: Block, txs: DecodedTx[], now_ms: number): boolean {
     this.#signing = false;
     const entry: Entry = { index: block.header.height, term: block.header.term, hash: toHex(blockHash(block.header)), block };
+    const parent = this.raft.lastEntry();
     if (!this.raft.propose(entry)) {
       for (const tx of txs) this.mempool.add(tx, now_ms);
       return false;
@@ -349,7 +490,8 @@ export class Replica {
     const base = this.#templateFrontier;
     if (base && base.height === entry.index) this.#lastFrontier = { hash: entry.hash, frontier: frontierAppend(base.frontier, entry.index, fromHex(entry.hash)) };
     this.#templateFrontier = null;
-    if (txs.some((t) => MEMBERSHIP_KINDS.has(t.body.kind))) this.raft.notePendingMembershipChange(entry.index);
+    this.#notePending(entry, parent, txs, this.#votersAfter(parent));
+    if (hasMembershipChange(txs)) this.raft.notePendingMembershipChange(entry.index);
     return true;
   }
 
@@ -372,6 +514,7 @@ export class Replica {
     if (this.raft.role !== 'leader' || !this.raft.canProposeMembershipChange()) return null;
     const pending = new Set([...this.mempool.all(), ...this.#uncommittedTxs()].filter((t) => t.body.kind === 'promote').map((t) => (t.body as { member: string }).member));
     for (const id of this.raft.membership().learners) {
+      if (this.state.members.get(id)?.role === 'auditor') continue; // auditors read; they never vote
       const pr = this.raft.progressOf(id);
       if (pr && pr.match >= this.raft.commit && !pending.has(id)) return id;
     }
@@ -454,8 +597,13 @@ export class Replica {
     if (!round || round.height !== height || round.hash !== hash || round.acks.has(from)) return;
     const voters = round.voters;
     const pub = voters.get(from);
-    if (!pub || !this.#verifier.verify(pub, ackMessage(this.chain_id, height, fromHex(hash)), sig)) {
+    if (!pub) {
+      this.counters.acks_rejected++; // no voter at this height: not even worth a verification
+      return;
+    }
+    if (!this.#verifier.verify(pub, ackMessage(this.chain_id, height, fromHex(hash)), sig)) {
       this.counters.acks_rejected++;
+      this.#badSignatures++;
       return;
     }
     round.acks.set(from, sig);
@@ -469,20 +617,55 @@ export class Replica {
     }
   }
 
+  /** A certificate holds a quorum of the voters in the state after its block: checked there, not today. */
   #acceptCert(cert: Certificate): void {
     if (this.certs.has(cert.height)) return;
     const entry = this.raft.log[cert.height];
     if (!entry || entry.hash !== cert.hash) {
+      this.counters.certs_rejected++; // not a block this node holds (yet): nothing to certify
+      return;
+    }
+    if (cert.height > this.raft.applied) {
+      // The voters at its height are not known until it is applied: keep the newest one.
+      if (!this.#pendingCert || this.#pendingCert.height < cert.height) this.#pendingCert = cert;
+      return;
+    }
+    const voters = this.votersAt(cert.height);
+    if (!voters) {
       this.counters.certs_rejected++;
+      this.#count('cert_unknown_height');
       return;
     }
     try {
-      checkCertificate(this.chain_id, cert.height, fromHex(cert.hash), cert.acks, votersOf(this.state), this.state.params.commit_quorum, this.#verifier);
+      checkCertificate(this.chain_id, cert.height, fromHex(cert.hash), cert.acks, voters, this.state.params.commit_quorum, this.#verifier);
     } catch {
       this.counters.certs_rejected++;
+      this.#count('cert_invalid');
       return;
     }
     this.#storeCert(cert);
+  }
+
+  /**
+   * The voters in the state after block `height` (whose acks make its certificate), or null
+   * when not applied yet or before what this node remembers (its snapshot, or 1024 changes ago).
+   */
+  votersAt(height: number): Voters | null {
+    if (height > this.raft.applied) return null;
+    for (let i = this.#voterHistory.length - 1; i >= 0; i--) {
+      const rec = this.#voterHistory[i]!;
+      if (rec.from <= height) return rec.voters;
+    }
+    return null;
+  }
+
+  /** After applying block `height`: records the voters if they changed. */
+  #noteVoters(height: number, state: LedgerState): void {
+    const voters = votersOf(state);
+    const last = this.#voterHistory[this.#voterHistory.length - 1];
+    if (last && sameVoters(last.voters, voters)) return;
+    this.#voterHistory.push({ from: height, voters });
+    if (this.#voterHistory.length > VOTER_HISTORY_MAX) this.#voterHistory.shift();
   }
 
   #storeCert(cert: Certificate): void {
@@ -533,6 +716,20 @@ export class Replica {
    * quorum of the voters of the state after it. Returns a reason when refused.
    */
   acceptSynced(entries: Entry[], cert: Certificate, verification: SyncVerification = 'full'): string | null {
+    const refused = this.#acceptSynced(entries, cert, verification);
+    if (refused !== null) {
+      // A refused batch leaves nothing behind: the blocks it decoded are not in the log.
+      for (const e of entries) if (this.raft.log[e.index]?.hash !== e.hash && !this.#pending.has(e.hash)) this.#txsByBlock.delete(e.hash);
+    }
+    return refused;
+  }
+
+  /** Decoded blocks this replica holds outside its applied state (tests watch it stay bounded). */
+  get decodedBlocksHeld(): number {
+    return this.#txsByBlock.size;
+  }
+
+  #acceptSynced(entries: Entry[], cert: Certificate, verification: SyncVerification): string | null {
     const trust = verification === 'certificate' ? certifiedTrust : undefined;
     const first = entries[0];
     const last = entries[entries.length - 1];
@@ -547,14 +744,22 @@ export class Replica {
     // scratch state to learn the voters the certificate must satisfy.
     let prev = this.raft.log[first.index - 1]!;
     let state = base.state;
+    let voters: Voters = votersOf(state);
+    // Grids made before the proposer rule may hold a block a leader cut after its own removal
+    // (then committed with it): the certificate vouches for those chains.
+    const checkProposer = !isLegacyGenesis(state.params);
     const results: ApplyResult[] = [];
+    const votersAfter: Voters[] = [];
     for (const e of entries) {
-      const problem = e.index === prev.index + 1 ? this.#validate(e, prev, trust) : 'not contiguous';
+      const problem = e.index === prev.index + 1 ? this.#validate(e, prev, { ...(trust ? { trust_tx: trust } : {}), pre_voters: voters, check_proposer: checkProposer, clock_ms: null }) : 'not contiguous';
       if (problem !== null) return `block ${e.index}: ${problem}`;
       // #validate ran checkBlock against the parent, which `state` is the state after.
-      const result = applyChecked(state, e.block!, this.#txsByBlock.get(e.hash)!);
+      const txs = this.#txsByBlock.get(e.hash)!;
+      const result = applyChecked(state, e.block!, txs);
       results.push(result);
       state = result.state;
+      if (hasMembershipChange(txs)) voters = votersOf(state);
+      votersAfter.push(voters);
       prev = e;
     }
     try {
@@ -565,7 +770,10 @@ export class Replica {
     }
     const refused = this.raft.appendCertified(entries, cert.height, true);
     if (refused !== null) return refused;
-    entries.forEach((e, i) => this.#preApplied.set(e.hash, results[i]!));
+    entries.forEach((e, i) => {
+      this.#preApplied.set(e.hash, results[i]!);
+      this.#pending.set(e.hash, { entry: e, parent: i === 0 ? this.raft.log[e.index - 1]! : entries[i - 1]!, voters: votersAfter[i]! });
+    });
     this.#syncTail = { index: last.index, hash: last.hash, state };
     this.#storeCert(cert);
     return null;
@@ -591,31 +799,125 @@ export class Replica {
     return frontier;
   }
 
-  #validate(entry: Entry, prev: Entry, trust_tx?: (tx: DecodedTx) => boolean): string | null {
+  /**
+   * The checks before a block enters the log, cheapest first: the entry matches its header;
+   * the proposer is the leader that sent it (for blocks of that leader's term) and a voter in
+   * the state before the block; its time is within the allowance past this node's clock;
+   * then checkBlock (links, limits, Merkle root, signatures); at most one membership change.
+   * `clock_ms` null: no clock check (blocks this node persisted, or a certificate vouches for).
+   */
+  #validate(
+    entry: Entry,
+    prev: Entry,
+    opts: {
+      from?: { leader: NodeId; term: number };
+      clock_ms?: number | null;
+      trust_tx?: (tx: DecodedTx) => boolean;
+      /** The voters before this block, when the caller knows them (sync's scratch state). */
+      pre_voters?: Voters;
+      check_proposer?: boolean;
+    } = {},
+  ): string | null {
     const b = entry.block;
-    if (!b) return 'entry without a block';
-    if (b.header.height !== entry.index || b.header.term !== entry.term) return 'header does not match the entry';
-    if (toHex(blockHash(b.header)) !== entry.hash) return 'hash does not match the header';
+    if (!b) return this.#refuseBlock('block_invalid', 'entry without a block');
+    const h = b.header;
+    if (h.height !== entry.index || h.term !== entry.term) return this.#refuseBlock('block_invalid', 'header does not match the entry');
+    if (toHex(blockHash(h)) !== entry.hash) return this.#refuseBlock('block_invalid', 'hash does not match the header');
+    const pre = opts.pre_voters ?? this.#votersAfter(prev);
+    if (this.#tuning.planted_bug !== 'no_membership_check' && opts.check_proposer !== false) {
+      // Only the leader of a term proposes that term's blocks; and only a voter leads.
+      if (opts.from && entry.term === opts.from.term && h.proposer !== opts.from.leader) {
+        return this.#refuseBlock('proposer_not_leader', `block ${entry.index} of term ${entry.term} was not proposed by its leader`);
+      }
+      if (!pre.has(h.proposer)) return this.#refuseBlock('proposer_not_voter', `proposer ${h.proposer} of block ${entry.index} is no voter`);
+    }
+    if (opts.clock_ms !== undefined && opts.clock_ms !== null && h.time_ms > opts.clock_ms + clockAllowanceMs(this.state.params)) {
+      return this.#refuseBlock('block_time_ahead', `block ${entry.index} is dated ${h.time_ms - opts.clock_ms} ms past this node's clock`);
+    }
     const prevTime = prev.block ? prev.block.header.time_ms : this.genesis.genesis.time_ms;
     const frontier = this.#frontierAfter(prev);
-    if (!frontier) return `no history for the parent ${prev.index}`;
+    if (!frontier) return this.#refuseBlock('block_invalid', `no history for the parent ${prev.index}`);
+    let txs: DecodedTx[];
     try {
-      const txs = checkBlock(b, {
+      txs = checkBlock(b, {
         chain: this.chain_id,
         prev: { hash: fromHex(prev.hash), height: prev.index, term: prev.term, time_ms: prevTime },
         history: nextHistory(this.state.params, frontier),
         max_txs: this.state.params.block_max_txs,
         max_bytes: this.state.params.block_max_bytes,
         verifier: this.#verifier,
-        ...(trust_tx ? { trust_tx } : {}),
+        ...(opts.trust_tx ? { trust_tx: opts.trust_tx } : {}),
       });
-      this.#txsByBlock.set(entry.hash, txs);
-      this.#lastFrontier = { hash: entry.hash, frontier: frontierAppend(frontier, prev.index + 1, fromHex(entry.hash)) };
-      return null;
     } catch (err) {
-      this.counters.blocks_rejected++;
-      return (err as Error).message;
+      if (err instanceof BlockError && (err.code === 'bad_proposer_sig' || (err.code === 'bad_tx' && err.message.includes('bad_signature')))) this.#badSignatures++;
+      return this.#refuseBlock('block_invalid', (err as Error).message);
     }
+    let changes = 0;
+    for (const t of txs) if (MEMBERSHIP_KINDS.has(t.body.kind)) changes++;
+    if (changes > 1) return this.#refuseBlock('membership_changes', `block ${entry.index} holds ${changes} membership changes (one per block)`);
+    this.#txsByBlock.set(entry.hash, txs);
+    this.#lastFrontier = { hash: entry.hash, frontier: frontierAppend(frontier, prev.index + 1, fromHex(entry.hash)) };
+    if (!opts.pre_voters) this.#notePending(entry, prev, txs, pre);
+    return null;
+  }
+
+  #refuseBlock(reason: ReplicaRefusal, message: string): string {
+    this.counters.blocks_rejected++;
+    this.#count(reason);
+    return message;
+  }
+
+  /**
+   * Remembers a checked, unapplied block: its parent, and the voters after it (those before
+   * it unless it changes membership; then the state after it is computed, and reused when
+   * the block is applied).
+   */
+  #notePending(entry: Entry, parent: Entry, txs: DecodedTx[], pre: Voters): void {
+    this.#pending.set(entry.hash, { entry, parent, voters: pre });
+    if (hasMembershipChange(txs)) {
+      const after = votersOf(this.#stateAfter(entry));
+      this.#pending.set(entry.hash, { entry, parent, voters: sameVoters(after, pre) ? pre : after });
+    }
+  }
+
+  /** The voters after `entry`: the applied state's, a checked block's, or (older) the history's. */
+  #votersAfter(entry: Entry): Voters {
+    if (entry.index === this.raft.applied) return this.#appliedVoters;
+    const p = this.#pending.get(entry.hash);
+    if (p) return p.voters;
+    if (entry.index < this.raft.applied) return this.votersAt(entry.index) ?? this.#appliedVoters;
+    return this.#appliedVoters;
+  }
+
+  /** Whether `id` votes in the configuration after this node's log tip (Raft's log_voter). */
+  #logVoter(id: NodeId): boolean {
+    const v = this.#pending.get(this.raft.lastEntry().hash)?.voters;
+    return v !== undefined && v !== this.#appliedVoters && v.has(id);
+  }
+
+  /**
+   * The ledger state after a checked but unapplied block that changes membership, computed
+   * from the applied state (or the last such block's) along its parents. Only the results of
+   * membership changes are kept (for advance(), and as the starting point of the next one), so
+   * memory stays bounded however long the unapplied suffix (a joiner catching up).
+   */
+  #stateAfter(entry: Entry): LedgerState {
+    const path: Entry[] = [];
+    let e = entry;
+    while (e.index > this.raft.applied && !this.#preApplied.has(e.hash)) {
+      const p = this.#pending.get(e.hash);
+      if (!p) throw new Error(`no parent known for block ${e.index}`);
+      path.push(e);
+      e = p.parent;
+    }
+    let state = e.index > this.raft.applied ? this.#preApplied.get(e.hash)!.state : this.state;
+    for (const x of path.reverse()) {
+      const txs = this.#txsByBlock.get(x.hash)!;
+      const result = applyChecked(state, x.block!, txs);
+      if (x === entry || hasMembershipChange(txs)) this.#preApplied.set(x.hash, result);
+      state = result.state;
+    }
+    return state;
   }
 
   // ---- ready / advance ------------------------------------------------------------------
@@ -653,13 +955,35 @@ export class Replica {
       // Checked when the block was validated or applied just now: decoding again is enough.
       const txs = checked ?? entry.block!.txs.map((b) => decodeTxUnverified(b, this.chain_id));
       this.#txsByBlock.delete(entry.hash);
+      this.#pending.delete(entry.hash);
+      if (hasMembershipChange(txs)) {
+        this.#noteVoters(entry.index, this.state);
+        this.#appliedVoters = this.#voterHistory[this.#voterHistory.length - 1]!.voters;
+      }
       applied.push({ entry, txs, receipts: result.receipts, statements: result.statements });
     }
     for (const e of rd.raft.truncated) {
       for (const tx of this.#txsByBlock.get(e.hash) ?? []) if (!this.receipts.has(tx.id)) this.mempool.add(tx, now_ms);
       this.#txsByBlock.delete(e.hash);
+      this.#pending.delete(e.hash);
+      this.#preApplied.delete(e.hash);
     }
     this.raft.advance(rd.raft);
+    // Checked blocks that never entered the log (a batch refused half-way) are forgotten.
+    for (const [hash, p] of this.#pending) {
+      if (p.entry.index <= this.raft.applied || this.raft.log[p.entry.index]?.hash !== hash) {
+        this.#pending.delete(hash);
+        if (p.entry.index > this.raft.applied) {
+          this.#txsByBlock.delete(hash);
+          this.#preApplied.delete(hash);
+        }
+      }
+    }
+    const cert = this.#pendingCert;
+    if (cert && cert.height <= this.raft.applied) {
+      this.#pendingCert = null;
+      this.#acceptCert(cert);
+    }
     const membership = this.#membershipOf(this.state);
     const key = membershipKey(membership);
     if (key !== this.#membershipKey) {
@@ -698,6 +1022,12 @@ export class Replica {
     }
     return { voters, learners };
   }
+}
+
+function sameVoters(a: Voters, b: Voters): boolean {
+  if (a.size !== b.size) return false;
+  for (const id of a.keys()) if (!b.has(id)) return false;
+  return true;
 }
 
 function membershipKey(m: Membership): string {

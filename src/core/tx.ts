@@ -17,16 +17,35 @@ import {
 } from './keys.js';
 
 export const TX_VERSION = 1;
-export type Role = 'consumer' | 'producer' | 'prosumer';
-export const ROLES: readonly Role[] = ['consumer', 'producer', 'prosumer'];
+export type Role = 'consumer' | 'producer' | 'prosumer' | 'auditor';
+/** `auditor`: a member that reads and verifies the chain, never votes and never trades. */
+export const ROLES: readonly Role[] = ['consumer', 'producer', 'prosumer', 'auditor'];
 
-/** An operator-signed, single-use invitation presented by the joiner in its own `admit`. */
-export interface Invite {
+/**
+ * An operator-signed, single-use invitation presented by the joiner in its own `admit`.
+ * v2 (invite.ts): the operator granted a one-time key, whose signature over the joiner's
+ * key (`proof`) shows the joiner holds the link: an admit seen on the wire cannot be reused.
+ */
+export interface InviteV2 {
+  pub: Uint8Array; // the one-time key's public half, single use
+  role: Role;
+  expires_ms: number;
+  sig: Uint8Array; // operator's signature over inviteGrantMessage(chain, pub, role, expires_ms)
+  proof: Uint8Array; // the one-time key's signature over inviteRedeemMessage(chain, joiner's pub)
+}
+
+/**
+ * v1, before issue 11: a bearer code anyone who saw the admit could race with its own key.
+ * Refused at the door; the ledger applies it only in grids whose genesis predates v2.
+ */
+export interface InviteV1 {
   code: Uint8Array; // 16 random bytes, single use
   role: Role;
   expires_ms: number;
   sig: Uint8Array; // operator's signature over inviteMessage(chain, code, role, expires_ms)
 }
+
+export type Invite = InviteV1 | InviteV2;
 
 /**
  * An operator-signed invitation to move member `member`'s account to a new key (a household
@@ -167,15 +186,25 @@ const displayName: FieldCheck = (v) => checkDisplayName(v);
 const INTERVAL_MAX = 2 ** 40;
 const SEQ_MAX = 2 ** 48;
 
+const INVITE_V1: Record<string, FieldCheck> = {
+  code: bytesOf(16),
+  role,
+  expires_ms: uint(Number.MAX_SAFE_INTEGER),
+  sig: bytesOf(SIGNATURE_BYTES),
+};
+const INVITE_V2: Record<string, FieldCheck> = {
+  pub: bytesOf(PUBLIC_KEY_BYTES),
+  role,
+  expires_ms: uint(Number.MAX_SAFE_INTEGER),
+  sig: bytesOf(SIGNATURE_BYTES),
+  proof: bytesOf(SIGNATURE_BYTES),
+};
+
 const inviteCheck: FieldCheck = (v) => {
   if (v === null) return null;
   if (typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) return 'must be an invite or null';
-  return checkFields(v as Record<string, CanonicalValue>, {
-    code: bytesOf(16),
-    role,
-    expires_ms: uint(Number.MAX_SAFE_INTEGER),
-    sig: bytesOf(SIGNATURE_BYTES),
-  });
+  const obj = v as Record<string, CanonicalValue>;
+  return checkFields(obj, Object.hasOwn(obj, 'code') ? INVITE_V1 : INVITE_V2);
 };
 
 const utcOffset: FieldCheck = (v) =>
@@ -326,6 +355,7 @@ export function txSigningMessage(bodyBytes: Uint8Array): Uint8Array {
   return concatBytes(utf8('gridledger/tx/v1'), bodyBytes);
 }
 
+/** What the operator signed for a v1 invite (bearer code); v2 is invite.ts's inviteGrantMessage. */
 export function inviteMessage(chain: Uint8Array, code: Uint8Array, inviteRole: Role, expires_ms: number): Uint8Array {
   return concatBytes(
     utf8('gridledger/invite/v1'),

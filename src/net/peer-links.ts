@@ -1,12 +1,14 @@
 // A small wrapper over the native RTCPeerConnection: one connection per peer, set up on the
 // page (workers have no RTCPeerConnection), its data channel handed to the worker with the
-// connection's DTLS fingerprints, which the worker's handshake signs. The tab that arrives
-// later makes the offers; a dropped connection is re-offered with backoff by the peer with the
-// smaller id while the other is still online. Nothing the signaling server says cuts a
-// working connection: a new offer for a peer runs beside the old connection until the worker
-// has authenticated the new one (it then closes the old session, and so the old connection);
-// `left` only stops retries. Called by the page's client (src/ui/client.ts).
+// connection's DTLS fingerprints, which the worker's handshake signs. Of each pair, the peer
+// with the smaller id makes every offer: when either side arrives or comes back to the
+// signaling server, and with backoff when a connection fails while the other is online.
+// Nothing the signaling server says cuts a working connection: a new offer for a peer runs
+// beside the old connection until the worker has authenticated the new one (it then closes
+// the old session, and so the old connection); `left` only stops retries. Called by the
+// page's client (src/ui/client.ts).
 import type { IceConfig, SignalingClient } from './signaling-client.js';
+import { RelayGate } from './relay-gate.js';
 
 /** This connection's DTLS certificate fingerprints, as the SDP of each side states them. */
 export interface ChannelFingerprints {
@@ -27,7 +29,12 @@ export interface SelectedPair {
   rtt_ms: number | null;
 }
 
-type Signal = { sdp: RTCSessionDescriptionInit } | { candidate: RTCIceCandidateInit };
+/**
+ * A signal names the connection it belongs to (`cid`, chosen by the offerer, echoed by the
+ * answerer), so an answer or candidate that arrives after its connection was given up (a
+ * retry, a reconnect of the signaling socket) cannot land on a newer connection.
+ */
+type Signal = ({ sdp: RTCSessionDescriptionInit } | { candidate: RTCIceCandidateInit }) & { cid: string };
 
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 15_000;
@@ -43,14 +50,28 @@ const GRID_CHANNEL_ID = 0;
 const SETUP_CHANNEL_ID = 1;
 /** A connection whose descriptions are not both set by then is given up (lost or bogus signals). */
 const SETUP_TIMEOUT_MS = 10_000;
+/** How long a connection's relay candidates wait for its srflx one at most (see relay-gate.ts). */
+const RELAY_HOLD_MS = 2000;
 
 interface Link {
   pc: RTCPeerConnection;
   pendingCandidates: RTCIceCandidateInit[];
   retry_ms: number;
   gen: number; // tells this connection's channel from an older one's
+  /** The connection's id in signals ('' for an offer from a page that sends none). */
+  cid: string;
   /** The grid channel went to the worker: from then on the worker's session decides. */
   handed: boolean;
+  gate: RelayGate<RTCIceCandidateInit>;
+}
+
+/** Of two peers, the one that makes the offers (and every retry): the smaller id. */
+export function offersTo(self: string, peer: string): boolean {
+  return self < peer;
+}
+
+function newCid(): string {
+  return [...crypto.getRandomValues(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** Is this ICE candidate on the loopback interface? (candidate-attribute, RFC 8839 §5.1) */
@@ -93,17 +114,33 @@ export class PeerLinks {
     this.#signaling = signaling;
   }
 
-  /** Signaling welcome: we are the newcomer, so we offer to everyone already there. */
+  /**
+   * Signaling welcome (a first join or a new socket after the old one was lost): offer to
+   * every peer there that we make the offers to. Signals sent on a lost socket are gone, so
+   * a connection still waiting for its answer is offered again at once.
+   */
   welcome(peers: string[], config: IceConfig): void {
     this.#config = config;
     for (const p of peers) {
       this.#present.add(p);
-      if (!this.#links.has(p)) void this.#offer(p);
+      this.#offerIfDue(p);
     }
   }
 
+  /**
+   * The peer joined, or came back on a new socket (what we sent it before may be lost):
+   * offer if we make its offers. The peer offers to us itself when its id is the smaller.
+   */
   joined(peer: string): void {
     this.#present.add(peer);
+    this.#offerIfDue(peer);
+  }
+
+  /** Offers now unless a connection to `peer` is set up already (its channel with the worker). */
+  #offerIfDue(peer: string): void {
+    if (!offersTo(this.self, peer)) return;
+    this.#retryAt.delete(peer);
+    if (!this.#links.get(peer)?.handed) void this.#offer(peer);
   }
 
   /**
@@ -139,8 +176,10 @@ export class PeerLinks {
     const prev = this.#previous.get(peer);
     this.#links.delete(peer);
     this.#previous.delete(peer);
-    link?.pc.close();
-    prev?.pc.close();
+    for (const l of [link, prev]) {
+      l?.gate.close();
+      l?.pc.close();
+    }
   }
 
   closeAll(): void {
@@ -189,6 +228,7 @@ export class PeerLinks {
         this.#links.set(peer, prev);
       }
     } else return false;
+    link.gate.close();
     link.pc.close();
     return true;
   }
@@ -197,23 +237,30 @@ export class PeerLinks {
    * A new connection to `peer` becomes the newest; the one it replaces is kept beside it (see
    * #previous). If one is kept already, that older one stays and the one in between goes.
    */
-  #newLink(peer: string): Link {
+  #newLink(peer: string, cid: string): Link {
     const existing = this.#links.get(peer);
     if (existing) {
       // Only a connection whose channel the worker has can be working; keep at most one.
-      if (this.#previous.has(peer) || !existing.handed) existing.pc.close();
-      else this.#previous.set(peer, existing);
+      if (this.#previous.has(peer) || !existing.handed) {
+        existing.gate.close();
+        existing.pc.close();
+      } else this.#previous.set(peer, existing);
     }
-    const pc = new RTCPeerConnection({ iceServers: this.#config.ice_servers, iceTransportPolicy: this.#config.ice_transport_policy ?? 'all' });
-    const link: Link = { pc, pendingCandidates: [], retry_ms: RETRY_MIN_MS, gen: ++this.#gen, handed: false };
+    const policy = this.#config.ice_transport_policy ?? 'all';
+    const pc = new RTCPeerConnection({ iceServers: this.#config.ice_servers, iceTransportPolicy: policy });
+    const gate = new RelayGate<RTCIceCandidateInit>((c) => this.#send(peer, { candidate: c, cid }), policy === 'relay', RELAY_HOLD_MS);
+    const link: Link = { pc, pendingCandidates: [], retry_ms: RETRY_MIN_MS, gen: ++this.#gen, cid, handed: false, gate };
     this.#links.set(peer, link);
     setTimeout(() => {
       if (!link.handed && this.#closeLink(peer, link) && !this.#links.has(peer)) this.#scheduleRetry(peer);
     }, SETUP_TIMEOUT_MS);
     pc.onicecandidate = (ev) => {
-      if (!ev.candidate || !ev.candidate.candidate) return;
+      if (!ev.candidate || !ev.candidate.candidate) {
+        gate.release(); // gathering is over: nothing more to wait for
+        return;
+      }
       if (this.#config.loopback_only && !isLoopbackCandidate(ev.candidate.candidate)) return;
-      this.#send(peer, { candidate: ev.candidate.toJSON() });
+      gate.candidate(ev.candidate.toJSON());
     };
     pc.onconnectionstatechange = () => {
       const newest = this.#links.get(peer) === link;
@@ -241,19 +288,20 @@ export class PeerLinks {
 
   async #offer(peer: string): Promise<void> {
     if (this.#links.size >= MAX_PEERS) return;
-    const link = this.#newLink(peer);
+    const link = this.#newLink(peer, newCid());
     link.pc.createDataChannel('setup', { negotiated: true, id: SETUP_CHANNEL_ID });
     try {
       await link.pc.setLocalDescription(await link.pc.createOffer());
-      this.#send(peer, { sdp: link.pc.localDescription!.toJSON() });
+      if (this.#links.get(peer) !== link) return; // replaced meanwhile
+      this.#send(peer, { sdp: link.pc.localDescription!.toJSON(), cid: link.cid });
     } catch {
       if (this.#closeLink(peer, link) && !this.#links.has(peer)) this.#scheduleRetry(peer);
     }
   }
 
   #scheduleRetry(peer: string): void {
-    // Only one side re-offers, so two offers never cross.
-    if (!this.#present.has(peer) || this.self > peer) return;
+    // Only one side offers, so two offers never cross.
+    if (!this.#present.has(peer) || !offersTo(this.self, peer)) return;
     const wait = this.#retryAt.get(peer) ?? RETRY_MIN_MS;
     this.#retryAt.set(peer, Math.min(RETRY_MAX_MS, wait * 2));
     setTimeout(() => {
@@ -265,31 +313,40 @@ export class PeerLinks {
     this.#signaling?.signal(peer, signal);
   }
 
+  /** The connection a signal names: the newest, or the older one kept beside it. */
+  #linkFor(peer: string, cid: string | undefined): Link | undefined {
+    const newest = this.#links.get(peer);
+    if (cid === undefined) return newest; // a page that names no connection
+    return [newest, this.#previous.get(peer)].find((l) => l?.cid === cid);
+  }
+
   async signal(from: string, data: unknown): Promise<void> {
     if (typeof data !== 'object' || data === null) return;
-    const s = data as Partial<{ sdp: RTCSessionDescriptionInit; candidate: RTCIceCandidateInit }>;
+    const s = data as Partial<{ sdp: RTCSessionDescriptionInit; candidate: RTCIceCandidateInit; cid: string }>;
+    const cid = typeof s.cid === 'string' && s.cid.length <= 64 ? s.cid : undefined;
     let link: Link | undefined;
     try {
       if (s.sdp && s.sdp.type === 'offer') {
         if (this.#links.size >= MAX_PEERS && !this.#links.has(from)) return;
         this.#present.add(from);
-        link = this.#newLink(from);
+        link = this.#newLink(from, cid ?? '');
         await link.pc.setRemoteDescription(s.sdp);
         await link.pc.setLocalDescription(await link.pc.createAnswer());
         this.#openChannel(from, link);
-        this.#send(from, { sdp: link.pc.localDescription!.toJSON() });
+        this.#send(from, { sdp: link.pc.localDescription!.toJSON(), cid: link.cid });
         for (const c of link.pendingCandidates.splice(0)) await link.pc.addIceCandidate(c);
         this.#retryAt.delete(from);
       } else if (s.sdp && s.sdp.type === 'answer') {
         link = this.#links.get(from);
-        if (!link || link.pc.signalingState !== 'have-local-offer') return;
+        // An answer to an offer we have since given up (it was late) is not this one's.
+        if (!link || link.pc.signalingState !== 'have-local-offer' || (cid !== undefined && cid !== link.cid)) return;
         await link.pc.setRemoteDescription(s.sdp);
         this.#openChannel(from, link);
         for (const c of link.pendingCandidates.splice(0)) await link.pc.addIceCandidate(c);
         this.#retryAt.delete(from);
       } else if (s.candidate) {
         if (this.#config.loopback_only && s.candidate.candidate && !isLoopbackCandidate(s.candidate.candidate)) return;
-        link = this.#links.get(from);
+        link = this.#linkFor(from, cid);
         if (!link) return;
         if (link.pc.remoteDescription) await link.pc.addIceCandidate(s.candidate);
         else if (link.pendingCandidates.length < 64) link.pendingCandidates.push(s.candidate);

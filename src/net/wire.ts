@@ -11,6 +11,7 @@ import { isNodeId, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, type NodeId } from '../cor
 import type { Entry, Message } from '../core/raft/types.js';
 import type { Certificate, Envelope } from '../core/replica.js';
 import { ROLES, type Role } from '../core/tx.js';
+import type { ReadPass } from '../core/reading.js';
 
 export const WIRE_LIMITS = {
   /** One channel message (Chromium throws above 256 KiB; stay well under it). */
@@ -19,6 +20,8 @@ export const WIRE_LIMITS = {
   frame_bytes: 4 * 1024 * 1024,
   /** Frames being reassembled at once from one peer. */
   partial_frames: 4,
+  /** A frame whose chunks have not all arrived by then is dropped (its memory freed). */
+  partial_frame_ms: 10_000,
   entries_per_frame: 256,
   txs_per_frame: 256,
   acks_per_cert: 256,
@@ -53,7 +56,11 @@ export type Frame =
   | { t: 'sync_req'; from: number; max: number }
   | { t: 'sync_resp'; entries: Entry[]; certs: Certificate[]; tip: number }
   | { t: 'join_req'; pub: Uint8Array; role: Role; name: string }
-  | { t: 'deposit_req'; amount: number; ref: string };
+  | { t: 'deposit_req'; amount: number; ref: string }
+  /** A joiner shows the invite it will present, so that members let it read the chain. */
+  | { t: 'present'; pass: ReadPass }
+  /** A member's node will not serve this peer the chain, and why. */
+  | { t: 'denied'; reason: string };
 
 // ---- encoding ---------------------------------------------------------------------------
 
@@ -98,6 +105,25 @@ function need(cond: boolean, what: string): asserts cond {
 function keysAre(o: Obj, keys: string[], what: string): void {
   const have = Object.keys(o).sort().join();
   need(have === [...keys].sort().join(), `${what}: unexpected fields ${have}`);
+}
+
+function parsePass(v: unknown): ReadPass {
+  need(isObj(v), 'pass is not a map');
+  if (v.kind === 'invite') {
+    keysAre(v, ['kind', 'invite'], 'invite pass');
+    const i = v.invite;
+    need(isObj(i), 'invite is not a map');
+    keysAre(i, ['pub', 'role', 'expires_ms', 'sig', 'proof'], 'invite');
+    need(isBytes(i.pub, PUBLIC_KEY_BYTES) && ROLES.includes(i.role as Role) && isUint(i.expires_ms) && isBytes(i.sig, SIGNATURE_BYTES) && isBytes(i.proof, SIGNATURE_BYTES), 'invite fields');
+    return v as unknown as ReadPass;
+  }
+  need(v.kind === 'rekey', 'pass kind');
+  keysAre(v, ['kind', 'member', 'invite', 'proof'], 'rekey pass');
+  const i = v.invite;
+  need(isObj(i) && isNodeId(v.member) && isBytes(v.proof, SIGNATURE_BYTES), 'rekey pass fields');
+  keysAre(i, ['member', 'key', 'expires_ms', 'sig'], 'rekey invite');
+  need(isNodeId(i.member) && isBytes(i.key, PUBLIC_KEY_BYTES) && isUint(i.expires_ms) && isBytes(i.sig, SIGNATURE_BYTES), 'rekey invite fields');
+  return v as unknown as ReadPass;
 }
 
 function parseEntry(v: unknown): Entry {
@@ -222,6 +248,13 @@ export function decodeFrame(bytes: Uint8Array): Frame {
         keysAre(v, ['t', 'amount', 'ref'], 'deposit_req');
         need(isUint(v.amount) && v.amount > 0 && v.amount <= 1e12 && typeof v.ref === 'string' && v.ref.length <= 64, 'deposit_req fields');
         return v as unknown as Frame;
+      case 'present':
+        keysAre(v, ['t', 'pass'], 'present');
+        return { t: 'present', pass: parsePass(v.pass) };
+      case 'denied':
+        keysAre(v, ['t', 'reason'], 'denied');
+        need(typeof v.reason === 'string' && v.reason.length <= 200, 'denied reason');
+        return v as unknown as Frame;
       default:
         throw new WireError('unknown_type', `unknown frame type ${String(v.t).slice(0, 20)}`);
     }
@@ -266,10 +299,21 @@ export function toChannelMessages(frame: Uint8Array, frame_id: number): Uint8Arr
 
 /** Reassembles channel messages from one peer into whole frames, within limits. */
 export class Reassembler {
-  readonly #partial = new Map<number, { parts: Uint8Array[]; got: number; bytes: number }>();
+  readonly #partial = new Map<number, { parts: Uint8Array[]; got: number; bytes: number; started_ms: number }>();
+  /** Partial frames dropped because their last chunks never came. */
+  expired = 0;
 
-  /** A whole frame when one is complete, null while a chunked frame is still arriving. */
-  push(msg: Uint8Array): Uint8Array | null {
+  /**
+   * A whole frame when one is complete, null while a chunked frame is still arriving. `now_ms`
+   * is the receiver's clock: frames begun more than partial_frame_ms ago are dropped first.
+   */
+  push(msg: Uint8Array, now_ms: number): Uint8Array | null {
+    for (const [id, p] of this.#partial) {
+      if (now_ms - p.started_ms > WIRE_LIMITS.partial_frame_ms) {
+        this.#partial.delete(id);
+        this.expired++;
+      }
+    }
     if (msg.length === 0 || msg.length > WIRE_LIMITS.chunk_bytes) throw new WireError('bad_chunk', `channel message of ${msg.length} bytes`);
     if (msg[0] === WHOLE) return msg.subarray(1);
     if (msg[0] !== CHUNK || msg.length <= CHUNK_HEADER) throw new WireError('bad_chunk', 'unknown channel message kind');
@@ -282,7 +326,7 @@ export class Reassembler {
     let p = this.#partial.get(id);
     if (!p) {
       if (this.#partial.size >= WIRE_LIMITS.partial_frames) throw new WireError('bad_chunk', 'too many frames in flight');
-      p = { parts: new Array<Uint8Array>(count), got: 0, bytes: 0 };
+      p = { parts: new Array<Uint8Array>(count), got: 0, bytes: 0, started_ms: now_ms };
       this.#partial.set(id, p);
     }
     if (p.parts.length !== count || p.parts[index]) throw new WireError('bad_chunk', 'chunk count changed or chunk repeated');

@@ -11,6 +11,8 @@ import type { NodeId } from '../core/keys.js';
 import type { NodeContext } from './context.js';
 import type { NodeStore, Loaded } from './store.js';
 import type { PeerHub } from './peer-hub.js';
+import type { PeerSession } from './peers.js';
+import { TokenBucket } from '../core/budget.js';
 import { PreVerifier } from './preverify.js';
 import { profile } from './profile.js';
 import { short } from './types.js';
@@ -27,6 +29,9 @@ export const NODE_TIMING = {
   sync_timeout_ms: 3000,
   snapshot_every_ms: 5000,
   rebroadcast_ms: 2000,
+  /** Transactions one peer may relay to this node per second (a leader takes every member's). */
+  relay_txs_per_s: 2000,
+  relay_txs_burst: 4000,
 } as const;
 
 type Restored = NonNullable<ConstructorParameters<typeof Replica>[0]['restored']>;
@@ -54,14 +59,26 @@ export class Driver {
   ) {
     this.pre = new PreVerifier(ctx.verifier, () => ctx.replica?.chain_id ?? null, (id) => ctx.replica?.state.members.get(id)?.pub ?? null);
     ctx.kick = () => this.kick();
-    hub.on('env', (_s, f) => {
+    hub.on('env', (s, f) => {
       if (!ctx.replica) return;
       const env = f.env;
+      // Transactions relayed by one peer: within its budget, or dropped and counted.
+      if (env.kind === 'txs' && !this.#relayBudget(s).take(Date.now(), env.txs.length)) return ctx.count('txs_rate_limited');
       this.enqueue(this.pre.sigsOfEnvelope(env), () => {
-        profile.time('core_receive', () => ctx.replica?.receive(env, Date.now()));
+        const got = profile.time('core_receive', () => ctx.replica?.receive(env, Date.now()));
+        // Honest members never send a bad signature: each one is a strike against the peer.
+        for (let i = 0; i < (got?.bad_signatures ?? 0); i++) s.strike('bad_signature', `from ${short(s.id)}`);
         this.kick();
       });
     });
+  }
+
+  readonly #relay = new WeakMap<PeerSession, TokenBucket>();
+
+  #relayBudget(s: PeerSession): TokenBucket {
+    let b = this.#relay.get(s);
+    if (!b) this.#relay.set(s, (b = new TokenBucket(NODE_TIMING.relay_txs_per_s, NODE_TIMING.relay_txs_burst)));
+    return b;
   }
 
   /** Called for every batch of applied blocks, before their receipts are stored. */

@@ -2,12 +2,15 @@
 // the operator to admit it without one, and asking for a currency deposit. Called by the
 // page through the worker's API; sends through the outbox and the peer hub.
 import { decodeCanonical } from '../core/codec.js';
-import { rekeyBindMessage, ROLES, type Invite, type RekeyInvite, type Role } from '../core/tx.js';
+import { rekeyBindMessage, type RekeyInvite, type Role } from '../core/tx.js';
+import { decodeInviteLink, redeemInvite, type InviteLink } from '../core/invite.js';
 import { NobleSigner } from '../core/keys.js';
 import { withName } from './names.js';
 import type { NodeContext } from './context.js';
 import type { PeerHub } from './peer-hub.js';
 import type { Outbox } from './outbox.js';
+import type { SyncRoom } from './sync.js';
+import { fromHex } from '../core/bytes.js';
 import { fromBase64url, type InviteCheck, type RekeyCheck, type SubmitFields, type SubmitOutcome } from './types.js';
 
 export class MemberDesk {
@@ -15,25 +18,54 @@ export class MemberDesk {
     private readonly ctx: NodeContext,
     private readonly hub: PeerHub,
     private readonly outbox: Outbox,
+    private readonly sync: SyncRoom,
   ) {}
 
-  /** The invite in a link, decoded; its role and expiry, or why it is no invite at all. */
-  #decode(token: string): { ok: true; invite: Invite } | { ok: false; code: string; reason: string } {
-    let invite: Invite;
+  /** The chain id: the replica's, or the grid id from the link before the genesis is here. */
+  #chain(): Uint8Array | null {
+    return this.ctx.replica?.chain_id ?? (this.ctx.grid ? fromHex(this.ctx.grid) : null);
+  }
+
+  /**
+   * Holds the invite of the link this tab was opened with, redeemed for this node's key, and
+   * shows it to peers so that they let this node read the chain before it is a member.
+   * Returns why the link cannot be used, or null.
+   */
+  holdInvite(token: string): string | null {
+    const d = this.#decode(token);
+    const chain = this.#chain();
+    if (!d.ok || !chain) return d.ok ? 'no grid yet' : d.reason;
+    this.sync.present({ kind: 'invite', invite: redeemInvite(chain, d.invite, this.ctx.signer.publicKey) });
+    return null;
+  }
+
+  /** The same for a rekey link: the pass binds the rekey invite to this node's new key. */
+  holdRekey(token: string): string | null {
+    const d = this.#decodeRekey(token);
+    const chain = this.#chain();
+    if (!d.ok || !chain) return d.ok ? 'no grid yet' : d.reason;
+    const pub = this.ctx.signer.publicKey;
+    this.sync.present({ kind: 'rekey', member: d.invite.member, invite: d.invite, proof: d.oneTime.signSync(rekeyBindMessage(chain, d.invite.member, pub)) });
+    return null;
+  }
+
+  /** The invite in a link (v2: a one-time key the operator signed), or why it is no invite at all. */
+  #decode(token: string): { ok: true; invite: InviteLink } | { ok: false; code: string; reason: string } {
+    let invite: InviteLink;
     try {
-      invite = decodeCanonical(fromBase64url(token), 1024) as unknown as Invite;
+      invite = decodeInviteLink(fromBase64url(token));
     } catch {
-      return { ok: false, code: 'bad_invite', reason: 'This invite link is damaged: part of it is missing or changed.' };
-    }
-    if (typeof invite !== 'object' || invite === null || typeof invite.expires_ms !== 'number' || !ROLES.includes(invite.role)) {
-      return { ok: false, code: 'bad_invite', reason: 'This link holds no invite.' };
+      return { ok: false, code: 'bad_invite', reason: 'This invite link is damaged, or an old kind of link that can no longer be used: ask for a new one.' };
     }
     if (invite.expires_ms < Date.now()) return { ok: false, code: 'invite_expired', reason: 'This invite has expired.' };
     return { ok: true, invite };
   }
 
-  #admit(invite: Invite, name?: string): SubmitFields {
-    return withName({ kind: 'admit', member: this.ctx.id, pub: this.ctx.signer.publicKey, role: invite.role, invite } as SubmitFields, name);
+  /** This node's admit: the link's one-time key signs this node's key, so the admit is useless to anyone else. */
+  #admit(link: InviteLink, name?: string): SubmitFields {
+    const pub = this.ctx.signer.publicKey;
+    const invite = redeemInvite(this.ctx.replica!.chain_id, link, pub);
+    return withName({ kind: 'admit', member: this.ctx.id, pub, role: link.role, invite } as SubmitFields, name);
   }
 
   /**

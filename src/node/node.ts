@@ -50,7 +50,7 @@ export class GridNode {
     this.outbox = new Outbox(ctx, this.hub, this.driver);
     this.market = new MarketDriver(ctx.id, (fields) => this.outbox.submit(fields), (choice) => this.driver.saveMeterChoice(choice));
     this.operatorDesk = new OperatorDesk(ctx, this.hub, this.driver, this.outbox, this.market);
-    this.memberDesk = new MemberDesk(ctx, this.hub, this.outbox);
+    this.memberDesk = new MemberDesk(ctx, this.hub, this.outbox, this.sync);
     this.wallet = new WalletHistory(ctx, this.driver, () => this.market.statements);
     this.driver.onApplied((r, applied) => {
       for (const a of applied) this.market.onStatements(a.entry.index, a.statements);
@@ -60,6 +60,7 @@ export class GridNode {
     this.views = new Views(ctx, this.hub, store, {
       committedTxs: () => this.driver.committed_txs,
       sync: () => this.sync.stats,
+      readDenied: () => this.sync.deniedReason,
       faults: () => this.faultStats(),
       joinRequests: () => [...this.operatorDesk.joinRequests.values()],
       depositRequests: () => [...this.operatorDesk.depositRequests],

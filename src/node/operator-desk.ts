@@ -1,7 +1,8 @@
 // The operator's desk: invites, join requests from tabs without one, deposit requests from
 // members, and the day's price schedule. Frames reach it from the peer hub; its decisions
 // leave as the operator's own signed transactions through the outbox.
-import { inviteMessage, rekeyInviteMessage, type Invite, type RekeyInvite, type Role } from '../core/tx.js';
+import { rekeyInviteMessage, type RekeyInvite, type Role } from '../core/tx.js';
+import { createInviteLink } from '../core/invite.js';
 import { NobleSigner } from '../core/keys.js';
 import { p256 } from '@noble/curves/nist.js';
 import { encodeCanonical, type CanonicalValue } from '../core/codec.js';
@@ -51,11 +52,9 @@ export class OperatorDesk {
   async makeInvite(role: Role, ttl_ms: number): Promise<string> {
     const r = this.ctx.replica;
     if (!r || !this.ctx.isOperator()) throw new Error('only the operator makes invites');
-    const code = crypto.getRandomValues(new Uint8Array(16));
-    const expires_ms = Date.now() + ttl_ms;
-    const sig = await this.ctx.signer.sign(inviteMessage(r.chain_id, code, role, expires_ms));
-    const invite: Invite = { code, role, expires_ms, sig };
-    return base64url(encodeCanonical(invite as unknown as CanonicalValue));
+    // The link carries a one-time key whose public half the operator signs (core/invite.ts).
+    const link = await createInviteLink(r.chain_id, crypto.getRandomValues(new Uint8Array(48)), role, Date.now() + ttl_ms, (m) => this.ctx.signer.sign(m));
+    return base64url(link);
   }
 
   /**

@@ -4,6 +4,7 @@
 import { signTx, TxError, type TxBody } from '../core/tx.js';
 import { preflight, type Verdict } from '../core/preflight.js';
 import type { NodeContext } from './context.js';
+import { fromHex } from '../core/bytes.js';
 import type { PeerHub } from './peer-hub.js';
 import type { Driver } from './driver.js';
 import { NODE_TIMING } from './driver.js';
@@ -36,8 +37,10 @@ export class Outbox {
 
   /** A body of this node with its chain, sender and next sequence number filled in. */
   body(fields: SubmitFields, seq?: number): TxBody {
-    const r = this.ctx.replica!;
-    return { ...fields, v: 1, chain: r.chain_id, from: this.ctx.id, seq: seq ?? r.nextSeq(this.ctx.id) } as TxBody;
+    const r = this.ctx.replica;
+    // Before the genesis is here (a joiner), the chain id is the grid id of the link.
+    const chain = r?.chain_id ?? fromHex(this.ctx.grid ?? '');
+    return { ...fields, v: 1, chain, from: this.ctx.id, seq: seq ?? r?.nextSeq(this.ctx.id) ?? 0 } as TxBody;
   }
 
   /** What the ledger would answer if this node signed `fields` now (nothing is signed or sent). */

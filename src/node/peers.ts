@@ -33,6 +33,7 @@ export const PEER_LIMITS = {
 
 export type Rejection =
   | WireError['code']
+  | 'partial_expired'
   | 'unauthenticated'
   | 'spoofed_sender'
   | 'wrong_grid'
@@ -216,7 +217,10 @@ export class PeerSession {
     if (this.closed) return;
     try {
       if (!(data instanceof ArrayBuffer)) throw new WireError('malformed', 'text message on a binary channel');
-      const whole = this.#reassembler.push(new Uint8Array(data));
+      const expiredBefore = this.#reassembler.expired;
+      const whole = this.#reassembler.push(new Uint8Array(data), Date.now());
+      // A frame whose last chunks never came: counted (it happens when a channel closes mid-frame).
+      if (this.#reassembler.expired > expiredBefore) this.#count('partial_expired', `${this.#reassembler.expired - expiredBefore} half-received frames dropped`);
       if (!whole) return;
       this.frames_in++;
       this.#onFrame(profile.time('wire_decode', () => decodeFrame(whole)));

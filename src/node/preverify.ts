@@ -4,7 +4,9 @@
 // carries (transactions, block proposers, commit-certificate acks), checks them with WebCrypto in parallel, records
 // the valid ones in the cache, and only then hands the message to the core, whose checks
 // then hit the cache. Invalid ones are left to noble, so a verdict never depends on which
-// verifier ran.
+// verifier ran. The core's cheap checks come first here too: what the core refuses before
+// any signature check (a stranger's transaction, consensus traffic from a non-member) is
+// not verified at all, so forged signatures from outsiders cost them, not us.
 import { ackMessage, blockHash, blockSigningMessage, type Block } from '../core/block.js';
 import { decodeTxUnverified, encodeBody, txSigningMessage, type CachingVerifier, type DecodedTx } from '../core/tx.js';
 import type { Certificate, Envelope } from '../core/replica.js';
@@ -43,12 +45,15 @@ export class PreVerifier {
     return out;
   }
 
-  #txSig(bytes: Uint8Array, out: Sig[], trust?: (tx: DecodedTx) => boolean): void {
+  /** `loose`: a transaction on its own (not in a block), which the core checks cheaply first. */
+  #txSig(bytes: Uint8Array, out: Sig[], trust?: (tx: DecodedTx) => boolean, loose = false): void {
     const chain = this.chain();
     if (!chain) return;
     try {
       const tx = decodeTxUnverified(bytes, chain);
       if (trust?.(tx)) return; // the core will not ask for this one
+      // A stranger's transaction is refused before its signature (a joiner's admit and a new key's rekey are not).
+      if (loose && !this.pubOf(tx.body.from) && !(tx.body.kind === 'admit' && tx.body.invite !== null) && tx.body.kind !== 'rekey') return;
       out.push({ pub: tx.pub, msg: txSigningMessage(encodeBody(tx.body)), sig: tx.sig });
     } catch {
       // malformed: the core will say so
@@ -63,7 +68,9 @@ export class PreVerifier {
 
   sigsOfEnvelope(env: Envelope): Sig[] {
     const out: Sig[] = [];
-    if (env.kind === 'txs') for (const t of env.txs) this.#txSig(t, out);
+    if (env.kind === 'txs') for (const t of env.txs) this.#txSig(t, out, undefined, true);
+    // Consensus traffic from a non-member is dropped by the core before any signature check.
+    if (!this.pubOf(env.from)) return out;
     if (env.kind === 'raft' && env.msg.type === 'append') for (const e of env.msg.entries) this.#blockSigs(e.block, out);
     if (env.kind === 'cert') for (const a of env.cert.acks) this.#ackSig(a.voter, env.cert.height, env.cert.hash, a.sig, out);
     if (env.kind === 'cert_ack') this.#ackSig(env.from, env.height, env.hash, env.sig, out);
@@ -79,7 +86,7 @@ export class PreVerifier {
 
   sigsOfTx(bytes: Uint8Array): Sig[] {
     const out: Sig[] = [];
-    this.#txSig(bytes, out);
+    this.#txSig(bytes, out, undefined, true);
     return out;
   }
 

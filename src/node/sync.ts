@@ -1,6 +1,6 @@
-// Catching up, both sides: serving the genesis and certified block batches to peers, and
-// fetching them (pipelined, bounded ahead of the driver) when this node is behind. The
-// peer hub hands it genesis/sync frames; it hands checked blocks to the replica.
+// Catching up, both sides: serving the genesis and certified block batches to peers that may
+// read them (core/reading.ts), and fetching them (pipelined, bounded ahead of the driver) when
+// this node is behind. The peer hub hands it genesis/sync frames; checked blocks go to the replica.
 import { certifiedTrust, type Certificate, type SyncVerification } from '../core/replica.js';
 import { checkGenesis, chainIdOf, decodeGenesis } from '../core/genesis.js';
 import { toHex } from '../core/bytes.js';
@@ -14,6 +14,7 @@ import { NODE_TIMING, type Driver } from './driver.js';
 import { profile } from './profile.js';
 import type { SyncStats } from './types.js';
 import { TokenBucket } from '../core/budget.js';
+import { readRight, type ReadPass, type ReadRight } from '../core/reading.js';
 
 /** What one peer may ask of this node, and how long a peer that did not deliver is passed over. */
 export const SYNC_LIMITS = {
@@ -27,6 +28,10 @@ export const SYNC_LIMITS = {
   demoted_ms: 30_000,
   /** Empty answers in a row, below the height the peer advertised, before it is demoted. */
   empty_answers_max: 3,
+  /** How long a peer's right to read stays decided before it is checked again (membership changes). */
+  read_right_ms: 5_000,
+  /** At most one `denied` answer per peer in this time (a refused reader is told, not flooded). */
+  denied_every_ms: 5_000,
 } as const;
 
 interface PeerBudget {
@@ -48,6 +53,13 @@ export class SyncRoom {
   readonly #demoted = new Map<NodeId, number>();
   /** Empty answers in a row from a peer that advertised more. */
   readonly #empty = new Map<NodeId, number>();
+  /** The invite a peer showed (present frame), and what was decided about its right to read. */
+  readonly #passes = new WeakMap<PeerSession, ReadPass>();
+  readonly #rights = new WeakMap<PeerSession, { right: ReadRight; at_ms: number; denied_ms: number }>();
+  /** This node's own pass while it is not a member: shown to every peer before it asks to read. */
+  #myPass: ReadPass | null = null;
+  /** Why the last peer refused to let this node read, if it did. */
+  deniedReason: string | null = null;
 
   constructor(
     private readonly ctx: NodeContext,
@@ -55,14 +67,26 @@ export class SyncRoom {
     private readonly driver: Driver,
   ) {
     hub.onAuthenticated((s) => {
+      if (this.#myPass && !ctx.isMember()) s.send({ t: 'present', pass: this.#myPass });
       if (!ctx.replica) s.send({ t: 'genesis_req' });
       else if (s.remote_height > ctx.replica.raft.applied) this.#request(s);
     });
     hub.onClosed((s) => {
       if (this.#want?.peer === s.id) this.#want = null;
     });
+    hub.on('present', (s, f) => {
+      this.#passes.set(s, f.pass);
+      this.#rights.delete(s);
+    });
+    hub.on('denied', (s, f) => {
+      this.deniedReason = f.reason;
+      ctx.count('read_denied_to_us', f.reason);
+      // Not this peer for a while: it will not serve us.
+      this.#demoted.set(s.id, Date.now() + SYNC_LIMITS.demoted_ms);
+      if (this.#want?.peer === s.id) this.#want = null;
+    });
     hub.on('genesis_req', (s) => {
-      if (ctx.genesisBytes) s.send({ t: 'genesis', bytes: ctx.genesisBytes });
+      if (ctx.genesisBytes && this.#mayRead(s)) s.send({ t: 'genesis', bytes: ctx.genesisBytes });
     });
     hub.on('genesis', (_s, f) => void this.#onGenesis(f.bytes));
     hub.on('sync_req', (s, f) => this.#serve(s, f.from, f.max));
@@ -88,6 +112,45 @@ export class SyncRoom {
     this.stats.verification = mode;
   }
 
+  /**
+   * A joiner's invite (or rekey pass), shown to every peer before this node asks to read; null
+   * once it is a member. Sent at once to the peers already connected.
+   */
+  present(pass: ReadPass | null): void {
+    this.#myPass = pass;
+    if (!pass) return;
+    // Peers that refused us before they saw the pass may serve us now: ask them again.
+    this.#demoted.clear();
+    this.deniedReason = null;
+    for (const s of this.hub.authenticated()) {
+      s.send({ t: 'present', pass });
+      if (!this.ctx.replica) s.send({ t: 'genesis_req' });
+    }
+  }
+
+  /**
+   * Whether peer `s` may read the chain (members, admitted auditors, joiners with a valid
+   * invite bound to their key, or anyone on a public grid). Decided at most every few seconds
+   * per session (the pass's signatures are checked once); a refusal is told, rate-limited.
+   */
+  #mayRead(s: PeerSession): boolean {
+    const r = this.ctx.replica;
+    if (!r || !s.remotePub) return false;
+    const now = Date.now();
+    let known = this.#rights.get(s);
+    if (!known || now - known.at_ms > SYNC_LIMITS.read_right_ms) {
+      known = { right: readRight(r.state, s.id, s.remotePub, this.#passes.get(s) ?? null, this.ctx.verifier), at_ms: now, denied_ms: known?.denied_ms ?? 0 };
+      this.#rights.set(s, known);
+    }
+    if (known.right.ok) return true;
+    this.ctx.count('read_denied');
+    if (now - known.denied_ms >= SYNC_LIMITS.denied_every_ms) {
+      known.denied_ms = now;
+      s.send({ t: 'denied', reason: known.right.reason.slice(0, 200) });
+    }
+    return false;
+  }
+
   /** Answers a sync request within the peer's budget; over it, the request is dropped and counted. */
   #serve(s: PeerSession, from: number, max: number): void {
     const r = this.ctx.replica;
@@ -102,6 +165,7 @@ export class SyncRoom {
     // (a big honest batch can overdraw it once), it only waits.
     if (!budget.requests.take(now)) return s.strike('sync_req_rate', 'sync requests above the per-peer rate');
     if (budget.bytes.available(now) <= 0) return this.ctx.count('sync_bytes_budget');
+    if (!this.#mayRead(s)) return;
     profile.time('sync_serve', () => {
       const batch = r.syncBatch(from, Math.min(max, WIRE_LIMITS.sync_batch_max), WIRE_LIMITS.sync_batch_max);
       let bytes = 0;
@@ -215,9 +279,18 @@ export class SyncRoom {
     }
   }
 
+  #genesisAsked_ms = 0;
+
   #tick(): void {
     const r = this.ctx.replica;
     const now = Date.now();
+    // No genesis yet (refused so far, or every peer was busy): ask again now and then, so a
+    // tab admitted meanwhile (join request approved) gets to read.
+    if (!r && this.ctx.grid && now - this.#genesisAsked_ms >= SYNC_LIMITS.denied_every_ms) {
+      this.#genesisAsked_ms = now;
+      const peers = this.hub.authenticated();
+      if (peers.length > 0) peers[Math.floor(Math.random() * peers.length)]!.send({ t: 'genesis_req' });
+    }
     if (!r || this.#want) {
       const want = this.#want;
       if (want && now - want.sent_ms > NODE_TIMING.sync_timeout_ms) {

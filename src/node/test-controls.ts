@@ -3,10 +3,11 @@
 // `vite build --mode test`); the production bundle never contains this module.
 import { apply, genesisState } from '../core/ledger.js';
 import { checkGenesis, chainIdOf, decodeGenesis } from '../core/genesis.js';
-import { blockHash, decodeBlock } from '../core/block.js';
+import { blockHash, buildBlock, decodeBlock } from '../core/block.js';
 import { decodeTxUnverified, signTx } from '../core/tx.js';
 import { nobleVerifier, type NodeId } from '../core/keys.js';
-import { toHex } from '../core/bytes.js';
+import { fromHex, toHex } from '../core/bytes.js';
+import type { Message } from '../core/raft/types.js';
 import type { Certificate } from '../core/replica.js';
 import type { Entry } from '../core/raft/types.js';
 import { WebCryptoVerifier } from './webcrypto-signer.js';
@@ -60,6 +61,39 @@ export function testControls(node: GridNode) {
       ctx.event(f.cut?.length || f.delay_ms ? `test faults: cut ${f.cut?.length ?? 0} peers, delay ${faults.delay_ms} ms` : 'test faults cleared');
     },
 
+    /**
+     * A hostile node's consensus traffic (the outsider of docs/THREAT-MODEL.md): to each
+     * authenticated peer, forged Raft messages at `term` — an append carrying a block this node
+     * signed (dated ten years ahead, at the height the peer advertised), a heartbeat and an
+     * append claiming commits past it, `timeout_now`, vote and pre-vote requests, vote grants.
+     * Returns how many messages went out.
+     */
+    async attackConsensus(term: number): Promise<number> {
+      const chain = ctx.replica?.chain_id ?? (ctx.grid ? fromHex(ctx.grid) : null);
+      if (!chain) return 0;
+      let sent = 0;
+      for (const s of node.hub.authenticated()) {
+        const h = s.remote_height;
+        const block = await buildBlock({ chain, height: h + 1, term, prev: new Uint8Array(32).fill(7), time_ms: Date.now() + 10 * 365 * 86_400_000 }, [], ctx.signer);
+        const entry = { index: h + 1, term, hash: toHex(blockHash(block.header)), block };
+        const base = { from: ctx.id, to: s.id, term };
+        const msgs: Message[] = [
+          { ...base, type: 'append', prev_index: h, prev_term: term - 1, entries: [entry], commit: h + 1 },
+          { ...base, type: 'heartbeat', commit: h + 5 },
+          { ...base, type: 'timeout_now' },
+          { ...base, type: 'vote', last_index: h + 1000, last_term: term, transfer: true },
+          { ...base, type: 'prevote', last_index: h + 1000, last_term: term, transfer: false },
+          { ...base, type: 'vote_resp', reject: false },
+          { ...base, type: 'append_resp', index: h + 1000, reject: false, hint_index: 0, hint_term: 0 },
+        ];
+        for (const msg of msgs) s.send({ t: 'env', env: { kind: 'raft', from: ctx.id, to: s.id, msg } });
+        s.send({ t: 'sync_req', from: 1, max: 256 });
+        s.send({ t: 'genesis_req' });
+        sent += msgs.length + 2;
+      }
+      return sent;
+    },
+
     /** Raw bytes straight onto the channel to `peer` (malformed-frame floods). */
     injectRaw(peer: NodeId, bytes: Uint8Array): boolean {
       const s = node.hub.sessions.get(peer);
@@ -70,7 +104,7 @@ export function testControls(node: GridNode) {
 
     /** Signs a transaction of this node without submitting it (tests replay and forge with it). */
     async signOnly(fields: SubmitFields, seq?: number): Promise<Uint8Array> {
-      if (!ctx.replica) throw new Error('no grid yet');
+      if (!ctx.replica && !ctx.grid) throw new Error('no grid yet');
       return (await signTx(node.outbox.body(fields, seq), ctx.signer)).bytes;
     },
 

@@ -6,7 +6,8 @@ import type { Replica, SyncVerification } from '../core/replica.js';
 import type { Role, TxBody } from '../core/tx.js';
 import type { StageProfile } from './profile.js';
 
-export type NodeRole = 'operator' | Role | 'auditor' | 'none';
+/** 'guest': reads the chain (a joiner with an invite, or a public grid) but is no member; 'none': no chain yet. */
+export type NodeRole = 'operator' | Role | 'guest' | 'none';
 
 /** The fields of a transaction body that its author chooses (the node fills in the rest). */
 export type SubmitFields = DistributiveOmit<TxBody, 'v' | 'chain' | 'from' | 'seq'>;
@@ -125,9 +126,13 @@ export interface NodeStatus {
   counters: Replica['counters'];
   /** Transactions refused on entry, by reason code. */
   txs_rejected_by: Replica['txs_rejected_by'];
+  /** Consensus traffic and blocks dropped at the core's trust boundary, by reason. */
+  dropped: Record<string, number>;
   committed_txs: number;
   /** Catch-up from peers: totals, how blocks are checked, first request and last batch times. */
   sync: SyncStats;
+  /** Why peers refuse to let this node read the chain (a closed grid, no valid invite), if they do. */
+  read_denied: string | null;
   /** Test-only faults in force and how many frames they hit (none in a production build). */
   faults: FaultStats;
   /** Wall time per stage of this node's work since its worker started (src/node/profile.ts). */

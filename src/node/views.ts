@@ -16,6 +16,7 @@ import type { BlockSummary, BlockView, FaultStats, InclusionProofView, MemberInf
 export interface ViewSources {
   committedTxs(): number;
   sync(): SyncStats;
+  readDenied(): string | null;
   faults(): FaultStats;
   joinRequests(): JoinRequest[];
   depositRequests(): DepositRequest[];
@@ -61,7 +62,7 @@ export class Views {
       grid: ctx.grid,
       grid_name: r?.genesis.genesis.name ?? null,
       has_genesis: !!r,
-      role: !r ? 'none' : me && !me.removed ? me.role : 'auditor',
+      role: !r ? 'none' : me && !me.removed ? me.role : 'guest',
       raft_role: r?.raft.role ?? 'none',
       term: r?.raft.term ?? 0,
       leader: r?.raft.leader ?? null,
@@ -80,8 +81,10 @@ export class Views {
       rejected: { ...ctx.rejected },
       counters: r ? { ...r.counters } : { txs_rejected: 0, blocks_rejected: 0, acks_rejected: 0, certs_rejected: 0, forwarded: 0 },
       txs_rejected_by: r ? { ...r.txs_rejected_by } : {},
+      dropped: r?.droppedByReason() ?? {},
       committed_txs: this.sources.committedTxs(),
       sync: { ...this.sources.sync() },
+      read_denied: r && ctx.isMember() ? null : this.sources.readDenied(),
       faults: this.sources.faults(),
       profile: { ...profile.snapshot(), verify_cache: { hits: ctx.verifier.hits, misses: ctx.verifier.misses } },
       operator: ctx.isOperator(),

@@ -27,7 +27,7 @@ export class AppState {
   wantBlocks = false;
 
   readonly fmt: Fmt = $derived(makeFmt(this.status?.grid_params ?? null, this.members, this.status?.operator_id ?? null));
-  readonly isMember = $derived(!!this.status && this.status.role !== 'auditor' && this.status.role !== 'none');
+  readonly isMember = $derived(!!this.status && this.status.role !== 'guest' && this.status.role !== 'none');
 
   get api(): Remote<NodeApi> {
     if (!this.client) throw new Error('the node is not started');

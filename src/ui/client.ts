@@ -122,6 +122,13 @@ async function runNode(lock: TabLock, gridHint: string | null): Promise<Client> 
   // ?sync=certificate: catch up trusting quorum certificates for ordinary transactions.
   const sync = new URLSearchParams(location.search).get('sync');
   if (sync === 'full' || sync === 'certificate') await api.setSyncVerification(sync);
+  // A joiner's invite (or rekey link) in the URL's fragment: shown to peers before asking to
+  // read the chain, which members serve only to members and invited joiners (PROTOCOL.md).
+  const fragment = new URLSearchParams(location.hash.replace(/^#/, ''));
+  const invite = fragment.get('invite');
+  const rekey = fragment.get('rekey');
+  if (invite) await api.holdInvite(invite).catch(() => {});
+  else if (rekey) await api.holdRekey(rekey).catch(() => {});
   const listeners: (() => void)[] = [];
   const changed = () => listeners.forEach((cb) => cb());
   let signaling: SignalingClient | null = null;

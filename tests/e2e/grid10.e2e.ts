@@ -161,24 +161,28 @@ test('5. a new tab joins with an invite link, syncs the whole chain, then votes'
   await transferCommittedEverywhere(tabs[1]!, tab, tabs, 11);
 });
 
-test('6. a tab without membership cannot get a transaction committed', async ({ browser }) => {
+test('6. a tab without membership can neither read the chain nor get a transaction committed', async ({ browser }) => {
   const outsider = await openTab(browser, `/?grid=${grid}`);
   try {
-    await waitFor('the outsider syncs as an auditor', async () => {
+    // The chain is read by members and invited joiners only: the outsider is told so, and
+    // gets no genesis (hence no blocks); it is offered to ask to join.
+    await waitFor('the outsider is refused the chain', async () => {
       const s = await status(outsider.page);
-      return s.has_genesis && s.role === 'auditor' && s.height > 0;
+      return !s.has_genesis && s.read_denied !== null;
     });
-    await expect(outsider.page.getByTestId('auditor-note')).toBeVisible();
-    // Its own node refuses at once; a signed tx pushed straight to a member is refused there too.
+    await expect(outsider.page.getByTestId('read-denied')).toBeVisible();
+    await expect(outsider.page.getByTestId('request-join')).toBeVisible();
+    // Its own node refuses at once: it is no member.
     const r = await call<{ ok: boolean; code: string }>(outsider.page, 'submit', { kind: 'transfer', to: tabs[1]!.id, amount: 1, memo: 'x' });
     expect(r.ok).toBe(false);
-    expect(r.code).toBe('unknown_account');
-    // Signed by the outsider and pushed straight to a member over the channel.
+    // Signed by the outsider (the chain id is the grid id of the URL) and pushed straight to a member.
     const member = tabs[1]!;
     const before = (await status(member.page)).counters.txs_rejected;
     const bytes = await call<Uint8Array>(outsider.page, 'signOnly', { kind: 'transfer', to: member.id, amount: 1, memo: 'let me in' }, 0);
     expect(await call<boolean>(outsider.page, 'sendTxTo', member.id, bytes)).toBe(true);
     await waitFor('the member rejects and counts it', async () => (await status(member.page)).counters.txs_rejected > before, 10_000);
+    // The members counted the refused reads.
+    expect((await status(member.page)).rejected.read_denied ?? 0).toBeGreaterThan(0);
     // Committed blocks keep coming, and none holds anything from the outsider.
     await transferCommittedEverywhere(tabs[2]!, tabs[1]!, tabs, 1);
     const top = (await status(member.page)).height;

@@ -7,7 +7,8 @@ import { apply, assertInvariants, genesisState, type ApplyResult, type LedgerSta
 import { buildBlockSync, type Block } from '../../src/core/block.js';
 import { nextHistory } from '../../src/core/history.js';
 import { isContractStatement, isEnergyStatement, type ContractStatement, type EnergyStatement, type Statement } from '../../src/core/settlement.js';
-import { signTxSync, type DecodedTx, type Role, type TxBody, type TxKind, type TxOf } from '../../src/core/tx.js';
+import { signTxSync, type DecodedTx, type InviteV2, type Role, type TxBody, type TxKind, type TxOf } from '../../src/core/tx.js';
+import { createInviteLinkSync, decodeInviteLink, redeemInvite } from '../../src/core/invite.js';
 
 export type Fields<K extends TxKind> = Omit<TxOf<K>, 'v' | 'chain' | 'kind' | 'from' | 'seq'>;
 
@@ -39,6 +40,15 @@ export class TestChain {
     });
     chain.state = genesisState(chain.genesis, nobleVerifier);
     return chain;
+  }
+
+  /**
+   * A v2 invite for `role`, redeemed for `joiner`'s key: the admit's `invite` field. `fill`
+   * seeds the one-time key (one invite per fill); `granter` signs the grant (the operator).
+   */
+  invite(joiner: string, role: Role, expires_ms: number, fill = 1, granter: NobleSigner = this.operator): InviteV2 {
+    const link = decodeInviteLink(createInviteLinkSync(this.state.chain_id, new Uint8Array(48).fill(fill), role, expires_ms, (m) => granter.signSync(m)));
+    return redeemInvite(this.state.chain_id, link, this.signer(joiner).publicKey);
   }
 
   signer(name: string): NobleSigner {

@@ -4,14 +4,17 @@
 // rates, membership changes and a client load of signed transactions, some of them invalid.
 // Checkers run after every event; after the faults stop the cluster must converge in a bound.
 import { NobleSigner, nobleVerifier } from '../../src/core/keys.js';
-import { DEFAULT_PARAMS } from '../../src/core/params.js';
+import { clockAllowanceMs, DEFAULT_PARAMS } from '../../src/core/params.js';
+import { createInviteLinkSync, decodeInviteLink, isInviteV1, redeemInvite } from '../../src/core/invite.js';
 import { createGenesis, type SignedGenesis } from '../../src/core/genesis.js';
-import { buildBlockSync, checkCertificate, quorumSize } from '../../src/core/block.js';
+import { ackMessage, blockHash, buildBlockSync, checkCertificate, quorumSize } from '../../src/core/block.js';
+import { encodeCanonical, type CanonicalValue } from '../../src/core/codec.js';
 import { Replica, type Certificate, type Envelope, type ReplicaReady } from '../../src/core/replica.js';
-import { CachingVerifier, rekeyBindMessage, rekeyInviteMessage, signTxSync, type DecodedTx, type Role, type TxBody } from '../../src/core/tx.js';
+import { CachingVerifier, decodeTxUnverified, rekeyBindMessage, rekeyInviteMessage, signTxSync, txSigningMessage, type DecodedTx, type Role, type TxBody } from '../../src/core/tx.js';
 import { assertInvariants, stateRoot, votersOf } from '../../src/core/ledger.js';
 import { fromHex, toHex } from '../../src/core/bytes.js';
-import type { Entry, HardState, PlantedBug } from '../../src/core/raft/types.js';
+import { frontierAppend, genesisFrontier, nextHistory } from '../../src/core/history.js';
+import type { Entry, HardState, Message, PlantedBug } from '../../src/core/raft/types.js';
 import { Rng } from './rng.js';
 
 export interface SimOptions {
@@ -31,6 +34,8 @@ export interface SimOptions {
    * rekeys draws the same random numbers as before they existed.
    */
   rekeys?: number;
+  /** A hostile outsider (its own key, never a member) attacks the cluster; on by default. */
+  outsider?: boolean;
 }
 
 /** A bug planted in the simulated driver: it sends a Ready's messages before persisting it. */
@@ -50,6 +55,8 @@ export interface SimResult {
   events: number;
   /** Rekeys committed (old id retired, the account under the new key on every member). */
   rekeyed: number;
+  /** Forged or replayed messages the outsider sent. */
+  attacks: number;
 }
 
 const MAX_EVENTS_PER_RUN = 200_000;
@@ -68,7 +75,14 @@ interface SimNode {
   /** A Ready being persisted: its messages wait until the write completes (the contract). */
   writing: { rd: ReplicaReady; done_at: number } | null;
   member: boolean; // admitted (or founding)
+  /** This node's clock runs this far ahead of (or behind) virtual time. */
+  skew_ms: number;
 }
+
+/** Block-time allowance of simulated grids (their intervals are one second). */
+const SIM_MAX_CLOCK_AHEAD_S = 2;
+/** Clocks of simulated nodes differ from virtual time by at most this much. */
+const MAX_SKEW_MS = 400;
 
 type Event =
   | { kind: 'tick'; node: number }
@@ -79,16 +93,18 @@ type Event =
   | { kind: 'restart'; node: number }
   | { kind: 'crash'; node: number; restart_ms: number }
   | { kind: 'timeout'; node: number }
-  | { kind: 'rekey' };
+  | { kind: 'rekey' }
+  | { kind: 'attack' };
 
 const EPOCH_MS = 1_800_000_000_000; // a fixed genesis time: runs never read the real clock
+const TEN_YEARS_MS = 10 * 365 * 24 * 3600 * 1000;
 
 export async function makeGenesis(signers: NobleSigner[], founders: number, roles: Role[], commit_quorum: 'majority' | 'two_thirds' = 'majority', block_version: 1 | 2 = 2): Promise<SignedGenesis> {
   const { block_version: _, ...legacy } = DEFAULT_PARAMS;
   return createGenesis(signers[0]!, {
     name: 'sim grid',
     time_ms: EPOCH_MS,
-    params: { ...(block_version === 1 ? legacy : DEFAULT_PARAMS), interval_ms: 1000, block_max_wait_ms: 5, block_max_txs: 64, commit_quorum },
+    params: { ...(block_version === 1 ? legacy : DEFAULT_PARAMS), interval_ms: 1000, block_max_wait_ms: 5, block_max_txs: 64, commit_quorum, max_clock_ahead_s: SIM_MAX_CLOCK_AHEAD_S },
     members: signers.slice(1, founders).map((s, i) => ({ pub: s.publicKey, role: roles[i % roles.length]! })),
   });
 }
@@ -96,12 +112,22 @@ export async function makeGenesis(signers: NobleSigner[], founders: number, role
 export class Cluster {
   readonly rng: Rng;
   readonly opts: Required<Omit<SimOptions, 'trace' | 'planted_bug' | 'block_version'>> & Pick<SimOptions, 'trace' | 'planted_bug' | 'block_version'>;
+  readonly outsider = NobleSigner.fromSeed('sim-outsider');
+  /**
+   * The outsider's own randomness: runs with and without it share every other choice (and
+   * since the nodes drop what it forges before it changes anything, they run nearly alike:
+   * only its replays of real transactions, which are valid, make a difference).
+   */
+  readonly #orng: Rng;
+  /** Envelopes the outsider overheard (the network is not trusted), for replays. */
+  readonly #overheard: Envelope[] = [];
   readonly nodes: SimNode[] = [];
   readonly verifier = new CachingVerifier(nobleVerifier);
   genesis!: SignedGenesis;
   now = EPOCH_MS;
   events = 0;
   #queue: { at: number; seq: number; ev: Event }[] = [];
+  #ownEvents = 0;
   #seq = 0;
   // network conditions
   #delay = { min: 1, max: 5 };
@@ -117,7 +143,7 @@ export class Cluster {
   // client state
   readonly #outstanding = new Map<number, { tx: DecodedTx; since: number }>();
   readonly #committedByClient = new Set<string>();
-  readonly stats = { crashes: 0, leaders: 0, rejected: 0, committed_txs: 0 };
+  readonly stats = { crashes: 0, leaders: 0, rejected: 0, committed_txs: 0, attacks: 0 };
   readonly #founders: number;
   readonly #spares: number;
   /** Devices lost and re-keyed: the node, its old and new ids. */
@@ -127,9 +153,10 @@ export class Cluster {
 
   constructor(opts: SimOptions) {
     this.rng = new Rng(opts.seed);
+    this.#orng = new Rng((opts.seed ^ 0x6a09e667) >>> 0);
     const nodes = opts.nodes ?? this.rng.int(3, 7);
     if (nodes < 1 || nodes > 15) throw new RangeError('nodes must be 1..15');
-    this.opts = { fault_ms: 8000, converge_ms: 8000, rekeys: 0, ...opts, nodes };
+    this.opts = { fault_ms: 8000, converge_ms: 8000, rekeys: 0, outsider: true, ...opts, nodes };
     this.#founders = nodes;
     this.#spares = this.rng.int(0, 2);
     // The seed also picks the configuration: pre-vote and check-quorum on or off, and the
@@ -162,6 +189,7 @@ export class Cluster {
         tick_ms: this.rng.int(8, 14), // uneven tick rates
         writing: null,
         member: i < this.#founders,
+        skew_ms: this.rng.int(-MAX_SKEW_MS, MAX_SKEW_MS),
       });
     }
     for (const n of this.nodes) if (n.up) this.#boot(n);
@@ -169,8 +197,9 @@ export class Cluster {
     this.#schedule(this.now + 200, { kind: 'fault' });
     const rekeys = this.opts.rekeys ?? 0;
     for (let i = 1; i <= rekeys; i++) this.#schedule(this.now + Math.floor((this.opts.fault_ms * i) / (rekeys + 1)), { kind: 'rekey' });
+    if (this.opts.outsider) this.#schedule(this.now + this.#orng.int(50, 300), { kind: 'attack' });
     const c = this.#config;
-    this.trace(`seed ${this.opts.seed}: ${this.#founders} founding voters, ${this.#spares} joiners, pre-vote ${c.pre_vote}, check-quorum ${c.check_quorum}, ${c.commit_quorum} commits, ticks ${this.nodes.map((n) => n.tick_ms).join('/')} ms`);
+    this.trace(`seed ${this.opts.seed}: ${this.#founders} founding voters, ${this.#spares} joiners, pre-vote ${c.pre_vote}, check-quorum ${c.check_quorum}, ${c.commit_quorum} commits, ticks ${this.nodes.map((n) => n.tick_ms).join('/')} ms, clocks ${this.nodes.map((n) => n.skew_ms).join('/')} ms, outsider ${this.opts.outsider ? 'on' : 'off'}`);
   }
 
   #boot(n: SimNode): void {
@@ -237,6 +266,7 @@ export class Cluster {
       rejected_txs: this.stats.rejected,
       events: this.events,
       rekeyed: this.#rekeys.length,
+      attacks: this.stats.attacks,
     };
   }
 
@@ -248,7 +278,9 @@ export class Cluster {
       // A run that stops advancing time (a message storm) is a liveness bug, not a hang.
       if (this.events > MAX_EVENTS_PER_RUN) this.#fail(`liveness: more than ${MAX_EVENTS_PER_RUN} events by ${this.now} ms (a message storm?)`);
       this.#handle(ev);
-      if (stop && this.events % 50 === 0 && stop()) return;
+      // The outsider's events do not count here, so runs with and without it stop alike.
+      const own = ev.kind !== 'attack' && !(ev.kind === 'deliver' && ev.env.from === this.outsider.id);
+      if (own && ++this.#ownEvents % 50 === 0 && stop?.()) return;
     }
     this.now = until;
   }
@@ -266,8 +298,10 @@ export class Cluster {
       case 'deliver': {
         const n = this.#byId(ev.env.to);
         if (!n || !n.up || !n.replica) return;
-        n.replica.receive(ev.env, this.now);
-        this.#drive(n);
+        n.replica.receive(ev.env, this.#clock(n));
+        // What the outsider sends is dropped before it changes anything; not driving the node
+        // at that moment keeps runs with and without the outsider alike (its next tick drives).
+        if (ev.env.from !== this.outsider.id) this.#drive(n);
         return;
       }
       case 'write_done': {
@@ -302,6 +336,10 @@ export class Cluster {
       case 'rekey':
         if (this.#faultsOn && !this.#loseDevice()) this.#schedule(this.now + 200, ev);
         return;
+      case 'attack':
+        this.#attack();
+        this.#schedule(this.now + this.#orng.int(10, 150), ev);
+        return;
       case 'restart': {
         const n = this.nodes[ev.node]!;
         if (n.up || !this.#faultsOn) return;
@@ -312,6 +350,11 @@ export class Cluster {
     }
   }
 
+  /** A node's own clock: virtual time plus its skew. */
+  #clock(n: SimNode): number {
+    return this.now + n.skew_ms;
+  }
+
   #byId(id: string): SimNode | undefined {
     return this.nodes.find((n) => n.signer.id === id);
   }
@@ -320,15 +363,15 @@ export class Cluster {
 
   #drive(n: SimNode): void {
     const r = n.replica!;
-    const template = r.blockTemplate(this.now);
+    const template = r.blockTemplate(this.#clock(n));
     if (template) {
       const block = buildBlockSync(template.fields, template.txs.map((t) => t.bytes), n.signer);
-      r.proposeBlock(block, template.txs, this.now);
+      r.proposeBlock(block, template.txs, this.#clock(n));
     }
     const promote = r.promotionCandidate();
     if (promote && this.rng.chance(0.5)) {
       const tx = this.#sign(n, { kind: 'promote', member: promote }, r.nextSeq(n.signer.id));
-      r.submit(tx.bytes, this.now);
+      r.submit(tx.bytes, this.#clock(n));
       this.trace(`n${n.index} proposes promoting n${this.#byId(promote)!.index}`);
     }
     for (const req of r.takeSignRequests()) r.signed(req, n.signer.signSync(r.ackMessageFor(req)));
@@ -361,7 +404,7 @@ export class Cluster {
     }
     n.disk.certs.push(...rd.certs);
     for (const env of rd.messages) this.#send(env);
-    const applied = n.replica!.advance(rd, this.now);
+    const applied = n.replica!.advance(rd, this.#clock(n));
     for (const a of applied) this.#onApplied(n, a.entry, a.receipts.map((x) => x.tx));
     this.#checkInvariants(n);
   }
@@ -379,6 +422,10 @@ export class Cluster {
     }
     const to = this.#byId(env.to);
     if (!to) return;
+    if (this.opts.outsider && this.#orng.chance(0.05)) {
+      this.#overheard.push(env);
+      if (this.#overheard.length > 64) this.#overheard.shift();
+    }
     if (this.#cut.has(`${from.index}->${to.index}`)) return;
     if (this.rng.chance(this.#loss)) return;
     const copies = this.rng.chance(this.#dup) ? 2 : 1;
@@ -424,6 +471,7 @@ export class Cluster {
     if (prior === undefined) {
       this.#committed.set(entry.index, entry.hash);
       this.stats.committed_txs += txIds.length;
+      this.#checkTrusted(n, entry);
     } else if (prior !== entry.hash) {
       this.#fail(`state machine safety: n${n.index} applied a different block at height ${entry.index}`);
     }
@@ -440,12 +488,29 @@ export class Cluster {
     }
   }
 
+  /**
+   * No block proposed by a non-voter (in the state before it), and none dated beyond the
+   * allowance (past the clocks of the nodes that accepted it), is ever committed.
+   */
+  #checkTrusted(n: SimNode, entry: Entry): void {
+    const h = entry.block!.header;
+    const voters = n.replica!.votersAt(entry.index - 1);
+    if (!voters) this.#fail(`n${n.index} does not know the voters before block ${entry.index}`);
+    if (!voters.has(h.proposer)) {
+      const who = h.proposer === this.outsider.id ? 'the outsider' : `non-voter ${h.proposer.slice(0, 8)}`;
+      this.#fail(`trust: block ${entry.index} proposed by ${who} committed on n${n.index}`);
+    }
+    const ahead = h.time_ms - this.now;
+    if (ahead > this.#allowanceMs() + MAX_SKEW_MS) this.#fail(`trust: block ${entry.index} dated ${ahead} ms ahead committed on n${n.index}`);
+  }
+
   #checkInvariants(n: SimNode): void {
     try {
       assertInvariants(n.replica!.state);
     } catch (err) {
       this.#fail(`ledger invariant on n${n.index}: ${(err as Error).message}`);
     }
+    if (n.replica!.state.members.has(this.outsider.id)) this.#fail(`trust: the outsider became a member on n${n.index}`);
   }
 
   /** Nodes the ledger counts as members (a joiner whose admit never committed is not one). */
@@ -488,11 +553,12 @@ export class Cluster {
     for (const n of up) {
       const r = n.replica!;
       for (const cert of r.certs.values()) {
+        const voters = r.votersAt(cert.height);
+        if (!voters) this.#fail(`n${n.index} does not know the voters at certified height ${cert.height}`);
         try {
-          checkCertificate(r.chain_id, cert.height, fromHex(cert.hash), cert.acks, votersOf(r.state), r.state.params.commit_quorum, nobleVerifier);
+          checkCertificate(r.chain_id, cert.height, fromHex(cert.hash), cert.acks, voters, r.state.params.commit_quorum, nobleVerifier);
         } catch (err) {
-          // Voters may have changed since the certificate formed; check it was a quorum of members then.
-          if (!(err as Error).message.includes('valid acks')) this.#fail(`bad certificate at ${cert.height} on n${n.index}: ${(err as Error).message}`);
+          this.#fail(`bad certificate at ${cert.height} on n${n.index}: ${(err as Error).message}`);
         }
         if (r.raft.log[cert.height]?.hash !== cert.hash) this.#fail(`certificate for a block not in n${n.index}'s log`);
       }
@@ -565,13 +631,26 @@ export class Cluster {
     if (!spare || !operator.up || !operator.replica) return;
     const r = operator.replica;
     if (r.state.members.has(spare.signer.id) || this.#outstanding.has(operator.index)) return;
-    const tx = this.#sign(operator, { kind: 'admit', member: spare.signer.id, pub: spare.signer.publicKey, role: 'consumer', invite: null }, r.nextSeq(operator.signer.id));
-    if (r.submit(tx.bytes, this.now).ok) {
-      // Like any client, the operator resubmits until the admit commits.
+    let tx: DecodedTx;
+    const byInvite = this.rng.chance(0.5);
+    if (byInvite) {
+      // The operator makes an invite link; the joiner redeems it for its own key and its
+      // admit goes out to every peer it knows (the outsider among them).
+      const seed = Uint8Array.from({ length: 48 }, () => this.rng.int(0, 255));
+      const link = decodeInviteLink(createInviteLinkSync(r.chain_id, seed, 'consumer', this.now + 60_000, (m) => operator.signer.signSync(m)));
+      const invite = redeemInvite(r.chain_id, link, spare.signer.publicKey);
+      const body = { v: 1, chain: r.chain_id, kind: 'admit', from: spare.signer.id, seq: 0, member: spare.signer.id, pub: spare.signer.publicKey, role: 'consumer', invite } as unknown as TxBody;
+      tx = signTxSync(body, spare.signer);
+      this.#overheard.push({ kind: 'txs', from: spare.signer.id, to: operator.signer.id, txs: [tx.bytes] });
+    } else {
+      tx = this.#sign(operator, { kind: 'admit', member: spare.signer.id, pub: spare.signer.publicKey, role: 'consumer', invite: null }, r.nextSeq(operator.signer.id));
+    }
+    if (r.submit(tx.bytes, this.#clock(operator)).ok) {
+      // Like any client, the operator (or the joiner through it) resubmits until the admit commits.
       this.#outstanding.set(operator.index, { tx, since: this.now });
       spare.member = true;
       this.#boot(spare);
-      this.trace(`operator admits n${spare.index} (starts as a learner)`);
+      this.trace(`${byInvite ? 'n' + spare.index + ' presents an invite' : 'operator admits n' + spare.index} (starts as a learner)`);
     }
   }
 
@@ -641,6 +720,160 @@ export class Cluster {
     this.trace('faults stop: network healed, every node restarted');
   }
 
+  // ---- the hostile outsider --------------------------------------------------------------
+
+  /**
+   * One attack by the outsider: its own key, never a member, but it can reach every node
+   * (the transport authenticates it as itself), read every node's log (auditors can) and
+   * replay what it overheard. Nothing it does may get a block committed or split the chain.
+   */
+  #attack(): void {
+    const r = this.#orng;
+    const targets = this.nodes.filter((n) => n.up && n.replica);
+    if (targets.length === 0) return;
+    const me = this.outsider.id;
+    const deliver = (env: Envelope) => this.#schedule(this.now + r.int(0, 5), { kind: 'deliver', env });
+    const raft = (to: SimNode, msg: Record<string, unknown>) => {
+      const full = { ...msg, from: me, to: to.signer.id } as unknown as Message;
+      deliver({ kind: 'raft', from: me, to: to.signer.id, msg: full });
+    };
+    const allowance = this.#allowanceMs();
+    const forged = (t: SimNode, term: number, time_ms: number): Entry => {
+      const rep = t.replica!;
+      const tip = rep.raft.lastEntry();
+      // The history root over the block hashes it overheard (the network is not trusted), so
+      // that only the trust boundary stands between the forgery and the log.
+      let frontier = genesisFrontier(rep.chain_id);
+      for (let i = 1; i <= tip.index; i++) frontier = frontierAppend(frontier, i, fromHex(rep.raft.log[i]!.hash));
+      const history = nextHistory(rep.state.params, frontier);
+      const block = buildBlockSync({ chain: rep.chain_id, height: tip.index + 1, term, prev: fromHex(tip.hash), ...(history ? { history } : {}), time_ms }, [], this.outsider);
+      return { index: tip.index + 1, term, hash: toHex(blockHash(block.header)), block };
+    };
+    const t = r.pick(targets);
+    const rep = t.replica!;
+    const roll = r.int(0, 9);
+    let what: string;
+    switch (roll) {
+      case 0: {
+        // One forged append to each node: a block dated far ahead, or just past the allowance.
+        const ahead = r.pick([TEN_YEARS_MS, allowance + 1000, 0]);
+        for (const n of targets) {
+          const term = n.replica!.raft.term + r.int(0, 2);
+          const e = forged(n, term, this.now + ahead);
+          const tip = n.replica!.raft.lastEntry();
+          raft(n, { type: 'append', term, prev_index: tip.index, prev_term: tip.term, entries: [e], commit: e.index });
+        }
+        what = `forged append to every node, dated +${ahead} ms`;
+        break;
+      }
+      case 1: {
+        // One forged append to a single follower, not committed: to win the next election.
+        const term = rep.raft.term + r.int(1, 3);
+        const e = forged(t, term, this.now);
+        const tip = rep.raft.lastEntry();
+        raft(t, { type: 'append', term, prev_index: tip.index, prev_term: tip.term, entries: [e], commit: rep.raft.commit });
+        what = `forged append to n${t.index} at term ${term}`;
+        break;
+      }
+      case 2: {
+        const term = rep.raft.term + r.int(0, 1);
+        raft(t, { type: 'heartbeat', term, commit: rep.raft.lastIndex() + r.int(0, 2) });
+        what = `forged heartbeat to n${t.index} committing ${rep.raft.lastIndex()}`;
+        break;
+      }
+      case 3:
+        raft(t, { type: 'timeout_now', term: rep.raft.term + r.int(0, 1) });
+        what = `timeout_now to n${t.index}`;
+        break;
+      case 4: {
+        const term = rep.raft.term + r.int(1, 50);
+        raft(t, { type: r.pick(['vote', 'prevote']), term, last_index: rep.raft.lastIndex() + 100, last_term: term, transfer: r.chance(0.5) });
+        what = `vote request to n${t.index} at term ${term}`;
+        break;
+      }
+      case 5: {
+        // Grants to candidates, and answers with higher terms to anyone.
+        for (const n of targets) {
+          const nr = n.replica!.raft;
+          if (nr.role === 'candidate' || nr.role === 'precandidate') {
+            raft(n, { type: nr.role === 'candidate' ? 'vote_resp' : 'prevote_resp', term: nr.role === 'candidate' ? nr.term : nr.term + 1, reject: false });
+          }
+        }
+        const term = rep.raft.term + r.int(1, 5);
+        raft(t, r.pick([
+          { type: 'append_resp', term, index: rep.raft.lastIndex(), reject: r.chance(0.5), hint_index: 0, hint_term: 0 },
+          { type: 'heartbeat_resp', term },
+          { type: 'vote_resp', term, reject: false },
+        ]));
+        what = `forged answers (grants to candidates, term ${term} to n${t.index})`;
+        break;
+      }
+      case 6: {
+        // Forged and misplaced certificates, and a certificate request.
+        const h = rep.raft.lastIndex();
+        const hash = rep.raft.log[h]!.hash;
+        const ack = { voter: me, sig: this.outsider.signSync(ackMessage(rep.chain_id, h, fromHex(hash))) };
+        const real = [...rep.certs.values()].pop();
+        const acks = real ? [...real.acks, ack] : [ack];
+        deliver({ kind: 'cert', from: me, to: t.signer.id, cert: { height: h, hash, acks } });
+        deliver({ kind: 'cert_req', from: me, to: t.signer.id, term: rep.raft.term, height: rep.raft.commit, hash: rep.raft.log[rep.raft.commit]!.hash });
+        what = `forged certificate for ${h} to n${t.index}`;
+        break;
+      }
+      case 7: {
+        // Transactions: forged signatures, kinds that are object properties, replays.
+        const txs: Uint8Array[] = [];
+        const member = r.pick(this.nodes);
+        for (const kind of ['constructor', 'toString', '__proto__', 'transfer']) {
+          const body = { v: 1, chain: rep.chain_id, kind, from: me, seq: 0, to: member.signer.id, amount: 1, memo: '' };
+          const bytes = encodeCanonical(body as unknown as CanonicalValue);
+          txs.push(encodeCanonical({ body: body as unknown as CanonicalValue, pub: this.outsider.publicKey, sig: this.outsider.signSync(txSigningMessage(bytes)) }));
+        }
+        for (const env of this.#overheard) {
+          if (env.kind !== 'txs') continue;
+          for (const bytes of env.txs.slice(0, 4)) {
+            txs.unshift(bytes);
+            // An admit with an invite: race it with the outsider's own key.
+            let seen: DecodedTx | null = null;
+            try {
+              seen = decodeTxUnverified(bytes, rep.chain_id);
+            } catch {
+              continue;
+            }
+            if (seen.body.kind !== 'admit' || seen.body.invite === null || isInviteV1(seen.body.invite)) continue;
+            const stolen = { v: 1, chain: rep.chain_id, kind: 'admit', from: me, seq: 0, member: me, pub: this.outsider.publicKey, role: seen.body.role, invite: seen.body.invite } as unknown as TxBody;
+            txs.unshift(signTxSync(stolen, this.outsider).bytes);
+          }
+        }
+        deliver({ kind: 'txs', from: me, to: t.signer.id, txs: txs.slice(0, 16) });
+        what = `${Math.min(txs.length, 16)} forged and replayed transactions to n${t.index}`;
+        break;
+      }
+      default: {
+        // Replays of overheard consensus traffic, as itself or naming the original sender.
+        const env = this.#overheard.length > 0 ? r.pick(this.#overheard) : null;
+        if (!env) return;
+        const to = r.pick(targets);
+        if (env.kind === 'raft') {
+          const spoof = r.chance(0.5);
+          const term = env.msg.term + r.int(0, 3);
+          const msg = { ...env.msg, term, from: spoof ? env.msg.from : me, to: to.signer.id } as Message;
+          deliver({ kind: 'raft', from: me, to: to.signer.id, msg });
+        } else {
+          deliver({ ...env, from: me, to: to.signer.id } as Envelope);
+        }
+        what = `replayed ${env.kind === 'raft' ? env.msg.type : env.kind} to n${to.index}`;
+        break;
+      }
+    }
+    this.stats.attacks++;
+    if (this.stats.attacks % 20 === 1) this.trace(`outsider: ${what}`);
+  }
+
+  #allowanceMs(): number {
+    return clockAllowanceMs(this.genesis.genesis.params);
+  }
+
   // ---- clients --------------------------------------------------------------------------
 
   #sign(n: SimNode, fields: Record<string, unknown>, seq: number): DecodedTx {
@@ -665,7 +898,7 @@ export class Cluster {
     if (out) {
       if (this.now - out.since > 300) {
         // Not committed yet: submit the very same transaction again (idempotent by id and seq).
-        replica.submit(out.tx.bytes, this.now);
+        replica.submit(out.tx.bytes, this.#clock(n));
         out.since = this.now;
       }
       return;
@@ -704,13 +937,13 @@ export class Cluster {
       const tx = this.#sign(n, { kind: 'withdraw', amount: 1 }, seq);
       const bytes = tx.bytes.slice();
       bytes[bytes.length - 2]! ^= 0x5a;
-      const res = replica.submit(bytes, this.now);
+      const res = replica.submit(bytes, this.#clock(n));
       if (res.ok) this.#fail('a transaction with a forged signature was accepted');
       this.stats.rejected++;
       return;
     }
     const tx = this.#sign(n, fields, seq);
-    const res = replica.submit(tx.bytes, this.now);
+    const res = replica.submit(tx.bytes, this.#clock(n));
     if (res.ok) this.#outstanding.set(n.index, { tx, since: this.now });
     else this.stats.rejected++;
   }

@@ -80,11 +80,15 @@ describe('sync in certified batches', () => {
 
   it('refuses a batch whose certificate lacks a quorum, is for another block, or whose blocks were altered', async () => {
     const source = await finishedCluster(5);
-    const thin = syncAll(freshAuditor(source), source, (_e, cert) => {
+    const thinNode = freshAuditor(source);
+    const thin = syncAll(thinNode, source, (_e, cert) => {
       cert.acks = cert.acks.slice(0, 1);
     });
     expect(thin.batches).toBe(0);
     expect(thin.refused[0]).toMatch(/valid acks|needed/);
+    // A refused batch leaves none of its decoded blocks behind (before, each refused batch's
+    // transactions stayed in memory for good).
+    expect(thinNode.decodedBlocksHeld).toBe(0);
     const other = syncAll(freshAuditor(source), source, (entries) => {
       entries.pop();
     });

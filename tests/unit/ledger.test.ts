@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TestChain } from '../helpers/chain.js';
 import { NobleSigner, nobleVerifier } from '../../src/core/keys.js';
 import { inviteMessage, signTxSync, type TxBody } from '../../src/core/tx.js';
+import { createInviteLinkSync, decodeInviteLink, redeemInvite } from '../../src/core/invite.js';
 import { apply, stateRoot, votersOf, type Receipt } from '../../src/core/ledger.js';
 import { buildBlockSync, BlockError } from '../../src/core/block.js';
 import { nextHistory } from '../../src/core/history.js';
@@ -91,30 +92,62 @@ describe('ledger: membership', () => {
 
   it('admits a joiner presenting an operator-signed invite, once, before it expires', async () => {
     const c = await TestChain.create();
-    const invite = (code: number, role: 'consumer' | 'producer', expires_ms: number, signer = c.operator) => {
-      const bytes = new Uint8Array(16).fill(code);
-      return { code: bytes, role, expires_ms, sig: signer.signSync(inviteMessage(c.state.chain_id, bytes, role, expires_ms)) };
-    };
-    const join = (name: string, inv: ReturnType<typeof invite>, role = inv.role) => {
+    const chain = c.state.chain_id;
+    const link = (n: number, role: 'consumer' | 'producer', expires_ms: number, signer = c.operator) =>
+      decodeInviteLink(createInviteLinkSync(chain, new Uint8Array(48).fill(n), role, expires_ms, (m) => signer.signSync(m)));
+    const join = (name: string, l: ReturnType<typeof link>, role = l.role) => {
       const s = c.signer(name);
-      return c.tx(name, 'admit', { member: s.id, pub: s.publicKey, role, invite: inv }, 0);
+      return c.tx(name, 'admit', { member: s.id, pub: s.publicKey, role, invite: redeemInvite(chain, l, s.publicKey) }, 0);
     };
-    const good = invite(1, 'consumer', 10_000);
+    const good = link(1, 'consumer', 10_000);
     const r = c.block(
       [
         join('dan', good),
         join('eve', good), // single use
-        join('fay', invite(2, 'consumer', 500)), // expired (block time 1000)
-        join('gus', invite(3, 'producer', 10_000, NobleSigner.fromSeed('forger'))),
-        join('hal', invite(4, 'consumer', 10_000), 'producer'), // role differs
+        join('fay', link(2, 'consumer', 500)), // expired (block time 1000)
+        join('gus', link(3, 'producer', 10_000, NobleSigner.fromSeed('forger'))),
+        join('hal', link(4, 'consumer', 10_000), 'producer'), // role differs
       ],
       1000,
     );
     expect(codes(r.receipts)).toEqual(['ok', 'invite_used', 'invite_expired', 'bad_invite', 'bad_invite']);
     expect(c.state.members.get(c.id('dan'))).toMatchObject({ role: 'consumer', voter: false, seq: 1 });
-    expect(c.state.used_invites.has(toHex(good.code))).toBe(true);
+    expect(c.state.used_invites.has(toHex(redeemInvite(chain, good, c.signer('dan').publicKey).pub))).toBe(true);
     c.block([], 20_000);
     expect(c.state.used_invites.size).toBe(0); // pruned after expiry
+  });
+
+  it('refuses v1 invites (bearer codes) in new grids, and still applies them in grids made before v2', async () => {
+    const v1 = (c: TestChain, n: number) => {
+      const code = new Uint8Array(16).fill(n);
+      return { code, role: 'consumer' as const, expires_ms: 10_000, sig: c.operator.signSync(inviteMessage(c.state.chain_id, code, 'consumer', 10_000)) };
+    };
+    const fresh = await TestChain.create();
+    const dan = fresh.signer('dan');
+    const r = fresh.block([fresh.tx('dan', 'admit', { member: dan.id, pub: dan.publicKey, role: 'consumer', invite: v1(fresh, 1) }, 0)], 1000);
+    expect(codes(r.receipts)).toEqual(['bad_invite']);
+    // A genesis without max_clock_ahead_s was made before v2 invites: its chain replays as made.
+    const legacy = await TestChain.create({}, { max_clock_ahead_s: undefined });
+    expect(Object.hasOwn(legacy.genesis.genesis.params, 'max_clock_ahead_s')).toBe(false);
+    const old = legacy.block([legacy.tx('dan', 'admit', { member: dan.id, pub: dan.publicKey, role: 'consumer', invite: v1(legacy, 1) }, 0)], 1000);
+    expect(codes(old.receipts)).toEqual(['ok']);
+  });
+});
+
+describe('attack 6: an invite seen on the wire cannot be stolen', () => {
+  it('a thief who copies the invite out of a joiner\'s admit cannot use it for its own key', async () => {
+    const c = await TestChain.create();
+    const chain = c.state.chain_id;
+    const link = decodeInviteLink(createInviteLinkSync(chain, new Uint8Array(48).fill(9), 'consumer', 10_000, (m) => c.operator.signSync(m)));
+    const dan = c.signer('dan');
+    const honest = c.tx('dan', 'admit', { member: dan.id, pub: dan.publicKey, role: 'consumer', invite: redeemInvite(chain, link, dan.publicKey) }, 0);
+    // The thief saw `honest` on the wire and races it with its own key.
+    const thief = c.signer('thief');
+    const seen = honest.body.kind === 'admit' ? honest.body.invite : null;
+    const stolen = c.tx('thief', 'admit', { member: thief.id, pub: thief.publicKey, role: 'consumer', invite: seen }, 0);
+    const r = c.block([stolen, honest], 1000);
+    expect(r.receipts.map((x) => (x.ok ? 'ok' : x.code))).toEqual(['bad_invite', 'ok']);
+    expect(c.state.members.has(thief.id)).toBe(false);
   });
 });
 
@@ -123,8 +156,7 @@ describe('ledger: display names', () => {
     const c = await TestChain.create({ a: 'consumer' });
     const bob = c.signer('bob');
     const dan = c.signer('dan');
-    const code = new Uint8Array(16).fill(9);
-    const invite = { code, role: 'consumer' as const, expires_ms: 10_000, sig: c.operator.signSync(inviteMessage(c.state.chain_id, code, 'consumer', 10_000)) };
+    const invite = c.invite('dan', 'consumer', 10_000, 9);
     const r = c.block(
       [
         c.tx('operator', 'admit', { member: bob.id, pub: bob.publicKey, role: 'producer', invite: null, name: 'Bob’s roof' }),

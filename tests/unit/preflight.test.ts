@@ -84,16 +84,14 @@ describe('preflight', () => {
 
   it('tells a joiner at once that an invite is used, expired or forged', async () => {
     const c = await TestChain.create();
-    const invite = (fill: number, expires_ms: number, signer = c.operator) => {
-      const code = new Uint8Array(16).fill(fill);
-      return { code, role: 'consumer' as const, expires_ms, sig: signer.signSync(inviteMessage(c.state.chain_id, code, 'consumer', expires_ms)) };
-    };
-    const join = (name: string, inv: ReturnType<typeof invite>) => {
+    const join = (name: string, inv: (joiner: string) => ReturnType<typeof c.invite>) => {
       const s = c.signer(name);
-      return body(c, name, 'admit', { member: s.id, pub: s.publicKey, role: 'consumer', invite: inv, name: 'Neighbour' }, 0);
+      return body(c, name, 'admit', { member: s.id, pub: s.publicKey, role: 'consumer', invite: inv(name), name: 'Neighbour' }, 0);
     };
+    // Invites (v2) are redeemed for the joiner's own key; `fill` picks the one-time key.
+    const invite = (fill: number, expires_ms: number, granter = c.operator) => (joiner: string) => c.invite(joiner, 'consumer', expires_ms, fill, granter);
     const used = invite(1, 100 * MIN);
-    c.block([c.tx('dan', 'admit', { member: c.id('dan'), pub: c.signer('dan').publicKey, role: 'consumer', invite: used }, 0)], 1000);
+    c.block([c.tx('dan', 'admit', { member: c.id('dan'), pub: c.signer('dan').publicKey, role: 'consumer', invite: used('dan') }, 0)], 1000);
     expect(preflight(c.state, join('eve', invite(2, 100 * MIN)))).toEqual({ ok: true, warnings: [] });
     expect(refusal(preflight(c.state, join('eve', used)))).toEqual(['invite_used', 'This invite was used already. Ask the operator for a new one, or ask to join.']);
     expect(refusal(preflight(c.state, join('eve', invite(3, 500)), { at_ms: 2 * MIN + 500 }))).toEqual(['invite_expired', 'This invite expired 2 min ago. Ask the operator for a new one, or ask to join.']);

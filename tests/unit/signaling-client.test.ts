@@ -1,12 +1,13 @@
 // The page's signaling client against the real server: it joins with a proof of its key
 // (signed by the same function the worker uses), reports 'lost' when the server goes away,
 // and rejoins by itself with backoff when the server is back (on the same port), getting a
-// fresh welcome with the peers present. ws stands in for the browser's WebSocket (same
+// fresh welcome with the peers present; a server that goes silent without closing is given
+// up and rejoined too. ws stands in for the browser's WebSocket (same
 // onopen/onmessage/onclose surface).
 import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { startGridServer, type GridServer } from '../../signaling/server.js';
-import { SignalingClient, type SignalingState } from '../../src/net/signaling-client.js';
+import { SIGNALING_TIMING, SignalingClient, type SignalingState } from '../../src/net/signaling-client.js';
 import { NobleSigner } from '../../src/core/keys.js';
 import { signalingProof } from '../../src/node/peers.js';
 
@@ -34,7 +35,7 @@ function until(what: string, cond: () => boolean, timeout_ms = 10_000): Promise<
 }
 
 /** A client for the node with key `signer`; `claim` is the id it says it has (normally its own). */
-function client(url: string, room: string, signer: NobleSigner, claim = signer.id) {
+function client(url: string, room: string, signer: NobleSigner, claim = signer.id, timing?: typeof SIGNALING_TIMING) {
   const seen = { states: [] as SignalingState[], details: [] as string[], welcomes: [] as string[][], joined: [] as string[] };
   const c = new SignalingClient(
     url.replace('http', 'ws') + 'signal',
@@ -51,6 +52,7 @@ function client(url: string, room: string, signer: NobleSigner, claim = signer.i
       },
     },
     (challenge, r) => signalingProof(signer, room, challenge, r),
+    timing,
   );
   clients.push(c);
   return { c, seen };
@@ -84,6 +86,41 @@ describe('the signaling client', () => {
     expect(last.some((w) => w.length === 1)).toBe(true);
     expect(second.stats.peers()).toBe(2);
   }, 30_000);
+
+  it('gives up a socket that answers nothing (dropped by the server during an outage) and rejoins', async () => {
+    // A server that welcomes and then goes quiet without closing: what the page sees when the
+    // real server dropped its socket while the page's network was cut and the close was lost.
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    const sockets: WebSocket[] = [];
+    wss.on('connection', (ws) => {
+      sockets.push(ws);
+      ws.send(JSON.stringify({ t: 'challenge', challenge: '00'.repeat(32) }));
+      ws.on('message', (d) => {
+        if (JSON.parse(String(d)).t === 'join') ws.send(JSON.stringify({ t: 'welcome', peers: [], config: { ice_servers: [], loopback_only: true } }));
+      });
+    });
+    await new Promise((r) => wss.once('listening', r));
+    const url = `http://127.0.0.1:${(wss.address() as { port: number }).port}/`;
+    try {
+      const a = client(url, 'd'.repeat(64), NobleSigner.fromSeed('client d'), undefined, { ping_every_ms: 50, silence_max_ms: 300 });
+      await until('a second welcome on a new socket', () => a.seen.welcomes.length >= 2, 5000);
+      expect(sockets.length).toBeGreaterThanOrEqual(2);
+      expect(a.seen.details).toContain('the signaling server went silent; retrying in 0.5 s');
+    } finally {
+      for (const ws of sockets) ws.terminate();
+      await new Promise((r) => wss.close(r));
+    }
+  });
+
+  it('keeps a socket the real server answers: its pings are answered', async () => {
+    const s = await startGridServer({ port: 0 });
+    servers.push(s);
+    const a = client(s.url, 'e'.repeat(64), NobleSigner.fromSeed('client e'), undefined, { ping_every_ms: 50, silence_max_ms: 300 });
+    await until('online', () => a.c.state === 'online');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(a.seen.states.filter((x) => x === 'lost')).toEqual([]);
+    expect(a.seen.welcomes).toHaveLength(1);
+  });
 
   it('stops for good when closed', async () => {
     const s = await startGridServer({ port: 0 });

@@ -95,6 +95,9 @@ describe('signaling server', () => {
     expect((await a.next('left')).peer).toBe(kb.id);
     expect(a.messages.filter((m) => m.t === 'signal')).toEqual([]);
     expect(server.stats.joined).toBe(3);
+    // The page's liveness check: a joined socket's ping is answered.
+    a.ws.send(JSON.stringify({ t: 'ping' }));
+    expect(await a.next('pong')).toEqual({ t: 'pong' });
     a.ws.close();
     c.ws.close();
   });

@@ -175,3 +175,19 @@ describe('body bytes kept from decoding', () => {
     }
   });
 });
+
+describe('attack 6: names from the wire are own properties only', () => {
+  it('constructor, toString, __proto__ and friends are no kinds and no fields', async () => {
+    const chain = await chainP;
+    const tx = chain.tx('alice', 'transfer', { to: chain.id('operator'), amount: 5, memo: '' });
+    const base = { v: 1, chain: tx.body.chain, from: tx.body.from, seq: 0 };
+    for (const kind of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf', 'isPrototypeOf']) {
+      const bytes = encodeCanonical({ body: { ...base, kind } as never, pub: tx.pub, sig: tx.sig });
+      expect(code(() => decodeTxUnverified(bytes, chain.state.chain_id)), kind).toBe('unknown_kind');
+    }
+    for (const field of ['constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+      const bytes = encodeCanonical({ body: { ...tx.body, [field]: 1 } as never, pub: tx.pub, sig: tx.sig });
+      expect(code(() => decodeTxUnverified(bytes, chain.state.chain_id)), field).toBe('malformed');
+    }
+  });
+});

@@ -75,17 +75,20 @@ describe('wire frames', () => {
     expect(parts.every((p) => p.length <= WIRE_LIMITS.chunk_bytes)).toBe(true);
     const r = new Reassembler();
     let out: Uint8Array | null = null;
-    for (const p of parts) out = r.push(p);
+    for (const p of parts) out = r.push(p, 0);
     expect(out).toEqual(big);
     // A repeated chunk, an impossible count, and an unknown kind.
     const r2 = new Reassembler();
-    r2.push(parts[0]!);
-    expect(() => r2.push(parts[0]!)).toThrow(WireError);
-    expect(() => new Reassembler().push(new Uint8Array([1, 0, 0, 0, 1, 0, 0, 0xff, 0xff, 9]))).toThrow(WireError);
-    expect(() => new Reassembler().push(new Uint8Array([7, 1]))).toThrow(WireError);
+    r2.push(parts[0]!, 0);
+    expect(() => r2.push(parts[0]!, 0)).toThrow(WireError);
+    expect(() => new Reassembler().push(new Uint8Array([1, 0, 0, 0, 1, 0, 0, 0xff, 0xff, 9]), 0)).toThrow(WireError);
+    expect(() => new Reassembler().push(new Uint8Array([7, 1]), 0)).toThrow(WireError);
     // Too many frames in flight at once.
     const r3 = new Reassembler();
-    for (let id = 0; id < WIRE_LIMITS.partial_frames; id++) r3.push(toChannelMessages(big, id)[0]!);
-    expect(() => r3.push(toChannelMessages(big, 99)[0]!)).toThrow(/too many frames/);
+    for (let id = 0; id < WIRE_LIMITS.partial_frames; id++) r3.push(toChannelMessages(big, id)[0]!, 0);
+    expect(() => r3.push(toChannelMessages(big, 99)[0]!, 1000)).toThrow(/too many frames/);
+    // Half-received frames expire: a peer cannot pin memory by never sending the last chunk.
+    expect(r3.push(toChannelMessages(big, 99)[0]!, WIRE_LIMITS.partial_frame_ms + 1)).toBeNull();
+    expect(r3.expired).toBe(WIRE_LIMITS.partial_frames);
   });
 });

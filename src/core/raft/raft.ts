@@ -9,7 +9,7 @@
 // changes, at most one in flight: see canProposeMembershipChange()).
 import type { NodeId } from '../keys.js';
 import { quorumSize } from '../block.js';
-import type { Entry, HardState, Membership, Message, RaftConfig, RaftStats, Ready, Role } from './types.js';
+import type { Entry, HardState, Membership, Message, RaftConfig, RaftDrop, RaftStats, Ready, Role } from './types.js';
 
 type Msg<T extends Message['type']> = Extract<Message, { type: T }>;
 
@@ -21,7 +21,14 @@ interface Progress {
   paused: boolean; // probe: waiting for a response
   inflight: number[]; // last index of each append in flight (replicate)
   recent_active: boolean; // heard from since the last check-quorum round
+  /** (last index, commit) of recent appends, to learn which commit index the follower has. */
+  sent: { index: number; commit: number }[];
+  /** The highest commit index the follower is known to hold (from acknowledged appends). */
+  commit_known: number;
 }
+
+/** Appends remembered per follower for commit_known; older ones are forgotten. */
+const SENT_REMEMBERED = 16;
 
 export class RaftInvariantError extends Error {
   override name = 'RaftInvariantError';
@@ -52,6 +59,16 @@ export class Raft {
   #prev_hard: HardState;
   #pending_membership_index = 0;
   readonly stats: RaftStats = { invalid_entries: 0, stale_messages: 0, elections_started: 0, proposals_refused: 0 };
+  /** Messages dropped at the trust boundary, by reason. */
+  readonly dropped: Partial<Record<RaftDrop, number>> = {};
+  /**
+   * The last index this follower matched with its leader's log in `term` (Figure 2,
+   * AppendEntries rule 5: commit up to the last new entry): a heartbeat carries no log
+   * position, so its commit index counts only up to here.
+   */
+  #matched = { term: 0, index: 0 };
+  /** The term in which this follower refused a block from its leader: that leader no longer holds off elections. */
+  #refused_term = -1;
 
   /**
    * Restores a node from what it persisted: its hard state and log (entries[0] must be the
@@ -265,11 +282,28 @@ export class Raft {
 
   step(m: Message): void {
     if (m.to !== this.id) return;
+    const drop = this.#cfg.planted_bug === 'no_membership_check' ? null : this.#admission(m);
+    if (drop) {
+      this.dropped[drop] = (this.dropped[drop] ?? 0) + 1;
+      if (m.type === 'append' && this.role !== 'leader') {
+        // Perhaps a voter whose promotion this node's log does not hold yet (it lags, or just
+        // joined): the sender is not followed, but real blocks that extend this log are kept,
+        // so the log can reach that promotion. Then the sender is a voter here after all.
+        // (A leader's log holds only what it and earlier leaders made: it takes nothing.)
+        this.#handleAppend(m, false);
+        if (this.#isVoterHere(m.from)) this.step(m);
+      } else if (m.type === 'heartbeat') {
+        // Answered (nothing else moves), so such a leader keeps probing with appends.
+        this.#send({ type: 'heartbeat_resp', from: this.id, to: m.from, term: Math.max(this.term, m.term) });
+      }
+      return;
+    }
     if (m.term > this.term) {
       if (m.type === 'vote' || m.type === 'prevote') {
         // §6 / thesis §4.2.3: while a leader is known and heard from recently, ignore
         // campaigns, so a partitioned node cannot disrupt a healthy cluster.
-        const inLease = this.#cfg.check_quorum && this.leader !== null && this.#election_elapsed < this.#cfg.election_ticks;
+        // A leader whose blocks this node refused holds no lease here.
+        const inLease = this.#cfg.check_quorum && this.leader !== null && this.#refused_term !== this.term && this.#election_elapsed < this.#cfg.election_ticks;
         if (!m.transfer && inLease) {
           this.stats.stale_messages++;
           return;
@@ -319,6 +353,37 @@ export class Raft {
     }
   }
 
+  /**
+   * The trust boundary: consensus traffic only from the members of the configuration it
+   * concerns, checked before the message can move a term, a vote or a timer. Leading,
+   * campaigning and voting are for voters; answers to appends come from voters and
+   * learners; a transfer (timeout_now) only from this term's leader.
+   */
+  #admission(m: Message): RaftDrop | null {
+    switch (m.type) {
+      case 'append':
+      case 'heartbeat':
+        return this.#isVoterHere(m.from) ? null : 'leader_not_voter';
+      case 'timeout_now':
+        if (!this.#isVoterHere(m.from)) return 'leader_not_voter';
+        return m.from === this.leader && m.term === this.term ? null : 'timeout_now_not_leader';
+      case 'vote':
+      case 'prevote':
+        return this.#isVoterHere(m.from) ? null : 'candidate_not_voter';
+      case 'vote_resp':
+      case 'prevote_resp':
+        return this.#isVoterHere(m.from) ? null : 'vote_not_voter';
+      case 'append_resp':
+      case 'heartbeat_resp':
+        return this.#isVoterHere(m.from) || this.#learners.has(m.from) ? null : 'answer_not_member';
+    }
+  }
+
+  /** A voter of the applied configuration, or of one this node's log holds. */
+  #isVoterHere(id: NodeId): boolean {
+    return this.#voters.has(id) || (this.#cfg.log_voter?.(id) ?? false);
+  }
+
   #handleVoteRequest(m: Msg<'vote' | 'prevote'>): void {
     const respType = m.type === 'vote' ? 'vote_resp' : 'prevote_resp';
     const canVote =
@@ -352,6 +417,8 @@ export class Raft {
           return;
         }
         const wasPaused = pr.paused || pr.inflight.length >= this.#cfg.max_inflight_appends;
+        for (const sent of pr.sent) if (sent.index === m.index) pr.commit_known = Math.max(pr.commit_known, Math.min(sent.commit, m.index));
+        pr.sent = pr.sent.filter((x) => x.index > m.index);
         if (m.index > pr.match) {
           pr.match = m.index;
           pr.next = Math.max(pr.next, m.index + 1);
@@ -379,6 +446,10 @@ export class Raft {
           // Appends may have been lost with the window full: fall back to probing.
           if (pr.state === 'replicate' && pr.inflight.length >= this.#cfg.max_inflight_appends) this.#becomeProbe(pr);
           this.#sendAppend(m.from);
+        } else if (pr.commit_known < Math.min(this.commit, pr.match)) {
+          // Heartbeats commit only what the follower matched in this term (it may have
+          // restarted since): an append tells it the commit index with a log position.
+          this.#sendAppend(m.from);
         }
         return;
       default:
@@ -387,6 +458,8 @@ export class Raft {
   }
 
   #stepCandidate(m: Message): void {
+    // A pre-candidate keeps campaigning against the leader whose blocks it refused.
+    if ((m.type === 'append' || m.type === 'heartbeat') && m.term === this.#refused_term && this.role === 'precandidate') return;
     switch (m.type) {
       case 'append':
         this.#becomeFollower(m.term, m.from);
@@ -420,12 +493,14 @@ export class Raft {
   #stepFollower(m: Message): void {
     switch (m.type) {
       case 'append':
-        this.#election_elapsed = 0;
+        // A leader whose blocks this node refused (say dated beyond its clock) does not
+        // hold off elections: the followers can replace it.
+        if (this.#refused_term !== this.term) this.#election_elapsed = 0;
         this.leader = m.from;
         this.#handleAppend(m);
         return;
       case 'heartbeat':
-        this.#election_elapsed = 0;
+        if (this.#refused_term !== this.term) this.#election_elapsed = 0;
         this.leader = m.from;
         this.#handleHeartbeat(m);
         return;
@@ -439,18 +514,32 @@ export class Raft {
   }
 
   #handleHeartbeat(m: Msg<'heartbeat'>): void {
-    // The leader sends min(match, commit), so this never commits an unmatched entry.
-    if (m.commit > this.commit) this.commit = Math.min(m.commit, this.lastIndex());
+    // Figure 2, AppendEntries rule 5: commit = min(leaderCommit, last new entry). A heartbeat
+    // names no log position, so only entries matched with this leader in this term count.
+    const matched = this.#matched.term === this.term ? this.#matched.index : 0;
+    const to = Math.min(m.commit, matched, this.lastIndex());
+    if (to > this.commit) this.commit = to;
     this.#send({ type: 'heartbeat_resp', from: this.id, to: m.from, term: this.term });
   }
 
-  #handleAppend(m: Msg<'append'>): void {
+  /**
+   * AppendEntries (§5.3). `trusted` false: the sender is no voter here, so it is not followed
+   * (not taken as leader, no commit index from it) and only real blocks count: entries are
+   * kept only if they pass every check (each block proposed by a voter of the state before
+   * it). A log holding a chain of real blocks is a prefix of the log of the leader that made
+   * the last of them, which is what Raft's safety argument asks of a log (§5.4.3). Entries
+   * are replaced only when the chain proves them uncommitted, and the term moves only to that
+   * of a real block.
+   */
+  #handleAppend(m: Msg<'append'>, trusted = true): void {
     const reply = (fields: { index: number; reject: boolean; hint_index?: number; hint_term?: number }) => {
       this.#send({
         type: 'append_resp',
         from: this.id,
         to: m.from,
-        term: this.term,
+        // Not following an untrusted sender, this node answers in its term (or in its own, if
+        // later) so the answer is not taken as stale; it claims nothing but its log.
+        term: trusted ? this.term : Math.max(this.term, m.term),
         index: fields.index,
         reject: fields.reject,
         hint_index: fields.hint_index ?? 0,
@@ -470,22 +559,32 @@ export class Raft {
     }
     // Check every new entry against its parent before touching the log.
     let prev = this.log[m.prev_index]!;
+    let conflict: Entry | null = null; // this log's first entry the new ones replace
     for (let i = 0; i < m.entries.length; i++) {
       const e = m.entries[i]!;
       if (e.index !== m.prev_index + 1 + i || e.term < prev.term || e.term > m.term) {
         this.stats.invalid_entries++;
+        if (trusted) this.#refused_term = this.term;
         return;
       }
       const existing = this.log[e.index];
+      if (existing && existing.term !== e.term && !conflict) conflict = existing;
       if (!(existing && existing.term === e.term)) {
-        const problem = this.#cfg.validate(e, prev);
+        const problem = this.#cfg.validate(e, prev, { leader: m.from, term: m.term });
         if (problem !== null) {
           this.stats.invalid_entries++;
+          if (trusted) this.#refused_term = this.term;
           return;
         }
       }
       prev = existing && existing.term === e.term ? existing : e;
     }
+    const top = m.entries.length > 0 ? m.entries[m.entries.length - 1]!.term : 0;
+    // From an untrusted sender, replace entries only with proof they were never committed: a
+    // real block of a later term than the first one replaced, on a chain without it. That
+    // term's leader lacks it, and every leader holds every committed entry (§5.4.3); and an
+    // uncommitted entry's successors are uncommitted too.
+    if (!trusted && conflict && top <= conflict.term) return;
     for (const e of m.entries) {
       const existing = this.log[e.index];
       if (existing && existing.term === e.term) continue; // already have it (log matching, §5.3)
@@ -496,7 +595,15 @@ export class Raft {
       this.log.push(e);
     }
     const lastNew = m.prev_index + m.entries.length;
-    if (m.commit > this.commit) this.commit = Math.min(m.commit, lastNew);
+    if (trusted) {
+      if (m.commit > this.commit) this.commit = Math.min(m.commit, lastNew);
+      // The log now matches this leader's up to lastNew; within a term a leader only appends.
+      this.#matched = { term: this.term, index: Math.max(this.#matched.term === this.term ? this.#matched.index : 0, lastNew) };
+    } else if (top > this.term) {
+      // A real block of a later term shows that term's leader was elected: move there, as
+      // its own append would have made this node do (no leader known, no vote yet).
+      this.#becomeFollower(top, null);
+    }
     reply({ index: lastNew, reject: false });
   }
 
@@ -567,7 +674,7 @@ export class Raft {
   }
 
   #freshProgress(): Progress {
-    return { match: 0, next: this.lastIndex() + 1, state: 'probe', paused: false, inflight: [], recent_active: true };
+    return { match: 0, next: this.lastIndex() + 1, state: 'probe', paused: false, inflight: [], recent_active: true, sent: [], commit_known: 0 };
   }
 
   #becomeProbe(pr: Progress): void {
@@ -664,6 +771,8 @@ export class Raft {
       bytes += size;
     }
     this.#send({ type: 'append', from: this.id, to, term: this.term, prev_index, prev_term, entries, commit: this.commit });
+    pr.sent.push({ index: prev_index + entries.length, commit: this.commit });
+    if (pr.sent.length > SENT_REMEMBERED) pr.sent.shift();
     if (pr.state === 'replicate') {
       if (entries.length > 0) {
         pr.next = entries[entries.length - 1]!.index + 1;

@@ -69,11 +69,18 @@ export interface RaftConfig {
   rand: () => number;
   /**
    * Checks an entry a leader sent (checkBlock against its parent); a non-null result
-   * means the entry is refused. Followers acknowledge only entries that pass.
+   * means the entry is refused. Followers acknowledge only entries that pass. `from` is the
+   * leader that sent it and its term (absent for entries a certificate vouches for).
    */
-  validate: (entry: Entry, prev: Entry) => string | null;
+  validate: (entry: Entry, prev: Entry, from?: { leader: NodeId; term: number }) => string | null;
   /** Size of an entry for batching limits. */
   entry_bytes: (entry: Entry) => number;
+  /**
+   * Whether `id` is a voter in a configuration this node's log holds beyond the applied one
+   * (a promotion not applied yet). Consensus traffic is accepted from the applied voters and
+   * from these; absent, only from the applied voters.
+   */
+  log_voter?: (id: NodeId) => boolean;
   /**
    * Deliberate bugs, for checking that the simulator's checkers catch them (mutation
    * testing of the test suite). Never set outside tests/sim.
@@ -85,7 +92,9 @@ export type PlantedBug =
   /** Commit any index replicated on a quorum, ignoring the current-term rule (Figure 8). */
   | 'commit_old_term'
   /** Grant votes without remembering them in the hard state (double voting after a crash). */
-  | 'forget_vote';
+  | 'forget_vote'
+  /** Take consensus traffic from anyone: no check that the sender or a block's proposer is a voter. */
+  | 'no_membership_check';
 
 /** What the driver must do, in this order: persist, send, apply; then call advance(). */
 export interface Ready {
@@ -111,3 +120,19 @@ export interface RaftStats {
   elections_started: number;
   proposals_refused: number;
 }
+
+/**
+ * Why Raft dropped a message before looking at it (the trust boundary). Each is counted in
+ * Raft.dropped and shown by the node's status().
+ */
+export type RaftDrop =
+  /** append or heartbeat from a node that is no voter: only a voter can lead. */
+  | 'leader_not_voter'
+  /** vote or prevote request from a node that is no voter: only a voter can campaign. */
+  | 'candidate_not_voter'
+  /** vote or prevote answer from a node that is no voter. */
+  | 'vote_not_voter'
+  /** append or heartbeat answer from a node that is no member. */
+  | 'answer_not_member'
+  /** timeout_now from anyone but this term's leader. */
+  | 'timeout_now_not_leader';

@@ -334,3 +334,23 @@ describe('Raft membership (thesis §4) and commit quorum', () => {
     expect(net.node('s1').role).toBe('follower');
   });
 });
+
+describe('Figure 2 (AppendEntries receiver, rule 5) under attack', () => {
+  it('a heartbeat commits only entries this follower matched from that leader in its term', () => {
+    // s2 holds index 3 from an old leader; s1 (the new leader) never had it.
+    const net = new Net(S3, {
+      s1: { log: logOf(1, 1), hard: { term: 2, commit: 1 } },
+      s2: { log: logOf(1, 1, 1), hard: { term: 2, commit: 1 } },
+      s3: { log: logOf(1, 1), hard: { term: 2, commit: 1 } },
+    });
+    const s2 = net.node('s2');
+    s2.step({ type: 'heartbeat', from: 's1', to: 's2', term: 3, commit: 3 });
+    expect(s2.commit).toBe(1);
+    // Once s1's append has matched s2's log in term 3, its commit index counts up to that match.
+    s2.step({ type: 'append', from: 's1', to: 's2', term: 3, prev_index: 2, prev_term: 1, entries: [entry(3, 3)], commit: 2 });
+    expect(s2.commit).toBe(2);
+    s2.step({ type: 'heartbeat', from: 's1', to: 's2', term: 3, commit: 3 });
+    expect(s2.commit).toBe(3);
+    expect(s2.log[3]!.term).toBe(3);
+  });
+});
