@@ -414,10 +414,12 @@ export class Cluster {
     // Nemesis: a voter sometimes crashes right after granting its vote, and comes back at
     // once, in the middle of the election: the moment a forgotten vote would do harm.
     // Another voter's election timer fires early at the same moment (a stalled tab waking
-    // up), so two candidates may share a term.
+    // up), so two candidates may share a term: the rival is one that has not yet heard of
+    // this term (one already in it would start the next term and share nothing).
     if (this.#faultsOn && env.kind === 'raft' && env.msg.type === 'vote_resp' && !env.msg.reject && this.rng.chance(0.25)) {
       this.#schedule(this.now, { kind: 'crash', node: from.index, restart_ms: this.rng.int(1, 10) });
-      const rival = this.rng.pick(this.nodes.filter((n) => n.up && n.signer.id !== env.to && n !== from));
+      const term = env.msg.term;
+      const rival = this.rng.pick(this.nodes.filter((n) => n.up && n.signer.id !== env.to && n !== from && (n.replica?.raft.term ?? term) < term));
       if (rival) this.#schedule(this.now + this.rng.int(0, 3), { kind: 'timeout', node: rival.index });
     }
     const to = this.#byId(env.to);
