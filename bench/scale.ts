@@ -83,7 +83,8 @@ function cpu_ticks(pid: number): number {
   }
 }
 
-const framesOut = async (tabs: Tab[]) => (await Promise.all(tabs.map((t) => status(t.page)))).reduce((n, s) => n + s.peers.reduce((m, p) => m + p.frames_out, 0), 0);
+// Node-wide counters: a session replaced during the load does not take its frames with it.
+const sentByAll = async (tabs: Tab[]) => (await Promise.all(tabs.map((t) => status(t.page)))).reduce((n, s) => ({ frames: n.frames + s.frames_out, bytes: n.bytes + s.bytes_out }), { frames: 0, bytes: 0 });
 
 interface Row {
   nodes: number;
@@ -96,6 +97,9 @@ interface Row {
   pss_mb_per_tab: number;
   idle_cpu_pct_per_tab: number;
   frames_per_block: number;
+  /** Bytes one tab sends per second, idle and under the load (what a TURN server relays for a relayed home, each way). */
+  idle_kb_out_per_tab_s: number;
+  load_kb_out_per_tab_s: number;
 }
 
 async function measure(browser: Browser, browserPid: number, base: string, n: number): Promise<Row> {
@@ -109,14 +113,16 @@ async function measure(browser: Browser, browserPid: number, base: string, n: nu
     await sleep(2000);
     const procs = renderers(browserPid);
     const before = procs.map(cpu_ticks);
+    const idleSent0 = await sentByAll(tabs);
     await sleep(idle_s * 1000);
     const after = procs.map(cpu_ticks);
+    const idleSent = (await sentByAll(tabs)).bytes - idleSent0.bytes;
     const idle_cpu = after.reduce((s, a, i) => s + (a - before[i]!), 0) / TICKS_PER_S / idle_s;
     const pss = procs.reduce((s, p) => s + pss_kb(p), 0);
     // Load: `rate` transfers per second; frames per committed block.
     const leader = tabs[Math.max(0, await leaderOf(tabs))]!;
     const h0 = (await status(leader.page)).height;
-    const f0 = await framesOut(tabs);
+    const f0 = await sentByAll(tabs);
     const c0 = (await status(leader.page)).committed_txs;
     const l0 = Date.now();
     const subs = await offer(tabs, rate, seconds);
@@ -125,7 +131,8 @@ async function measure(browser: Browser, browserPid: number, base: string, n: nu
     await waitFor('every tab applies the load', async () => (await Promise.all(tabs.map(async (t) => (await status(t.page)).applied))).every((h) => h >= top), 60_000).catch(() => {});
     const committed = (await status(leader.page)).committed_txs - c0;
     const elapsed = (Date.now() - l0) / 1000;
-    const frames = (await framesOut(tabs)) - f0;
+    const f1 = await sentByAll(tabs);
+    const frames = f1.frames - f0.frames;
     const lat = (await latencies(tabs, subs)).filter((x): x is number => x !== null).sort((a, b) => a - b);
     const s = await status(tabs[n - 1]!.page);
     return {
@@ -139,6 +146,8 @@ async function measure(browser: Browser, browserPid: number, base: string, n: nu
       pss_mb_per_tab: Math.round(pss / 1024 / Math.max(1, procs.length)),
       idle_cpu_pct_per_tab: Math.round((1000 * idle_cpu) / Math.max(1, procs.length)) / 10,
       frames_per_block: Math.round(frames / Math.max(1, top - h0)),
+      idle_kb_out_per_tab_s: Math.round((10 * idleSent) / 1024 / n / idle_s) / 10,
+      load_kb_out_per_tab_s: Math.round((10 * (f1.bytes - f0.bytes)) / 1024 / n / elapsed) / 10,
     };
   } finally {
     await closeAll(tabs);
@@ -168,9 +177,9 @@ const out = join(root, 'bench-results');
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, 'scale.json'), JSON.stringify({ rate, seconds, rows }, null, 2));
 const md = [
-  `| tabs | voters | links/tab | formation (s) | p50 (ms) at ${rate} tx/s | p99 (ms) | committed tx/s | PSS/tab (MB) | idle CPU/tab (%) | frames/block |`,
-  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ...rows.map((r) => `| ${r.nodes} | ${r.voters} | ${r.links_per_tab} | ${(r.formation_ms / 1000).toFixed(1)} | ${r.p50_ms} | ${r.p99_ms} | ${r.committed_tps} | ${r.pss_mb_per_tab} | ${r.idle_cpu_pct_per_tab} | ${r.frames_per_block} |`),
+  `| tabs | voters | links/tab | formation (s) | p50 (ms) at ${rate} tx/s | p99 (ms) | committed tx/s | PSS/tab (MB) | idle CPU/tab (%) | frames/block | KiB/s out per tab idle | KiB/s out per tab at ${rate} tx/s |`,
+  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...rows.map((r) => `| ${r.nodes} | ${r.voters} | ${r.links_per_tab} | ${(r.formation_ms / 1000).toFixed(1)} | ${r.p50_ms} | ${r.p99_ms} | ${r.committed_tps} | ${r.pss_mb_per_tab} | ${r.idle_cpu_pct_per_tab} | ${r.frames_per_block} | ${r.idle_kb_out_per_tab_s} | ${r.load_kb_out_per_tab_s} |`),
 ];
 writeFileSync(join(out, 'scale.md'), md.join('\n') + '\n');
 await renderScaleChart(rows, join(out, 'scale.png'));

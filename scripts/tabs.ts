@@ -47,11 +47,24 @@ export async function openTab(browser: Browser, url: string, log: (line: string)
   return { context, page, id: id!.trim() };
 }
 
+/** The autopilot's genesis parameters, as the Start page asks for them. */
+export interface VoterOptions {
+  /** Voters at most (the grid's default: 7). */
+  max_voters?: number;
+  /** Seconds a voter may be away before it is demoted (the grid's default: 60). */
+  voter_absent_s?: number;
+}
+
 /** The operator's tab: creates the grid through the UI and waits to lead it. */
-export async function createGrid(browser: Browser, base: string, name = 'Test grid', interval_s = 60): Promise<{ operator: Tab; grid: string }> {
+export async function createGrid(browser: Browser, base: string, name = 'Test grid', interval_s = 60, voters: VoterOptions = {}): Promise<{ operator: Tab; grid: string }> {
   const operator = await openTab(browser, base);
   await operator.page.getByTestId('grid-name').fill(name);
   await operator.page.getByTestId('grid-interval').fill(String(interval_s));
+  if (voters.max_voters !== undefined || voters.voter_absent_s !== undefined) {
+    await operator.page.getByTestId('grid-advanced').click();
+    if (voters.max_voters !== undefined) await operator.page.getByTestId('grid-max-voters').fill(String(voters.max_voters));
+    if (voters.voter_absent_s !== undefined) await operator.page.getByTestId('grid-voter-absent').fill(String(voters.voter_absent_s));
+  }
   await operator.page.getByTestId('create-grid').click();
   await waitFor('the operator to lead its grid', async () => (await status(operator.page)).raft_role === 'leader', 30_000);
   return { operator, grid: (await status(operator.page)).grid! };
@@ -67,8 +80,8 @@ export async function inviteTab(browser: Browser, base: string, operator: Tab, r
   return tab;
 }
 
-/** An operator plus n-1 members admitted by invites, each a voter before the next joins. */
-export interface GridOptions {
+/** An operator plus n-1 members admitted by invites, each a voter (or, past max_voters, a caught-up learner) before the next joins. */
+export interface GridOptions extends VoterOptions {
   /** Role of tab i (i ≥ 1); prosumer by default. */
   roles?: string[];
   interval_s?: number;
@@ -80,19 +93,25 @@ export interface GridOptions {
 
 export async function buildGrid(browser: Browser, base: string, n: number, onJoined: (i: number, tab: Tab) => void | Promise<void> = () => {}, opts: GridOptions = {}): Promise<{ tabs: Tab[]; grid: string }> {
   const browserOf = opts.browserOf ?? (() => browser);
-  const { operator, grid } = await createGrid(browserOf(0), base, 'Test grid', opts.interval_s ?? 60);
+  // Unless told otherwise, every tab votes (the grids the tests and benchmarks were written for).
+  const max_voters = opts.max_voters ?? Math.max(7, n);
+  const { operator, grid } = await createGrid(browserOf(0), base, 'Test grid', opts.interval_s ?? 60, { ...(max_voters !== 7 ? { max_voters } : {}), ...(opts.voter_absent_s !== undefined ? { voter_absent_s: opts.voter_absent_s } : {}) });
   const tabs = [operator];
   await onJoined(0, operator);
   for (let i = 1; i < n; i++) {
     const tab = await inviteTab(browserOf(i), base, operator, opts.roles?.[i] ?? 'prosumer');
     tabs.push(tab);
-    // One membership change in flight at a time: admit, then promotion to voter.
-    await waitFor(`tab ${i} to become a voter`, async () => (await status(tab.page)).voter, 60_000);
+    // One membership change in flight at a time: admit, then promotion to voter (past
+    // max_voters it stays a learner: then it is enough that it caught up).
+    await waitFor(`tab ${i} to become a ${i < max_voters ? 'voter' : 'caught-up learner'}`, async () => {
+      const s = await status(tab.page);
+      return i < max_voters ? s.voter : s.members === i + 1 && s.height >= (await status(operator.page)).height;
+    }, 60_000);
     await onJoined(i, tab);
   }
   await waitFor('every tab to see every member and peer', async () => {
     const all = await Promise.all(tabs.map((t) => status(t.page)));
-    return all.every((s) => s.voters === n && s.peers.filter((p) => p.authenticated).length === n - 1);
+    return all.every((s) => s.voters === Math.min(n, max_voters) && s.members === n && s.peers.filter((p) => p.authenticated).length === n - 1);
   }, opts.mesh_timeout_ms ?? 60_000);
   return { tabs, grid };
 }

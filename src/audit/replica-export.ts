@@ -46,7 +46,7 @@ export function exportEvidence(r: Replica, household: NodeId, verifier: Verifier
   return toReadableStream(writeEvidence(replicaAccess(r), household, verifier));
 }
 
-const MEMBERSHIP = new Set(['admit', 'remove', 'promote']);
+const MEMBERSHIP = new Set(['admit', 'remove', 'promote', 'demote', 'rekey']);
 
 /**
  * The voters at height `h` (≤ applied): those of the applied state when no membership change

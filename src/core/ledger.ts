@@ -114,7 +114,7 @@ export function applyChecked(prior: LedgerState, block: Block, txs: DecodedTx[])
   state.time_ms = h.time_ms;
   const statements = settleDueIntervals(state);
   // Readings after a gap add their share of settled intervals (rule 3) after settlement's.
-  const receipts = txs.map((tx) => applyBody(state, tx.body, tx.pub, tx.id, h.height, statements));
+  const receipts = txs.map((tx) => applyBody(state, tx.body, tx.pub, tx.id, h.height, statements, h.proposer));
   prune(state);
   assertInvariants(state);
   return { state, receipts, statements };
@@ -129,7 +129,11 @@ export function applyUnsigned(state: LedgerState, body: TxBody, height = state.h
   return applyBody(state, body, null, '', height, []);
 }
 
-function applyBody(state: LedgerState, body: TxBody, pub: Uint8Array | null, id: string, height: number, out: Statement[]): Receipt {
+/**
+ * `out`: the block's statements (a reading after a gap adds to them); `proposer`: the
+ * block's (null in preflight, which has no block).
+ */
+function applyBody(state: LedgerState, body: TxBody, pub: Uint8Array | null, id: string, height: number, out: Statement[], proposer: NodeId | null = null): Receipt {
   const tx = { id };
   // A joiner presenting an invite, or a new key taking over an account (rekey): a stranger's first tx.
   const joining = (body.kind === 'admit' && body.invite !== null) || body.kind === 'rekey';
@@ -144,7 +148,7 @@ function applyBody(state: LedgerState, body: TxBody, pub: Uint8Array | null, id:
     if (pub && !bytesEqual(sender.pub, pub)) return fail(tx, new TxError('bad_signature', 'key does not match the member'));
   }
   try {
-    const extra = execute(state, body, sender, height, out);
+    const extra = execute(state, body, sender, height, out, proposer);
     return { tx: tx.id, ok: true, ...extra };
   } catch (err) {
     if (!(err instanceof TxError)) throw err;
@@ -184,7 +188,7 @@ function debit(member: Member, amount: number): void {
 }
 
 /** Validates then mutates: every check throws before the first change. */
-function execute(state: LedgerState, body: TxBody, sender: Member | undefined, height: number, out: Statement[]): { contract?: number; payout?: number } {
+function execute(state: LedgerState, body: TxBody, sender: Member | undefined, height: number, out: Statement[], proposer: NodeId | null): { contract?: number; payout?: number } {
   const now = currentInterval(state);
   const operator = (r: MemberRole) => r === 'operator';
   switch (body.kind) {
@@ -219,7 +223,23 @@ function execute(state: LedgerState, body: TxBody, sender: Member | undefined, h
       const m = liveMember(state, body.member);
       if (m.voter) deny('not_learner', `${m.id} already votes`);
       if (m.role === 'auditor') deny('not_permitted', 'an auditor reads the chain; it does not vote');
+      // The autopilot's target is a rule once the genesis names it (older chains replay as made).
+      const cap = state.params.max_voters;
+      if (cap !== undefined && votersOf(state).size >= cap) deny('voters_full', `the grid has ${cap} voters, its max_voters`);
       m.voter = true;
+      return {};
+    }
+    case 'demote': {
+      // Only the leader demotes, in its own block: a voter that is not the block's proposer
+      // (or a demotion carried into another leader's block) changes nothing.
+      const s = requireRole(sender, () => sender!.voter, 'demote');
+      if (s.id !== proposer) deny('not_permitted', 'only the leader demotes, in a block it proposes');
+      const m = liveMember(state, body.member);
+      if (m.id === s.id) deny('not_permitted', 'a leader does not demote itself');
+      if (!m.voter) deny('not_voter', `${m.id} does not vote`);
+      const voters = votersOf(state).size;
+      if (voters <= LIMITS.voters_min) deny('voters_min', `${voters} voters; demotions never leave fewer than ${LIMITS.voters_min}`);
+      m.voter = false;
       return {};
     }
     case 'mint': {

@@ -51,7 +51,30 @@ export interface GridParams {
    * true — anyone (a public grid). Absent in geneses made before it: closed, like new grids.
    */
   open_reading?: boolean;
+  /**
+   * The autopilot's target number of voters (autopilot.ts): the leader promotes caught-up,
+   * connected learners while fewer vote, and the ledger refuses a promotion that would pass
+   * it. Absent in geneses made before it: the leader aims at DEFAULT_MAX_VOTERS, and the
+   * ledger checks no cap (such chains replay as made).
+   */
+  max_voters?: number;
+  /**
+   * How long (ms) the leader may not hear from a voter before it demotes it to learner
+   * (autopilot.ts). Absent in geneses made before it: DEFAULT_VOTER_ABSENT_MS.
+   */
+  voter_absent_ms?: number;
 }
+
+/** The autopilot's target of grids whose genesis does not set one (odd: no tie in a majority). */
+export const DEFAULT_MAX_VOTERS = 7;
+/**
+ * A voter not heard from for a minute is demoted. Longer than what a household does not mean
+ * as leaving: a reload, a WebRTC reconnect (ICE notices a dead path in 5–17 s), a frozen
+ * background tab, a short network blip (each would cost two membership blocks and, while
+ * demoted, a vote). Short enough that households leaving one after another (a street going
+ * to bed) are each demoted before the next one goes, which is what keeps a quorum.
+ */
+export const DEFAULT_VOTER_ABSENT_MS = 60_000;
 
 /** The block-time allowance of grids whose genesis does not set one. */
 export const DEFAULT_MAX_CLOCK_AHEAD_S = 30;
@@ -120,6 +143,8 @@ export function gridParams(overrides: Partial<GridParams> = {}): GridParams {
     settlement_rule: SETTLEMENT_RULE_LATEST,
     block_version: 2,
     max_clock_ahead_s: DEFAULT_MAX_CLOCK_AHEAD_S,
+    max_voters: DEFAULT_MAX_VOTERS,
+    voter_absent_ms: DEFAULT_VOTER_ABSENT_MS,
     ...overrides,
   };
 }
@@ -180,12 +205,24 @@ export const LIMITS = {
   utc_offset_min_max: 840,
   /** The largest block-time allowance a genesis may set (one hour). */
   max_clock_ahead_s: 3600,
+  /** Demotions never leave fewer voters than this (fewer only while the grid has fewer members). */
+  voters_min: 3,
+  /** The range of a genesis' voter_absent_ms: a second to a week. */
+  voter_absent_min_ms: 1000,
+  voter_absent_max_ms: 7 * 24 * 60 * 60 * 1000,
+  /**
+   * The autopilot's stabilization time is never shorter than this (autopilot.ts): ten of the
+   * browser node's 100 ms heartbeats, so a short absence threshold still leaves room for
+   * jitter (at a twentieth of one second, no learner would ever count as connected).
+   */
+  autopilot_stable_min_ms: 1000,
 } as const;
 
 const PARAM_KEYS: readonly string[] = [
   'interval_ms', 'settle_lag_intervals', 'token_symbol', 'token_decimals', 'block_max_txs', 'block_max_bytes',
   'block_max_wait_ms', 'commit_quorum', 'contract_max_intervals', 'retain_intervals',
   'contract_start_max_intervals', 'settlement_rule', 'block_version', 'max_clock_ahead_s', 'open_reading',
+  'max_voters', 'voter_absent_ms',
 ];
 
 export function checkParams(params: GridParams): string | null {
@@ -221,6 +258,14 @@ export function checkParams(params: GridParams): string | null {
   const ahead = params.max_clock_ahead_s;
   if (ahead !== undefined && (typeof ahead !== 'number' || !Number.isSafeInteger(ahead) || ahead < 1 || ahead > LIMITS.max_clock_ahead_s)) {
     return `params.max_clock_ahead_s must be an integer in 1..${LIMITS.max_clock_ahead_s}`;
+  }
+  const maxVoters = params.max_voters;
+  if (Object.hasOwn(params, 'max_voters') && (typeof maxVoters !== 'number' || !Number.isSafeInteger(maxVoters) || maxVoters < 1 || maxVoters > LIMITS.members_max)) {
+    return `params.max_voters must be an integer in 1..${LIMITS.members_max}`;
+  }
+  const absent = params.voter_absent_ms;
+  if (Object.hasOwn(params, 'voter_absent_ms') && (typeof absent !== 'number' || !Number.isSafeInteger(absent) || absent < LIMITS.voter_absent_min_ms || absent > LIMITS.voter_absent_max_ms)) {
+    return `params.voter_absent_ms must be an integer in ${LIMITS.voter_absent_min_ms}..${LIMITS.voter_absent_max_ms}`;
   }
   return null;
 }

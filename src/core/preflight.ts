@@ -187,6 +187,12 @@ function explain(s: LedgerState, body: TxBody, code: TxErrorCode, ledger: string
       return 'The grid holds as many contracts as it can right now. Try again later.';
     case 'not_learner':
       return 'That member votes already.';
+    case 'not_voter':
+      return 'That member does not vote.';
+    case 'voters_min':
+      return 'The grid keeps at least three voters: no more can stop voting now.';
+    case 'voters_full':
+      return `The grid has ${s.params.max_voters ?? 'its'} voters, as many as it aims for.`;
     case 'unknown_payout':
       return `There is no pending payout number ${(body as { payout: number }).payout}.`;
     case 'price_locked':
@@ -223,6 +229,7 @@ function otherParty(body: TxBody): NodeId | undefined {
     case 'rekey':
     case 'remove':
     case 'promote':
+    case 'demote':
       return body.member;
     default:
       return undefined;

@@ -19,6 +19,7 @@ import { fromHex, toHex } from './bytes.js';
 import { clockAllowanceMs, isLegacyGenesis } from './params.js';
 import { checkInviteV2, inviteId, isInviteV1 } from './invite.js';
 import { frontierAppend, nextHistory, type Frontier } from './history.js';
+import { autopilotConfig, ContactLog, decideAutopilot, type AutopilotAction } from './autopilot.js';
 
 export interface Certificate {
   height: number;
@@ -139,7 +140,7 @@ export type ReplicaRefusal =
   | 'clock_behind_chain';
 
 // A rekey is one: it removes the old key (a voter, maybe) and adds the new one as a learner.
-const MEMBERSHIP_KINDS = new Set(['admit', 'remove', 'promote', 'rekey']);
+const MEMBERSHIP_KINDS = new Set(['admit', 'remove', 'promote', 'demote', 'rekey']);
 const hasMembershipChange = (txs: DecodedTx[]) => txs.some((t) => MEMBERSHIP_KINDS.has(t.body.kind));
 /** Voter-set changes remembered for checking certificates at their own height. */
 const VOTER_HISTORY_MAX = 1024;
@@ -220,6 +221,8 @@ export class Replica {
   #lastFrontier: { hash: string; frontier: Frontier } | null = null;
   /** The frontier the block being signed builds on (blockTemplate → proposeBlock). */
   #templateFrontier: { height: number; frontier: Frontier } | null = null;
+  /** (leader) What it heard from each member in its term, for the autopilot. */
+  readonly #contact = new ContactLog();
 
   constructor(opts: ReplicaOptions) {
     this.id = opts.id;
@@ -307,6 +310,7 @@ export class Replica {
         // The transport authenticated `from`: a message naming someone else is a forgery.
         if (env.msg.from !== env.from || env.msg.to !== env.to) return this.#count('spoofed_sender');
         this.raft.step(env.msg);
+        this.#noteContact(env.msg, now_ms);
         return;
       case 'txs':
         for (const bytes of env.txs.slice(0, MAX_TX_PER_FORWARD)) {
@@ -509,16 +513,37 @@ export class Replica {
     return ids;
   }
 
-  /** A learner the leader should promote now (caught up, no membership change in flight). */
-  promotionCandidate(): NodeId | null {
-    if (this.raft.role !== 'leader' || !this.raft.canProposeMembershipChange()) return null;
-    const pending = new Set([...this.mempool.all(), ...this.#uncommittedTxs()].filter((t) => t.body.kind === 'promote').map((t) => (t.body as { member: string }).member));
-    for (const id of this.raft.membership().learners) {
-      if (this.state.members.get(id)?.role === 'auditor') continue; // auditors read; they never vote
-      const pr = this.raft.progressOf(id);
-      if (pr && pr.match >= this.raft.commit && !pending.has(id)) return id;
-    }
-    return null;
+  /**
+   * Contact the autopilot counts: a member's answer to this leader's appends or heartbeats in
+   * its term (Raft took it: the sender has a progress, so it is a member).
+   */
+  #noteContact(m: Message, now_ms: number): void {
+    const raft = this.raft;
+    if (raft.role !== 'leader' || m.term !== raft.term || (m.type !== 'append_resp' && m.type !== 'heartbeat_resp')) return;
+    if (!raft.progressOf(m.from)) return;
+    this.#contact.heard(raft.term, m.from, now_ms, autopilotConfig(this.state.params).gap_ms);
+  }
+
+  /**
+   * The membership change the leader's autopilot wants now (autopilot.ts), or null: a voter
+   * to demote or a learner to promote. The driver signs it (kind 'demote' or 'promote') and
+   * submits it. One change in flight: none while a membership change is in the log
+   * unapplied, or a promotion or demotion waits in the mempool. `now_ms` is this node's clock.
+   */
+  autopilot(now_ms: number): AutopilotAction | null {
+    const raft = this.raft;
+    if (raft.role !== 'leader') return null;
+    this.#contact.lead(raft.term, now_ms);
+    if (!raft.canProposeMembershipChange()) return null;
+    const m = raft.membership();
+    if (this.#contact.size > m.voters.length + m.learners.length) this.#contact.forget(new Set([...m.voters, ...m.learners]));
+    const learners = m.learners
+      .filter((id) => this.state.members.get(id)?.role !== 'auditor') // auditors read; they never vote
+      .map((id) => ({ id, caught_up: (raft.progressOf(id)?.match ?? 0) >= raft.commit }));
+    const action = decideAutopilot(autopilotConfig(this.state.params), { now_ms, self: this.id, voters: m.voters, learners, contact: this.#contact });
+    if (!action) return null;
+    const waiting = [...this.mempool.all(), ...this.#uncommittedTxs()].some((t) => t.body.kind === 'promote' || t.body.kind === 'demote');
+    return waiting ? null : action;
   }
 
   #uncommittedTxs(): DecodedTx[] {

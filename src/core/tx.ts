@@ -87,6 +87,8 @@ export type TxBody =
   | (Base<'rekey'> & { member: NodeId; pub: Uint8Array; invite: RekeyInvite; proof: Uint8Array })
   | (Base<'remove'> & { member: NodeId })
   | (Base<'promote'> & { member: NodeId })
+  // The leader's autopilot (autopilot.ts): a voter it has not heard from becomes a learner.
+  | (Base<'demote'> & { member: NodeId })
   | (Base<'mint'> & { to: NodeId; amount: number; ref: string })
   | (Base<'withdraw'> & { amount: number })
   | (Base<'payout'> & { payout: number })
@@ -144,6 +146,9 @@ export type TxErrorCode =
   | 'invite_expired'
   | 'members_full'
   | 'not_learner'
+  | 'not_voter'
+  | 'voters_min'
+  | 'voters_full'
   | 'unknown_payout'
   | 'price_locked'
   | 'schedules_full'
@@ -254,6 +259,7 @@ const SCHEMAS: Record<TxKind, Record<string, FieldCheck>> = {
   rename: { name: displayName },
   remove: { member: nodeId },
   promote: { member: nodeId },
+  demote: { member: nodeId },
   mint: { to: nodeId, amount: positive(LIMITS.amount_max), ref: text },
   withdraw: { amount: positive(LIMITS.amount_max) },
   payout: { payout: uint(SEQ_MAX) },

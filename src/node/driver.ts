@@ -234,7 +234,7 @@ export class Driver {
     }
   }
 
-  /** Leader duties that need a signature: cut a block, sign acks, promote learners. */
+  /** Leader duties that need a signature: cut a block, sign acks, the autopilot's promotions and demotions. */
   async #produce(r: Replica): Promise<void> {
     const now = Date.now();
     const template = r.blockTemplate(now);
@@ -249,11 +249,12 @@ export class Driver {
       r.proposeBlock(block, template.txs, Date.now());
     }
     for (const req of r.takeSignRequests()) r.signed(req, await this.ctx.signer.sign(r.ackMessageFor(req)));
-    const promote = r.promotionCandidate();
-    if (promote) {
-      const tx = await signTx({ v: 1, chain: r.chain_id, kind: 'promote', from: this.ctx.id, seq: r.nextSeq(this.ctx.id), member: promote }, this.ctx.signer);
+    // The autopilot (core/autopilot.ts): demote a voter gone silent, promote a connected learner.
+    const change = r.autopilot(Date.now());
+    if (change) {
+      const tx = await signTx({ v: 1, chain: r.chain_id, kind: change.kind, from: this.ctx.id, seq: r.nextSeq(this.ctx.id), member: change.member }, this.ctx.signer);
       r.submit(tx.bytes, now);
-      this.ctx.event(`promoting ${short(promote)} to voter`);
+      this.ctx.event(`${change.kind === 'promote' ? 'promoting' : 'demoting'} ${short(change.member)} to ${change.kind === 'promote' ? 'voter' : 'learner'} (${change.reason})`);
     }
   }
 

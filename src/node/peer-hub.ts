@@ -77,6 +77,8 @@ export class PeerHub {
         },
         onFrame: (s, f) => this.#dispatch(s, f),
         onClosed: (s, reason) => {
+          this.#framesOutClosed += s.frames_out;
+          this.#bytesOutClosed += s.bytes_out;
           // Every closed connection is reported, so the page closes that RTCPeerConnection.
           if (this.#table.closed(s)) {
             if (s.authenticated) this.ctx.event(`peer ${short(s.id)} left: ${reason}`);
@@ -94,6 +96,20 @@ export class PeerHub {
   #dispatch(s: PeerSession, f: Frame): void {
     const handler = this.#handlers.get(f.t as AppFrame['t']);
     if (handler) handler(s, f as AppFrame);
+  }
+
+  #framesOutClosed = 0;
+  #bytesOutClosed = 0;
+
+  /** Frames and bytes this node has sent since it started, over live and closed sessions alike. */
+  sent(): { frames: number; bytes: number } {
+    let frames = this.#framesOutClosed;
+    let bytes = this.#bytesOutClosed;
+    for (const s of [...this.sessions.values(), ...this.#table.pending.values()]) {
+      frames += s.frames_out;
+      bytes += s.bytes_out;
+    }
+    return { frames, bytes };
   }
 
   /** The authenticated session to `peer`, if any. */

@@ -66,6 +66,8 @@ export class PeerSession {
   strikes = 0;
   frames_in = 0;
   frames_out = 0;
+  /** Bytes handed to the channel (after chunking; before DTLS/SCTP overhead). */
+  bytes_out = 0;
   readonly opened_ms = Date.now();
   #remotePub: Uint8Array | null = null;
   #remoteNonce: Uint8Array | null = null;
@@ -194,6 +196,7 @@ export class PeerSession {
       }
       this.#queue.push(p);
       this.frames_out += p === parts[0] ? 1 : 0;
+      this.bytes_out += p.length;
       this.#queuedBytes += p.length;
     }
     this.#flush();

@@ -118,6 +118,9 @@ export interface NodeStatus {
   members: number;
   voters: number;
   peers: PeerInfo[];
+  /** Frames and bytes sent since the node started, over every session (closed ones too). */
+  frames_out: number;
+  bytes_out: number;
   balance: number;
   mempool: number;
   interval: number;
@@ -143,7 +146,8 @@ export interface NodeStatus {
   events: string[];
   quorum_ok: boolean;
   /** The grid's token and interval (from genesis), for forms and views; null before the genesis. */
-  grid_params: { token_symbol: string; token_decimals: number; interval_ms: number; contract_max_intervals: number } | null;
+  /** `max_voters` and `voter_absent_ms`: the autopilot's (the defaults where the genesis names none). */
+  grid_params: { token_symbol: string; token_decimals: number; interval_ms: number; contract_max_intervals: number; max_voters: number; voter_absent_ms: number } | null;
   operator_id: NodeId | null;
   /** This node's key was retired by a rekey: the id its account moved to (null otherwise). */
   retired_to: NodeId | null;

@@ -5,6 +5,7 @@ import { blockHash } from '../core/block.js';
 import { inclusionProof, leafHash } from '../core/merkle.js';
 import { toHex } from '../core/bytes.js';
 import { currentInterval, type LedgerState } from '../core/ledger.js';
+import { autopilotConfig } from '../core/autopilot.js';
 import type { NodeContext } from './context.js';
 import type { PeerHub } from './peer-hub.js';
 import type { NodeStore } from './store.js';
@@ -57,6 +58,7 @@ export class Views {
     const online = new Set(peers.filter((p) => p.authenticated).map((p) => p.id));
     const voters = state ? [...state.members.values()].filter((m) => m.voter && !m.removed) : [];
     const votersOnline = voters.filter((m) => m.id === ctx.id || online.has(m.id)).length;
+    const sent = this.hub.sent();
     return {
       id: ctx.id,
       grid: ctx.grid,
@@ -74,6 +76,8 @@ export class Views {
       members: state ? [...state.members.values()].filter((m) => !m.removed).length : 0,
       voters: voters.length,
       peers,
+      frames_out: sent.frames,
+      bytes_out: sent.bytes,
       balance: me?.balance ?? 0,
       mempool: r?.mempool.size ?? 0,
       interval: state ? currentInterval(state) : 0,
@@ -93,7 +97,14 @@ export class Views {
       events: ctx.events.slice(-20),
       quorum_ok: voters.length > 0 && votersOnline * 2 > voters.length,
       grid_params: state
-        ? { token_symbol: state.params.token_symbol, token_decimals: state.params.token_decimals, interval_ms: state.params.interval_ms, contract_max_intervals: state.params.contract_max_intervals }
+        ? {
+            token_symbol: state.params.token_symbol,
+            token_decimals: state.params.token_decimals,
+            interval_ms: state.params.interval_ms,
+            contract_max_intervals: state.params.contract_max_intervals,
+            max_voters: autopilotConfig(state.params).max_voters,
+            voter_absent_ms: autopilotConfig(state.params).absent_ms,
+          }
         : null,
       operator_id: state?.operator ?? null,
       retired_to: me?.retired_to ?? null,

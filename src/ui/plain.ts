@@ -40,6 +40,9 @@ const CODES: Record<string, string> = {
   price_locked: 'the interval had its price already',
   mempool_full: 'the grid is busy; try again',
   duplicate: 'it was sent already',
+  not_voter: 'that member does not vote',
+  voters_min: 'the grid keeps at least three voters',
+  voters_full: 'the grid has as many voters as it aims for',
 };
 
 /** Why a transaction failed, in words (from its receipt's code). */
@@ -60,6 +63,7 @@ const KINDS: Record<string, string> = {
   rekey: 'Account moved to this device (new key)',
   remove: 'Member removed',
   promote: 'Member can vote',
+  demote: 'Member away: stopped voting',
   price: 'Price published',
   schedule: 'Price schedule committed',
   meter: 'Meter reading',

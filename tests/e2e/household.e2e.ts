@@ -266,7 +266,10 @@ test('a household joins by invite, deposits, contracts a named producer, settles
   // ---- a neighbour without an invite asks to join; the stale message goes once admitted --------
   const carol = await openTab(browser, `/?grid=${(await status(op)).grid}`);
   tabs.push(carol);
-  await waitFor('carol sees the grid', async () => (await status(carol.page)).has_genesis, 30_000);
+  // Without an invite she may not read the chain: the members say so and she is offered to ask.
+  await waitFor('carol is told the chain is for members', async () => !!(await status(carol.page)).read_denied, 30_000);
+  expect((await status(carol.page)).has_genesis).toBe(false);
+  await expect(carol.page.getByTestId('read-denied')).toBeVisible();
   await view(carol.page, 'join-ask');
   await refusedAtField(carol.page, 'join-name', '', 'request-join');
   await carol.page.getByTestId('join-name').fill('Carol');

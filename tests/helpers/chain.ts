@@ -71,12 +71,12 @@ export class TestChain {
     return signTxSync(body, signer);
   }
 
-  /** Proposes a block at `time_ms` holding `txs` and applies it. */
-  block(txs: DecodedTx[], time_ms: number, term = 1): ApplyResult {
+  /** Proposes a block at `time_ms` holding `txs` and applies it (proposed by the operator, or by `proposer`). */
+  block(txs: DecodedTx[], time_ms: number, term = 1, proposer?: string): ApplyResult {
     const block = buildBlockSync(
       { chain: this.state.chain_id, height: this.state.height + 1, term, prev: this.state.last_hash, ...historyField(this.state), time_ms },
       txs.map((t) => t.bytes),
-      this.operator,
+      proposer ? this.signer(proposer) : this.operator,
     );
     const result = apply(this.state, block, this.verifier);
     assertInvariants(result.state);

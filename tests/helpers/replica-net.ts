@@ -33,6 +33,8 @@ export interface NetOptions {
   roles?: Role[];
   /** Ticks between certificate rounds (default 5). */
   cert_every_ticks?: number;
+  /** Leaders sign and submit their autopilot's promotions and demotions (as the drivers do). */
+  autopilot?: boolean;
 }
 
 export class ReplicaNet {
@@ -59,16 +61,20 @@ export class ReplicaNet {
   };
   #tuning: Partial<RaftTuning>;
   #certEvery: number;
+  #autopilot: boolean;
+  /** The autopilot's changes the leaders submitted, in order. */
+  readonly autopilotLog: { leader: string; kind: 'promote' | 'demote'; member: string; at_ms: number }[] = [];
 
-  private constructor(n: number, tuning: Partial<RaftTuning>, certEvery: number) {
+  private constructor(n: number, tuning: Partial<RaftTuning>, certEvery: number, autopilot: boolean) {
     this.signers = Array.from({ length: n }, (_, i) => NobleSigner.fromSeed(`net-node-${i}`));
     this.ids = this.signers.map((s) => s.id);
     this.#tuning = tuning;
     this.#certEvery = certEvery;
+    this.#autopilot = autopilot;
   }
 
   static async create(n: number, opts: NetOptions = {}): Promise<ReplicaNet> {
-    const net = new ReplicaNet(n, opts.tuning ?? {}, opts.cert_every_ticks ?? 5);
+    const net = new ReplicaNet(n, opts.tuning ?? {}, opts.cert_every_ticks ?? 5, opts.autopilot ?? false);
     const roles = opts.roles ?? ['consumer'];
     net.genesis = await createGenesis(net.signers[0]!, {
       name: 'attack grid',
@@ -147,6 +153,11 @@ export class ReplicaNet {
       r.proposeBlock(block, template.txs, this.clock(id));
     }
     for (const req of r.takeSignRequests()) r.signed(req, signer.signSync(r.ackMessageFor(req)));
+    const change = this.#autopilot ? r.autopilot(this.clock(id)) : null;
+    if (change) {
+      const tx = this.tx(id, { kind: change.kind, member: change.member });
+      if (r.submit(tx.bytes, this.clock(id)).ok) this.autopilotLog.push({ leader: id, kind: change.kind, member: change.member, at_ms: this.now });
+    }
     while (r.hasReady()) {
       const rd = r.ready();
       const disk = this.disks.get(id)!;

@@ -9,9 +9,10 @@ import { createInviteLinkSync, decodeInviteLink, isInviteV1, redeemInvite } from
 import { createGenesis, type SignedGenesis } from '../../src/core/genesis.js';
 import { ackMessage, blockHash, buildBlockSync, checkCertificate, quorumSize } from '../../src/core/block.js';
 import { encodeCanonical, type CanonicalValue } from '../../src/core/codec.js';
-import { Replica, type Certificate, type Envelope, type ReplicaReady } from '../../src/core/replica.js';
+import { Replica, type AppliedBlock, type Certificate, type Envelope, type ReplicaReady } from '../../src/core/replica.js';
 import { CachingVerifier, decodeTxUnverified, rekeyBindMessage, rekeyInviteMessage, signTxSync, txSigningMessage, type DecodedTx, type Role, type TxBody } from '../../src/core/tx.js';
-import { assertInvariants, stateRoot, votersOf } from '../../src/core/ledger.js';
+import { assertInvariants, stateRoot, votersOf, type LedgerState } from '../../src/core/ledger.js';
+import { autopilotConfig } from '../../src/core/autopilot.js';
 import { fromHex, toHex } from '../../src/core/bytes.js';
 import { frontierAppend, genesisFrontier, nextHistory } from '../../src/core/history.js';
 import type { Entry, HardState, Message, PlantedBug } from '../../src/core/raft/types.js';
@@ -36,6 +37,17 @@ export interface SimOptions {
   rekeys?: number;
   /** A hostile outsider (its own key, never a member) attacks the cluster; on by default. */
   outsider?: boolean;
+  /**
+   * Households come and go (issue 12) instead of the other faults: they leave (the tab
+   * closes; the disk stays) and return as the same node, up to 70 % of members gone at once.
+   * 'paced': one at a time, a voter only once every departed voter has been demoted, so a
+   * commit quorum of the voters is always up; 'outpace': departures faster than demotion, so
+   * the grid stalls until enough return. A liveness checker runs throughout: whenever a
+   * commit quorum of the current voters has been up for LIVENESS_WINDOW_MS, a block commits.
+   */
+  churn?: 'paced' | 'outpace';
+  /** The genesis' voter_absent_ms (the autopilot's absence threshold); default 1500 ms. */
+  voter_absent_ms?: number;
 }
 
 /** A bug planted in the simulated driver: it sends a Ready's messages before persisting it. */
@@ -57,9 +69,28 @@ export interface SimResult {
   rekeyed: number;
   /** Forged or replayed messages the outsider sent. */
   attacks: number;
+  /** Autopilot changes committed (ok receipts). */
+  demotions: number;
+  promotions: number;
+  /** Churn mode: households that left and came back, the most gone at once, time without a commit quorum up. */
+  departures: number;
+  returns: number;
+  max_gone: number;
+  no_quorum_ms: number;
+  /** Why the grid could not commit, the first time it could not (e.g. "no quorum: 2 of 5 voters up, 3 needed"). */
+  stalled_because: string | null;
+  /** Blocks committed after the grid last came back from a stall (outpace: it resumed). */
+  committed_after_stall: number;
 }
 
-const MAX_EVENTS_PER_RUN = 200_000;
+/** A run that stops advancing virtual time is a storm: at most this many events per virtual second. */
+const MAX_EVENTS_PER_S = 12_500;
+/** Churn mode: a commit quorum of the voters up this long must commit a block. */
+export const LIVENESS_WINDOW_MS = 2500;
+/** Churn mode: how long households come and go before every one returns for good. */
+const CHURN_MS = 20_000;
+/** The autopilot's absence threshold in simulated grids (ticks are ~10 ms). */
+const SIM_VOTER_ABSENT_MS = 1500;
 
 export class Violation extends Error {
   override name = 'Violation';
@@ -94,24 +125,26 @@ type Event =
   | { kind: 'crash'; node: number; restart_ms: number }
   | { kind: 'timeout'; node: number }
   | { kind: 'rekey' }
-  | { kind: 'attack' };
+  | { kind: 'attack' }
+  | { kind: 'churn' }
+  | { kind: 'watch' };
 
 const EPOCH_MS = 1_800_000_000_000; // a fixed genesis time: runs never read the real clock
 const TEN_YEARS_MS = 10 * 365 * 24 * 3600 * 1000;
 
-export async function makeGenesis(signers: NobleSigner[], founders: number, roles: Role[], commit_quorum: 'majority' | 'two_thirds' = 'majority', block_version: 1 | 2 = 2): Promise<SignedGenesis> {
+export async function makeGenesis(signers: NobleSigner[], founders: number, roles: Role[], commit_quorum: 'majority' | 'two_thirds' = 'majority', block_version: 1 | 2 = 2, voter_absent_ms = SIM_VOTER_ABSENT_MS): Promise<SignedGenesis> {
   const { block_version: _, ...legacy } = DEFAULT_PARAMS;
   return createGenesis(signers[0]!, {
     name: 'sim grid',
     time_ms: EPOCH_MS,
-    params: { ...(block_version === 1 ? legacy : DEFAULT_PARAMS), interval_ms: 1000, block_max_wait_ms: 5, block_max_txs: 64, commit_quorum, max_clock_ahead_s: SIM_MAX_CLOCK_AHEAD_S },
+    params: { ...(block_version === 1 ? legacy : DEFAULT_PARAMS), interval_ms: 1000, block_max_wait_ms: 5, block_max_txs: 64, commit_quorum, max_clock_ahead_s: SIM_MAX_CLOCK_AHEAD_S, voter_absent_ms },
     members: signers.slice(1, founders).map((s, i) => ({ pub: s.publicKey, role: roles[i % roles.length]! })),
   });
 }
 
 export class Cluster {
   readonly rng: Rng;
-  readonly opts: Required<Omit<SimOptions, 'trace' | 'planted_bug' | 'block_version'>> & Pick<SimOptions, 'trace' | 'planted_bug' | 'block_version'>;
+  readonly opts: Required<Omit<SimOptions, 'trace' | 'planted_bug' | 'block_version' | 'churn'>> & Pick<SimOptions, 'trace' | 'planted_bug' | 'block_version' | 'churn'>;
   readonly outsider = NobleSigner.fromSeed('sim-outsider');
   /**
    * The outsider's own randomness: runs with and without it share every other choice (and
@@ -143,7 +176,13 @@ export class Cluster {
   // client state
   readonly #outstanding = new Map<number, { tx: DecodedTx; since: number }>();
   readonly #committedByClient = new Set<string>();
-  readonly stats = { crashes: 0, leaders: 0, rejected: 0, committed_txs: 0, attacks: 0 };
+  readonly stats = { crashes: 0, leaders: 0, rejected: 0, committed_txs: 0, attacks: 0, demotions: 0, promotions: 0 };
+  /** Churn mode: who is gone, and the liveness checker's view. */
+  readonly #churn = { departures: 0, returns: 0, max_gone: 0, no_quorum_ms: 0, stalled_because: null as string | null, committed_after_stall: 0 };
+  #quorumSince: number | null = null;
+  #noQuorumSince: number | null = null;
+  #lastCommitAt = 0;
+  #lastStallEnd: number | null = null;
   readonly #founders: number;
   readonly #spares: number;
   /** Devices lost and re-keyed: the node, its old and new ids. */
@@ -154,11 +193,12 @@ export class Cluster {
   constructor(opts: SimOptions) {
     this.rng = new Rng(opts.seed);
     this.#orng = new Rng((opts.seed ^ 0x6a09e667) >>> 0);
-    const nodes = opts.nodes ?? this.rng.int(3, 7);
+    const nodes = opts.nodes ?? (opts.churn ? this.rng.int(5, 10) : this.rng.int(3, 7));
     if (nodes < 1 || nodes > 15) throw new RangeError('nodes must be 1..15');
-    this.opts = { fault_ms: 8000, converge_ms: 8000, rekeys: 0, outsider: true, ...opts, nodes };
+    this.opts = { fault_ms: opts.churn ? CHURN_MS : 8000, converge_ms: 8000, rekeys: 0, outsider: true, voter_absent_ms: SIM_VOTER_ABSENT_MS, ...opts, nodes };
     this.#founders = nodes;
     this.#spares = this.rng.int(0, 2);
+    if (opts.churn) this.#spares = 0; // every household is a founder: the churn is the membership's only motion
     // The seed also picks the configuration: pre-vote and check-quorum on or off, and the
     // commit quorum rule, so every combination is exercised.
     this.#config = {
@@ -177,7 +217,7 @@ export class Cluster {
   async setup(): Promise<void> {
     const total = this.#founders + this.#spares;
     const signers = Array.from({ length: total }, (_, i) => NobleSigner.fromSeed(`sim-node-${i}`));
-    this.genesis = await makeGenesis(signers, this.#founders, ['producer', 'consumer', 'prosumer'], this.#config.commit_quorum, this.opts.block_version ?? 2);
+    this.genesis = await makeGenesis(signers, this.#founders, ['producer', 'consumer', 'prosumer'], this.#config.commit_quorum, this.opts.block_version ?? 2, this.opts.voter_absent_ms);
     const chainHex = toHex(new Replica({ genesis: this.genesis, id: signers[0]!.id, verifier: this.verifier, rand: () => 0 }).chain_id);
     for (let i = 0; i < total; i++) {
       this.nodes.push({
@@ -194,12 +234,17 @@ export class Cluster {
     }
     for (const n of this.nodes) if (n.up) this.#boot(n);
     this.#schedule(this.now + 20, { kind: 'client' });
-    this.#schedule(this.now + 200, { kind: 'fault' });
+    if (this.opts.churn) {
+      this.#schedule(this.now + 1000, { kind: 'churn' });
+      this.#schedule(this.now + 100, { kind: 'watch' });
+    } else {
+      this.#schedule(this.now + 200, { kind: 'fault' });
+    }
     const rekeys = this.opts.rekeys ?? 0;
     for (let i = 1; i <= rekeys; i++) this.#schedule(this.now + Math.floor((this.opts.fault_ms * i) / (rekeys + 1)), { kind: 'rekey' });
     if (this.opts.outsider) this.#schedule(this.now + this.#orng.int(50, 300), { kind: 'attack' });
     const c = this.#config;
-    this.trace(`seed ${this.opts.seed}: ${this.#founders} founding voters, ${this.#spares} joiners, pre-vote ${c.pre_vote}, check-quorum ${c.check_quorum}, ${c.commit_quorum} commits, ticks ${this.nodes.map((n) => n.tick_ms).join('/')} ms, clocks ${this.nodes.map((n) => n.skew_ms).join('/')} ms, outsider ${this.opts.outsider ? 'on' : 'off'}`);
+    this.trace(`seed ${this.opts.seed}: ${this.#founders} founding voters, ${this.#spares} joiners, pre-vote ${c.pre_vote}, check-quorum ${c.check_quorum}, ${c.commit_quorum} commits, ticks ${this.nodes.map((n) => n.tick_ms).join('/')} ms, clocks ${this.nodes.map((n) => n.skew_ms).join('/')} ms, outsider ${this.opts.outsider ? 'on' : 'off'}${this.opts.churn ? `, churn ${this.opts.churn}` : ''}`);
   }
 
   #boot(n: SimNode): void {
@@ -247,6 +292,7 @@ export class Cluster {
       this.#checkConverged();
       this.#checkFinal();
       this.#checkRekeys();
+      if (this.opts.churn) this.#checkVoterTarget();
     } catch (err) {
       if (err instanceof Violation) violation = err.message;
       else violation = `crash: ${(err as Error).stack ?? String(err)}`;
@@ -267,6 +313,9 @@ export class Cluster {
       events: this.events,
       rekeyed: this.#rekeys.length,
       attacks: this.stats.attacks,
+      demotions: this.stats.demotions,
+      promotions: this.stats.promotions,
+      ...this.#churn,
     };
   }
 
@@ -276,7 +325,8 @@ export class Cluster {
       this.now = at;
       this.events++;
       // A run that stops advancing time (a message storm) is a liveness bug, not a hang.
-      if (this.events > MAX_EVENTS_PER_RUN) this.#fail(`liveness: more than ${MAX_EVENTS_PER_RUN} events by ${this.now} ms (a message storm?)`);
+      const maxEvents = (MAX_EVENTS_PER_S * (this.opts.fault_ms + this.opts.converge_ms)) / 1000;
+      if (this.events > maxEvents) this.#fail(`liveness: more than ${maxEvents} events by ${this.now - EPOCH_MS} ms (a message storm?)`);
       this.#handle(ev);
       // The outsider's events do not count here, so runs with and without it stop alike.
       const own = ev.kind !== 'attack' && !(ev.kind === 'deliver' && ev.env.from === this.outsider.id);
@@ -340,9 +390,18 @@ export class Cluster {
         this.#attack();
         this.#schedule(this.now + this.#orng.int(10, 150), ev);
         return;
+      case 'churn':
+        if (!this.#faultsOn) return;
+        this.#churnStep();
+        this.#schedule(this.now + (this.#churnPeaked ? this.rng.int(300, 800) : this.opts.churn === 'outpace' ? this.rng.int(80, 250) : this.rng.int(100, 300)), ev);
+        return;
+      case 'watch':
+        this.#watchQuorum();
+        this.#schedule(this.now + 50, ev);
+        return;
       case 'restart': {
         const n = this.nodes[ev.node]!;
-        if (n.up || !this.#faultsOn) return;
+        if (n.up || !this.#faultsOn || this.#left.has(n)) return;
         this.#boot(n);
         this.trace(`n${n.index} restarts from disk (term ${n.disk.hard.term}, vote ${n.disk.hard.vote ? `n${this.#byId(n.disk.hard.vote)?.index}` : '-'}, log ${n.disk.log.length - 1}, commit ${n.disk.hard.commit})`);
         return;
@@ -368,11 +427,11 @@ export class Cluster {
       const block = buildBlockSync(template.fields, template.txs.map((t) => t.bytes), n.signer);
       r.proposeBlock(block, template.txs, this.#clock(n));
     }
-    const promote = r.promotionCandidate();
-    if (promote && this.rng.chance(0.5)) {
-      const tx = this.#sign(n, { kind: 'promote', member: promote }, r.nextSeq(n.signer.id));
+    const change = r.autopilot(this.#clock(n));
+    if (change && this.rng.chance(0.5)) {
+      const tx = this.#sign(n, { kind: change.kind, member: change.member }, r.nextSeq(n.signer.id));
       r.submit(tx.bytes, this.#clock(n));
-      this.trace(`n${n.index} proposes promoting n${this.#byId(promote)!.index}`);
+      this.trace(`n${n.index} proposes ${change.kind === 'promote' ? 'promoting' : 'demoting'} n${this.#byId(change.member)!.index} (${change.reason})`);
     }
     for (const req of r.takeSignRequests()) r.signed(req, n.signer.signSync(r.ackMessageFor(req)));
     if (n.writing || !r.hasReady()) return;
@@ -405,7 +464,7 @@ export class Cluster {
     n.disk.certs.push(...rd.certs);
     for (const env of rd.messages) this.#send(env);
     const applied = n.replica!.advance(rd, this.#clock(n));
-    for (const a of applied) this.#onApplied(n, a.entry, a.receipts.map((x) => x.tx));
+    for (const a of applied) this.#onApplied(n, a);
     this.#checkInvariants(n);
   }
 
@@ -468,12 +527,25 @@ export class Cluster {
     }
   }
 
-  #onApplied(n: SimNode, entry: Entry, txIds: string[]): void {
+  #onApplied(n: SimNode, a: AppliedBlock): void {
+    const entry = a.entry;
+    const txIds = a.receipts.map((x) => x.tx);
     const prior = this.#committed.get(entry.index);
     if (prior === undefined) {
       this.#committed.set(entry.index, entry.hash);
       this.stats.committed_txs += txIds.length;
       this.#checkTrusted(n, entry);
+      this.#lastCommitAt = this.now;
+      if (this.#noQuorumSince === null && this.#lastStallEnd !== null) this.#churn.committed_after_stall++;
+      a.txs.forEach((tx, i) => {
+        if (!a.receipts[i]!.ok) return;
+        if (tx.body.kind === 'demote') this.stats.demotions++;
+        if (tx.body.kind === 'promote') this.stats.promotions++;
+        if (tx.body.kind === 'demote' || tx.body.kind === 'promote') {
+          const who = this.#byId(tx.body.member);
+          this.trace(`block ${entry.index}: n${who?.index} ${tx.body.kind === 'demote' ? 'demoted to learner' : 'promoted to voter'} (${votersOf(n.replica!.state).size} voters)`);
+        }
+      });
     } else if (prior !== entry.hash) {
       this.#fail(`state machine safety: n${n.index} applied a different block at height ${entry.index}`);
     }
@@ -528,6 +600,7 @@ export class Cluster {
     if (leaders.length !== 1) return false;
     const leader = leaders[0]!.replica!;
     if (leader.mempool.size > 0) return false;
+    if (this.opts.churn && votersOf(leader.state).size !== this.#voterTarget(leader.state)) return false;
     return up.every((n) => n.replica!.raft.commit === leader.raft.lastIndex() && n.replica!.raft.applied === leader.raft.lastIndex());
   }
 
@@ -565,6 +638,116 @@ export class Cluster {
         if (r.raft.log[cert.height]?.hash !== cert.hash) this.#fail(`certificate for a block not in n${n.index}'s log`);
       }
     }
+  }
+
+  // ---- churn: households leave and return ------------------------------------------------
+
+  /** The voters of the newest state a node that is up has applied (committed). */
+  #committedState(): LedgerState | null {
+    let best: Replica | null = null;
+    for (const n of this.nodes) if (n.up && n.replica && (!best || n.replica.raft.applied > best.raft.applied)) best = n.replica;
+    return best?.state ?? null;
+  }
+
+  #quorum(state: LedgerState): { up: number; voters: number; need: number } {
+    const voters = [...votersOf(state).keys()];
+    return { up: voters.filter((id) => this.#byId(id)?.up).length, voters: voters.length, need: quorumSize(voters.length, state.params.commit_quorum) };
+  }
+
+  /**
+   * The liveness checker: whenever a commit quorum of the current voters has been up for
+   * LIVENESS_WINDOW_MS, a block must have committed within that window. Without a quorum it
+   * says why (a trace line, and the result's stalled_because).
+   */
+  #watchQuorum(): void {
+    const state = this.#committedState();
+    if (!state) return;
+    const q = this.#quorum(state);
+    if (q.up >= q.need) {
+      if (this.#noQuorumSince !== null) {
+        this.#churn.no_quorum_ms += this.now - this.#noQuorumSince;
+        this.#noQuorumSince = null;
+        this.#lastStallEnd = this.now;
+        this.trace(`quorum back: ${q.up} of ${q.voters} voters up`);
+      }
+      this.#quorumSince ??= this.now;
+      const since = Math.max(this.#quorumSince, this.#lastCommitAt);
+      if (this.now - since > LIVENESS_WINDOW_MS) {
+        this.#fail(`liveness: ${q.up} of ${q.voters} voters up (${q.need} needed) for ${this.now - this.#quorumSince} ms, but no block committed for ${this.now - this.#lastCommitAt} ms`);
+      }
+    } else {
+      this.#quorumSince = null;
+      if (this.#noQuorumSince === null) {
+        this.#noQuorumSince = this.now;
+        const why = `no quorum: ${q.up} of ${q.voters} voters up, ${q.need} needed`;
+        this.trace(why);
+        this.#churn.stalled_because ??= why;
+      }
+    }
+  }
+
+  /**
+   * One step of the churn: a household leaves (its tab closes: the node stops, its disk stays)
+   * or one that left returns (the same node from its disk). Up to 70 % of the members are
+   * gone at once: only departures until that is reached, then mostly returns. Paced: a voter leaves
+   * only once every departed voter has been demoted, and only if the other voters make a
+   * commit quorum (learners may always leave); when no one may leave and no departed voter
+   * awaits its demotion, one returns instead (three voters under the two-thirds rule: none
+   * may go until a fourth votes).
+   */
+  #churnStep(): void {
+    const r = this.rng;
+    const state = this.#committedState();
+    if (!state) return;
+    const members = this.nodes.filter((n) => n.member);
+    const gone = [...this.#left];
+    const maxGone = Math.floor(members.length * 0.7);
+    if (gone.length >= maxGone) this.#churnPeaked = true;
+    const voters = votersOf(state);
+    const votersGone = gone.some((n) => voters.has(n.signer.id));
+    let candidates = members.filter((n) => n.up && !this.#left.has(n));
+    if (this.opts.churn === 'paced') {
+      const spare = voters.size - 1 >= quorumSize(voters.size, state.params.commit_quorum);
+      candidates = candidates.filter((n) => !voters.has(n.signer.id) || (!votersGone && spare));
+    }
+    const leave = gone.length === 0 || (gone.length < maxGone && (!this.#churnPeaked || r.chance(0.4)));
+    if (!leave || candidates.length === 0) {
+      // No one may leave: wait while a departed voter awaits a demotion that can come, else one returns.
+      if (gone.length === 0 || (leave && votersGone && voters.size > autopilotConfig(state.params).min_voters)) return;
+      const back = r.pick(gone)!;
+      this.#left.delete(back);
+      if (!back.up) this.#boot(back);
+      this.#churn.returns++;
+      this.trace(`n${back.index} returns (${gone.length - 1} of ${members.length} gone)`);
+      return;
+    }
+    const v = r.pick(candidates)!;
+    // A closing tab that leads hands leadership over first (pagehide), most of the time.
+    const best = members.find((n) => n.up && n !== v && n.replica!.raft.isVoter());
+    if (v.replica!.raft.role === 'leader' && best && r.chance(0.7) && v.replica!.raft.transferLeadership(best.signer.id)) this.#drive(v);
+    this.#crash(v, 'leaves');
+    this.#left.add(v);
+    this.#churn.departures++;
+    this.#churn.max_gone = Math.max(this.#churn.max_gone, gone.length + 1);
+    this.trace(`  (${gone.length + 1} of ${members.length} gone; it ${voters.has(v.signer.id) ? 'votes' : 'is a learner'})`);
+  }
+
+  #churnPeaked = false;
+  /** Households gone by the churn (not by a crash the nemesis restarts). */
+  readonly #left = new Set<SimNode>();
+
+  /** The voters the autopilot aims at once everyone is back: max_voters, or every member who may vote. */
+  #voterTarget(state: LedgerState): number {
+    let eligible = 0;
+    for (const m of state.members.values()) if (!m.removed && m.role !== 'auditor') eligible++;
+    return Math.min(autopilotConfig(state.params).max_voters, eligible);
+  }
+
+  #checkVoterTarget(): void {
+    const leader = this.#members().find((n) => n.replica!.raft.role === 'leader')!;
+    const state = leader.replica!.state;
+    const voters = votersOf(state).size;
+    if (voters !== this.#voterTarget(state)) this.#fail(`the voters did not return to their target: ${voters} of ${this.#voterTarget(state)}`);
   }
 
   // ---- faults ---------------------------------------------------------------------------
@@ -619,12 +802,12 @@ export class Cluster {
     }
   }
 
-  #crash(n: SimNode): void {
+  #crash(n: SimNode, how = 'crashes'): void {
     n.up = false;
     n.replica = null;
     n.writing = null; // an unfinished write is lost, and the messages waiting on it
     this.stats.crashes++;
-    this.trace(`n${n.index} crashes`);
+    this.trace(`n${n.index} ${how}`);
   }
 
   #admitSpare(): void {
@@ -719,6 +902,7 @@ export class Cluster {
     this.#dup = 0;
     this.#delay = { min: 1, max: 5 };
     for (const n of this.nodes) if (!n.up && n.member) this.#boot(n);
+    this.#left.clear();
     this.trace('faults stop: network healed, every node restarted');
   }
 

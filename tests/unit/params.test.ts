@@ -2,11 +2,12 @@
 // optional fields existed still decode, verify and hash to the same chain id, and replay
 // with the old rules (settlement rule 1, start horizon = retain_intervals).
 import { describe, expect, it } from 'vitest';
-import { checkParams, contractStartMaxIntervals, DEFAULT_PARAMS, gridParams, RULE1_PARAMS, settlementRuleOf, type GridParams } from '../../src/core/params.js';
+import { checkParams, contractStartMaxIntervals, DEFAULT_MAX_VOTERS, DEFAULT_PARAMS, DEFAULT_VOTER_ABSENT_MS, gridParams, RULE1_PARAMS, settlementRuleOf, type GridParams } from '../../src/core/params.js';
 import { chainIdOf, checkGenesis, decodeGenesis, encodeGenesis, GenesisError } from '../../src/core/genesis.js';
 import { genesisState } from '../../src/core/ledger.js';
 import { nobleVerifier } from '../../src/core/keys.js';
 import { toHex } from '../../src/core/bytes.js';
+import { autopilotConfig } from '../../src/core/autopilot.js';
 
 // A genesis made by the code before settlement rule 2 (commit c2dba3d): { ...DEFAULT_PARAMS,
 // interval_ms: 15_000 } of that time, one founding producer, signed by the seeded operator.
@@ -16,7 +17,7 @@ const OLD_CHAIN_ID = 'fa19898eb05b5289389e9aec1685377550896fc1f17f17d23305fc5995
 
 describe('grid parameters', () => {
   it('new grids: contracts up to 31 days and starting within 7 days, counted at the grid interval', () => {
-    expect(DEFAULT_PARAMS).toMatchObject({ interval_ms: 60_000, contract_max_intervals: 31 * 24 * 60, contract_start_max_intervals: 7 * 24 * 60, settlement_rule: 3 });
+    expect(DEFAULT_PARAMS).toMatchObject({ interval_ms: 60_000, contract_max_intervals: 31 * 24 * 60, contract_start_max_intervals: 7 * 24 * 60, settlement_rule: 3, max_voters: 7, voter_absent_ms: 60_000 });
     expect(gridParams({ interval_ms: 15_000 })).toMatchObject({ contract_max_intervals: 31 * 24 * 240, contract_start_max_intervals: 7 * 24 * 240 });
     expect(gridParams({ interval_ms: 1000 })).toMatchObject({ contract_max_intervals: 31 * 86_400, contract_start_max_intervals: 7 * 86_400 });
     // An interval that does not divide a day: whole intervals within the duration.
@@ -53,6 +54,9 @@ describe('grid parameters', () => {
     expect(settlementRuleOf(state.params)).toBe(1);
     expect(state.params.contract_max_intervals).toBe(7 * 24 * 60); // its old limit, as written
     expect(contractStartMaxIntervals(state.params)).toBe(24 * 60);
+    // No autopilot parameters: its leaders use the defaults, and its ledger caps no promotion.
+    expect(Object.hasOwn(state.params, 'max_voters') || Object.hasOwn(state.params, 'voter_absent_ms')).toBe(false);
+    expect(autopilotConfig(state.params)).toMatchObject({ max_voters: DEFAULT_MAX_VOTERS, absent_ms: DEFAULT_VOTER_ABSENT_MS });
   });
 
   it('a genesis with a field this version does not know is refused', () => {
