@@ -214,7 +214,8 @@ test('a household joins by invite, deposits, contracts a named producer, settles
   await expect(cp.getByTestId('month')).toContainText('Bought');
 
   // ---- the statements as CSV: ISO times, names, tokens ----------------------------------------
-  const deliveredCells = () => cp.locator('[data-testid=statement-row] td[data-label=delivered]').allTextContents();
+  // Contract rows only: an energy row (rule 3) shows its bought Wh in the same column.
+  const deliveredCells = () => cp.locator('[data-testid=statement-row][data-kind=contract] td[data-label=delivered]').allTextContents();
   await expect.poll(async () => (await deliveredCells()).filter((t) => t !== '0 Wh').length).toBeGreaterThanOrEqual(2);
   const [download] = await Promise.all([cp.waitForEvent('download'), cp.getByTestId('statements-csv').click()]);
   const csv = readFileSync((await download.path())!, 'utf8').trim().split('\n');
