@@ -136,7 +136,7 @@ function printReport(r: AuditReport, genesis: SignedGenesis, run: { seconds: num
   for (const e of r.members) out(`      height ${String(e.height).padStart(7)}  ${e.event.padEnd(8)}  ${e.member}  ${e.role}`);
   out(`  tokens        minted ${money(t.minted)}, burned ${money(t.burned)}, held ${money(t.balances + t.locked)} (balances ${money(t.balances)} + escrow ${money(t.locked)}); payouts pending ${money(t.pending_payouts)}`);
   out(`                minted - burned = held: ${t.conserved ? 'conserved' : 'NOT CONSERVED'}`);
-  out(`  statements    ${r.statements}`);
+  out(`  statements    ${r.statements}${r.energy_statements > 0 ? `, and ${r.energy_statements} household energy statements` : ''}`);
   out(`  households    ${'id'.padEnd(40)}  ${'role'.padEnd(8)}  ${'balance'.padStart(12)}  consumed_wh  bought_wh       paid  grid_wh  sold_wh     earned`);
   for (const h of r.households) {
     if (run.household && h.id !== run.household) continue;
@@ -145,6 +145,11 @@ function printReport(r: AuditReport, genesis: SignedGenesis, run: { seconds: num
       amount(h.paid, p.token_decimals).padStart(10), String(h.grid_wh).padStart(7), String(h.sold_wh).padStart(7), amount(h.earned, p.token_decimals).padStart(10),
     ];
     out(`                ${cols.join('  ')}${h.removed ? '  (removed)' : ''}`);
+    const e = h.energy;
+    if (e.import_wh + e.export_wh > 0) {
+      // Settlement rule 3's energy statements: all of the household's metered energy.
+      out(`                ${''.padEnd(40)}  energy: imported ${e.import_wh} Wh, exported ${e.export_wh} Wh; estimated (gaps) ${e.estimated_import_wh} / ${e.estimated_export_wh} Wh, of which with the grid (settled already) ${e.unmatched_import_wh} / ${e.unmatched_export_wh} Wh`);
+    }
   }
   out(`  checked       ${r.txs} transactions in ${run.seconds.toFixed(2)} s (${Math.round(r.txs / Math.max(run.seconds, 1e-3))} tx/s); signatures: ${run.mode}`);
 }

@@ -8,7 +8,7 @@ import { checkGenesis, GenesisError, type SignedGenesis } from './genesis.js';
 import { frontierRoot, blockVersionOf } from './history.js';
 import type { NodeId, Verifier } from './keys.js';
 import { apply, genesisState, InvariantError, totals, votersOf, type LedgerState, type MemberRole, type Receipt } from './ledger.js';
-import type { Statement } from './settlement.js';
+import { isEnergyStatement, type Statement } from './settlement.js';
 
 export class AuditError extends Error {
   override name = 'AuditError';
@@ -43,6 +43,12 @@ export interface HouseholdTotals {
   /** As a producer: what it delivered to contracts and earned. */
   sold_wh: number;
   earned: number;
+  /**
+   * Settlement rule 3's energy statements: the household's metered import and export (all of
+   * it, gaps spread included), of which estimated (a gap's shares) and unmatched (a gap's
+   * shares on intervals settled already: grid energy). All 0 on older chains.
+   */
+  energy: { import_wh: number; export_wh: number; estimated_import_wh: number; estimated_export_wh: number; unmatched_import_wh: number; unmatched_export_wh: number };
 }
 
 export interface AuditReport {
@@ -64,7 +70,9 @@ export interface AuditReport {
   voters_at_end: number;
   members_at_end: number;
   tokens: { minted: number; burned: number; balances: number; locked: number; pending_payouts: number; conserved: boolean };
+  /** Contracts' statements; and (settlement rule 3) households' energy statements. */
   statements: number;
+  energy_statements: number;
   households: HouseholdTotals[];
 }
 
@@ -118,7 +126,10 @@ export function auditGenesis(genesis: SignedGenesis, verifier: Verifier): Ledger
 }
 
 function emptyTotals(id: NodeId, role: MemberRole): HouseholdTotals {
-  return { id, role, removed: false, balance: 0, statements: 0, consumed_wh: 0, bought_wh: 0, paid: 0, grid_wh: 0, sold_wh: 0, earned: 0 };
+  return {
+    id, role, removed: false, balance: 0, statements: 0, consumed_wh: 0, bought_wh: 0, paid: 0, grid_wh: 0, sold_wh: 0, earned: 0,
+    energy: { import_wh: 0, export_wh: 0, estimated_import_wh: 0, estimated_export_wh: 0, unmatched_import_wh: 0, unmatched_export_wh: 0 },
+  };
 }
 
 function membershipShape(state: LedgerState): string {
@@ -147,6 +158,7 @@ export class AuditSummary {
   #certs = 0;
   #certifiedThrough = 0;
   #statements = 0;
+  #energyStatements = 0;
 
   constructor(genesis: SignedGenesis, state: LedgerState) {
     this.#genesis = genesis;
@@ -188,6 +200,15 @@ export class AuditSummary {
       }
     }
     for (const s of b.statements) {
+      if (isEnergyStatement(s)) {
+        this.#energyStatements++;
+        const e = this.#household(s.member).energy;
+        e.import_wh += s.import_wh;
+        e.export_wh += s.export_wh;
+        if (s.estimated) (e.estimated_import_wh += s.import_wh), (e.estimated_export_wh += s.export_wh);
+        if (s.unmatched) (e.unmatched_import_wh += s.import_wh), (e.unmatched_export_wh += s.export_wh);
+        continue;
+      }
       this.#statements++;
       const c = this.#household(s.consumer);
       c.statements++;
@@ -248,6 +269,7 @@ export class AuditSummary {
       members_at_end: live,
       tokens: { ...t, pending_payouts: pending, conserved: t.minted - t.burned === t.balances + t.locked },
       statements: this.#statements,
+      energy_statements: this.#energyStatements,
       households,
     };
   }

@@ -23,8 +23,10 @@ import { checkBlockInHistory, blockVersionOf, type HeadView } from './history.js
 import { isValidPublicKey, nodeIdOf, type NodeId, type Verifier } from './keys.js';
 import { applyChecked, genesisState, intervalOf, votersOf, type LedgerState } from './ledger.js';
 import { inclusionProof, leafHash, MerkleLevels, verifyInclusion } from './merkle.js';
-import { LIMITS, settlementRuleOf, type GridParams } from './params.js';
-import type { Outcome, Statement } from './settlement.js';
+import { exactMoney, LIMITS, settlementRuleOf, spreadsGaps, type GridParams } from './params.js';
+import { isContractStatement, type ContractStatement, type Outcome } from './settlement.js';
+import { scheduledPrice } from './prices.js';
+import { gapShare } from './readings.js';
 import { decodeTx, decodeTxUnverified, TxError, type DecodedTx } from './tx.js';
 import {
   acksOf, decodeGenesisItem, decodeHead, decodeItem, encodeItem, genesisItem, hasKeys, headItem, isUint, ExportError, ItemReader,
@@ -33,8 +35,8 @@ import {
 export const EVIDENCE_FORMAT = 'gridledger/evidence';
 export const HEAD_FORMAT = 'gridledger/head';
 
-export type TxRole = 'contract' | 'price' | 'consumer_reading' | 'consumer_prior' | 'producer_reading' | 'producer_prior';
-const ROLES: readonly TxRole[] = ['contract', 'price', 'consumer_reading', 'consumer_prior', 'producer_reading', 'producer_prior'];
+export type TxRole = 'contract' | 'price' | 'schedule' | 'consumer_reading' | 'consumer_prior' | 'producer_reading' | 'producer_prior';
+const ROLES: readonly TxRole[] = ['contract', 'price', 'schedule', 'consumer_reading', 'consumer_prior', 'producer_reading', 'producer_prior'];
 const OUTCOMES: readonly Outcome[] = ['settled', 'no_price', 'price_above_limit', 'no_consumption', 'no_delivery', 'cap_reached', 'no_funds'];
 
 export interface ProvenTx {
@@ -78,6 +80,7 @@ export const EVIDENCE_LIMITS: readonly string[] = [
   'that the voters named for the anchor were the voters at its height (membership lives in the chain)',
   'that the file holds every statement of the household (one left out goes unnoticed)',
   'that a price transaction is the last one published for its interval',
+  'that the schedule shown was the one in force for the interval (no later schedule replaced it, no price transaction overrode it)',
   'that the contract id in a statement belongs to the contract transaction shown (ids are assigned by the ledger)',
   'how much of the producer\'s export its earlier contracts took (available_wh is checked only to be at most the export)',
   'the escrow left in a contract (funding, earlier payments), when it limits delivery',
@@ -138,10 +141,13 @@ export function* evidenceItems(access: ChainAccess, household: NodeId, verifier:
   if (household === state.operator) throw new EvidenceError('not_household', 'the operator is not a household', 0);
   const chain = state.chain_id;
   const hashes: Uint8Array[] = [chain];
-  const readings = new Map<string, Pos>(); // `${member}/${interval}` -> the ok meter tx
+  const readings = new Map<NodeId, (Pos & { interval: number })[]>(); // member -> its ok meter txs, in order
   const prices = new Map<number, Pos>(); // interval -> the last ok price tx
   const contracts = new Map<number, Pos>(); // contract id -> its contract tx
-  const mine: (Statement & { height: number })[] = [];
+  // The schedule txs in force or waiting, as the ledger keeps them (a schedule replaces those
+  // committed for its interval or later); each statement priced by one notes which.
+  let schedules: (Pos & { effective_interval: number })[] = [];
+  const mine: (ContractStatement & { height: number; schedule?: Pos })[] = [];
   let anchor: { height: number; cert: Ack[]; voters: Uint8Array[] } | null = null;
   let member = state.members.has(household);
   for (let h = 1; h <= access.height; h++) {
@@ -150,12 +156,21 @@ export function* evidenceItems(access: ChainAccess, household: NodeId, verifier:
     const r = applyChecked(state, block, txs);
     state = r.state;
     hashes.push(state.last_hash);
-    for (const s of r.statements) if (s.consumer === household || s.producer === household) mine.push({ ...s, height: h });
+    for (const s of r.statements) {
+      if (!isContractStatement(s) || (s.consumer !== household && s.producer !== household)) continue;
+      let schedule: Pos | undefined;
+      if (s.price_source) for (const x of schedules) if (x.effective_interval <= s.interval) schedule = x;
+      mine.push({ ...s, height: h, ...(schedule ? { schedule } : {}) });
+    }
     r.receipts.forEach((receipt, index) => {
       if (!receipt.ok) return;
       const body = txs[index]!.body;
-      if (body.kind === 'meter') readings.set(`${body.from}/${body.interval}`, { height: h, index });
-      else if (body.kind === 'price') prices.set(body.interval, { height: h, index });
+      if (body.kind === 'meter') {
+        let list = readings.get(body.from);
+        if (!list) readings.set(body.from, (list = []));
+        list.push({ height: h, index, interval: body.interval });
+      } else if (body.kind === 'price') prices.set(body.interval, { height: h, index });
+      else if (body.kind === 'schedule') schedules = [...schedules.filter((x) => x.effective_interval < body.effective_interval), { height: h, index, effective_interval: body.effective_interval }];
       else if (body.kind === 'contract' && receipt.contract !== undefined) contracts.set(receipt.contract, { height: h, index });
     });
     member ||= state.members.has(household);
@@ -178,6 +193,24 @@ export function* evidenceItems(access: ChainAccess, household: NodeId, verifier:
     const block = access.block(p.height);
     return { role, height: p.height, index: p.index, tx: block.txs[p.index]!, proof: inclusionProof(block.txs, p.index) };
   };
+  const gaps = spreadsGaps(settlementRuleOf(g.genesis.params));
+  /** The two readings whose difference gave `member` its energy in `interval`, if any were in before `height`. */
+  const energyOf = (member: NodeId, interval: number, height: number): [Pos, Pos] | null => {
+    const list = readings.get(member) ?? [];
+    // The first reading at or after `interval` (readings are in interval order): binary search.
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (list[mid]!.interval < interval) lo = mid + 1;
+      else hi = mid;
+    }
+    const k = lo < list.length ? lo : -1;
+    if (k < 1 || list[k]!.height >= height) return null;
+    const [prior, now] = [list[k - 1]!, list[k]!];
+    // Before rule 3 only consecutive readings give energy.
+    return gaps || (now.interval === interval && prior.interval === interval - 1) ? [now, prior] : null;
+  };
   for (const s of mine) {
     if (s.height > anchor.height) continue;
     const txs: ProvenTx[] = [];
@@ -185,13 +218,11 @@ export function* evidenceItems(access: ChainAccess, household: NodeId, verifier:
       if (p && p.height < s.height) txs.push(proven(role, p));
     };
     add('contract', contracts.get(s.contract));
-    if (s.price !== null) add('price', prices.get(s.interval));
-    const cNow = readings.get(`${s.consumer}/${s.interval}`);
-    const cPrior = readings.get(`${s.consumer}/${s.interval - 1}`);
-    if (cNow && cPrior) add('consumer_reading', cNow), add('consumer_prior', cPrior);
-    const pNow = readings.get(`${s.producer}/${s.interval}`);
-    const pPrior = readings.get(`${s.producer}/${s.interval - 1}`);
-    if (pNow && pPrior) add('producer_reading', pNow), add('producer_prior', pPrior);
+    if (s.price !== null) add(s.schedule ? 'schedule' : 'price', s.schedule ?? prices.get(s.interval));
+    const c = energyOf(s.consumer, s.interval, s.height);
+    if (c) add('consumer_reading', c[0]), add('consumer_prior', c[1]);
+    const p = energyOf(s.producer, s.interval, s.height);
+    if (p) add('producer_reading', p[0]), add('producer_prior', p[1]);
     const need = [...new Set([s.height, ...txs.map((t) => t.height)])].filter((h) => !emitted.has(h)).sort((a, b) => a - b);
     for (const h of need) {
       emitted.add(h);
@@ -209,7 +240,7 @@ export function* evidenceItems(access: ChainAccess, household: NodeId, verifier:
   yield encodeItem({ t: 'end', statements, headers });
 }
 
-function statementValue(s: Statement): CanonicalValue {
+function statementValue(s: ContractStatement): CanonicalValue {
   return {
     interval: s.interval,
     contract: s.contract,
@@ -224,6 +255,9 @@ function statementValue(s: Statement): CanonicalValue {
     outcome: s.outcome,
     // Settlement rule 2's exact value and end-of-contract rounding (absent on rule 1 chains).
     ...(s.value_milli !== undefined ? { value_milli: s.value_milli, rounding: s.rounding } : {}),
+    // Where a schedule gave the price, and (rule 3) energy estimated from a gap.
+    ...(s.price_source !== undefined ? { price_source: s.price_source } : {}),
+    ...(s.estimated ? { estimated: true } : {}),
   };
 }
 
@@ -242,13 +276,18 @@ function headerOf(v: unknown, item: number): BlockHeader {
   return v;
 }
 
-function statementOf(v: unknown, item: number): Statement {
-  const s = v as Statement;
-  const keys = ['interval', 'contract', 'consumer', 'producer', 'price', 'consumed_wh', 'available_wh', 'delivered_wh', 'paid', 'grid_wh', 'outcome'];
-  const exact = typeof v === 'object' && v !== null && Object.hasOwn(v, 'value_milli');
+function statementOf(v: unknown, item: number): ContractStatement {
+  const s = v as ContractStatement;
+  const has = (k: string) => typeof v === 'object' && v !== null && Object.hasOwn(v, k);
+  const exact = has('value_milli');
+  const keys = [
+    'interval', 'contract', 'consumer', 'producer', 'price', 'consumed_wh', 'available_wh', 'delivered_wh', 'paid', 'grid_wh', 'outcome',
+    ...(exact ? ['value_milli', 'rounding'] : []), ...(has('price_source') ? ['price_source'] : []), ...(has('estimated') ? ['estimated'] : []),
+  ];
   if (
-    typeof v !== 'object' || v === null || Array.isArray(v) || !hasKeys(v as Record<string, unknown>, exact ? [...keys, 'value_milli', 'rounding'] : keys) ||
+    typeof v !== 'object' || v === null || Array.isArray(v) || !hasKeys(v as Record<string, unknown>, keys) ||
     (exact && (!isUint(s.value_milli) || (s.rounding !== 0 && s.rounding !== 1))) ||
+    (has('price_source') && s.price_source !== 'schedule' && s.price_source !== 'override') || (has('estimated') && s.estimated !== true) ||
     !isUint(s.interval) || !isUint(s.contract) || !isNodeIdString(s.consumer) || !isNodeIdString(s.producer) ||
     !(s.price === null || isUint(s.price)) || !isUint(s.consumed_wh) || !isUint(s.available_wh) || !isUint(s.delivered_wh) ||
     !isUint(s.paid) || !isUint(s.grid_wh) || !OUTCOMES.includes(s.outcome)
@@ -259,7 +298,7 @@ function statementOf(v: unknown, item: number): Statement {
 }
 
 function provenTxs(v: unknown, item: number): ProvenTx[] {
-  if (!Array.isArray(v) || v.length > ROLES.length) throw new EvidenceError('malformed', 'a statement rests on at most 6 transactions', item);
+  if (!Array.isArray(v) || v.length > ROLES.length) throw new EvidenceError('malformed', `a statement rests on at most ${ROLES.length} transactions`, item);
   const seen = new Set<string>();
   return v.map((x) => {
     const t = x as ProvenTx;
@@ -311,7 +350,7 @@ export function certifiedHeadFrom(item: Record<string, CanonicalValue>, index: n
 
 export interface CheckedStatement {
   height: number;
-  statement: Statement;
+  statement: ContractStatement;
   /** What this statement rests on that the evidence cannot prove (empty: all of it is proven). */
   unproven: string[];
 }
@@ -459,7 +498,7 @@ export class EvidenceChecker {
     throw new EvidenceError('malformed', `unknown item type ${JSON.stringify(item.t)}`, index);
   }
 
-  #checkStatement(height: number, s: Statement, txs: ProvenTx[], index: number): CheckedStatement {
+  #checkStatement(height: number, s: ContractStatement, txs: ProvenTx[], index: number): CheckedStatement {
     const fail = (code: string, reason: string): never => {
       throw new EvidenceError(code, `statement of interval ${s.interval}, contract ${s.contract}: ${reason}`, index, height);
     };
@@ -500,19 +539,32 @@ export class EvidenceChecker {
     }
     this.#contractTx.set(s.contract, contract!.id);
     this.#contractOfTx.set(contract!.id, s.contract);
-    // The price: published by the operator for this interval.
+    // The price: published by the operator for this interval, or given by its schedule.
     const price = byRole.get('price');
+    const schedule = byRole.get('schedule');
     if (s.price === null) {
-      if (price) fail('wrong_tx', 'a price transaction for a statement without a price');
+      if (price || schedule) fail('wrong_tx', 'a price or schedule transaction for a statement without a price');
       unproven.push('no price was published');
+    } else if (s.price_source !== undefined) {
+      const sb = schedule?.body;
+      if (!sb || price) fail('missing_tx', 'a price from a schedule needs the schedule transaction, and only it');
+      if (sb!.kind !== 'schedule' || sb!.effective_interval > s.interval) fail('wrong_tx', 'the schedule transaction is not the operator\'s schedule in force for this interval');
+      if (sb!.from !== operatorIdOf(g)) unproven.push('the schedule was signed by a key other than the genesis operator\'s (rotated since)');
+      const given = scheduledPrice(sb as Extract<typeof sb, { kind: 'schedule' }>, s.interval, params.interval_ms);
+      if (given.price !== s.price || given.source !== s.price_source) fail('wrong_tx', `the schedule gives ${given.price} (${given.source}), not ${s.price} (${s.price_source})`);
+      unproven.push('that the schedule was the one in force for the interval');
     } else {
       const pb = price?.body;
-      if (!pb) fail('missing_tx', 'no price transaction');
+      if (!pb || schedule) fail('missing_tx', 'no price transaction');
       if (pb!.kind !== 'price' || pb!.interval !== s.interval || pb!.price !== s.price) fail('wrong_tx', 'the price transaction is not the operator\'s price for this interval');
       // After a rotation (or a recovery) the operator signs with a newer key: only the chain shows whose it was.
       if (pb!.from !== operatorIdOf(g)) unproven.push('the price was signed by a key other than the genesis operator\'s (rotated since)');
     }
-    // Energy: the difference of two consecutive cumulative readings.
+    const rule = settlementRuleOf(g.params);
+    if (s.estimated && !spreadsGaps(rule)) fail('bad_statement', `an estimated statement on a rule ${rule} chain`);
+    // Energy: the difference of two cumulative readings: consecutive ones, or (rule 3, the
+    // statement estimated) this interval's even share of a reading after a gap (readings.ts).
+    let spread = false;
     const energy = (who: 'consumer' | 'producer', member: NodeId, field: 'import_wh' | 'export_wh'): number | null => {
       const now = byRole.get(`${who}_reading`);
       const prior = byRole.get(`${who}_prior`);
@@ -520,16 +572,27 @@ export class EvidenceChecker {
       if (!now || !prior) return fail('missing_tx', `only one of the ${who}'s two readings`);
       const a = prior!.body;
       const b = now!.body;
-      if (a.kind !== 'meter' || b.kind !== 'meter' || a.from !== member || b.from !== member || a.interval !== s.interval - 1 || b.interval !== s.interval) {
+      const covers = a.kind === 'meter' && b.kind === 'meter' && a.interval < s.interval && b.interval >= s.interval;
+      const consecutive = covers && a.interval === s.interval - 1 && b.interval === s.interval;
+      if (a.kind !== 'meter' || b.kind !== 'meter' || a.from !== member || b.from !== member || !(s.estimated ? covers : consecutive)) {
         fail('wrong_tx', `the ${who}'s readings are not its readings for intervals ${s.interval - 1} and ${s.interval}`);
       }
       const m = a as Extract<typeof a, { kind: 'meter' }>;
       const n = b as Extract<typeof b, { kind: 'meter' }>;
       if (n[field] < m[field]) fail('wrong_tx', `the ${who}'s register goes backwards`);
-      return n[field] - m[field];
+      const gap = n.interval - m.interval;
+      if (gap === 1) return n[field] - m[field];
+      // The share went to this interval's slot only if the interval had not settled when the
+      // reading came (else it was unmatched grid energy): settled_through of the reading's block.
+      const at = this.#headers.get(txs.find((t) => t.role === `${who}_reading`)!.height)!;
+      const settledThen = Math.max(intervalOf(params, g.time_ms) - 1, intervalOf(params, at.time_ms) - params.settle_lag_intervals);
+      if (s.interval <= settledThen) fail('wrong_tx', `the ${who}'s reading came after interval ${s.interval} had settled`);
+      spread = true;
+      return gapShare(n[field] - m[field], gap, s.interval - m.interval - 1);
     };
     const consumed = energy('consumer', s.consumer, 'import_wh');
     const exported = energy('producer', s.producer, 'export_wh');
+    if (s.estimated && !spread && consumed !== null && exported !== null) fail('bad_statement', 'estimated, but both sides\' readings are consecutive');
     if (consumed === null) {
       if (s.consumed_wh !== 0) fail('bad_statement', `consumed_wh ${s.consumed_wh} without the consumer's readings`);
       unproven.push('the consumer sent no reading');
@@ -556,17 +619,17 @@ export class EvidenceChecker {
       : 'settled';
     if (s.outcome !== expected) fail('bad_statement', `outcome ${s.outcome}, but the transactions give ${expected}`);
     if (s.grid_wh !== s.consumed_wh - s.delivered_wh) fail('bad_statement', `grid_wh ${s.grid_wh} is not consumed − delivered`);
-    const rule = settlementRuleOf(g.params);
-    if ((rule === 2) !== (s.value_milli !== undefined)) fail('bad_statement', `a rule ${rule} chain's statement ${rule === 2 ? 'without' : 'with'} an exact value`);
+    const exact = exactMoney(rule);
+    if (exact !== (s.value_milli !== undefined)) fail('bad_statement', `a rule ${rule} chain's statement ${exact ? 'without' : 'with'} an exact value`);
     const value_milli = s.delivered_wh * (s.price ?? 0);
-    if (rule === 2 && s.value_milli !== value_milli) fail('bad_statement', `value ${s.value_milli} thousandths, but ${s.delivered_wh} Wh at ${s.price} per kWh is ${value_milli}`);
+    if (exact && s.value_milli !== value_milli) fail('bad_statement', `value ${s.value_milli} thousandths, but ${s.delivered_wh} Wh at ${s.price} per kWh is ${value_milli}`);
     // Rule 2: whole minor units as the value accrues over the contract's statements (all of
     // them are in the file, in order), the remainder rounded half up at its last interval.
     const carry = this.#carry.get(s.contract) ?? 0;
-    const owed = rule === 1 ? Math.floor(value_milli / 1000) : Math.floor((carry + value_milli) / 1000);
+    const owed = !exact ? Math.floor(value_milli / 1000) : Math.floor((carry + value_milli) / 1000);
     const carryAfter = (carry + value_milli) % 1000;
-    const rounding = rule === 2 && s.interval === terms.last_interval && carryAfter * 2 >= 1000 ? 1 : 0;
-    if (rule === 2 && s.rounding !== rounding) {
+    const rounding = exact && s.interval === terms.last_interval && carryAfter * 2 >= 1000 ? 1 : 0;
+    if (exact && s.rounding !== rounding) {
       // A contract cancelled early ends before the interval it was signed for.
       if (s.rounding === 1 && carryAfter * 2 >= 1000) unproven.push('the contract ended early (a cancel)');
       else fail('bad_statement', `rounding ${s.rounding}, but the remainder ${carryAfter} thousandths gives ${rounding}`);

@@ -9,7 +9,7 @@ import { taggedHash } from './hash.js';
 // Invite signatures need the operator's key from state, so the ledger checks them itself
 // with the core's synchronous verifier.
 import { nobleVerifier as inviteVerifier, nodeIdOf, type NodeId, type Verifier } from './keys.js';
-import { contractStartMaxIntervals, isLegacyGenesis, LIMITS, settlementRuleOf, type GridParams } from './params.js';
+import { contractStartMaxIntervals, exactMoney, isLegacyGenesis, LIMITS, settlementRuleOf, type GridParams } from './params.js';
 import { checkInviteV2, inviteId, isInviteV1 } from './invite.js';
 import { operatorIdOf, type SignedGenesis, checkGenesis } from './genesis.js';
 import { blockHash, checkBlock, type Block } from './block.js';
@@ -20,8 +20,10 @@ import type { Contract, LedgerState, Member, MemberRole } from './state.js';
 import { applyRekey, orphanedReference } from './rekey.js';
 import { endMembership, payOutLeavers, requestEnd } from './exit.js';
 import { admissionOf, openJoinRequest, proposeOperator, proposeRemoval, pruneRequests, rotateOperator, vote } from './governance.js';
+import { recordReading } from './readings.js';
+import { applySchedule, priceOf, pruneSchedules } from './prices.js';
 
-export type { Contract, ContractStatus, GovRequest, IntervalEnergy, LedgerState, Member, MemberRole, MeterState, Offer, Payout } from './state.js';
+export type { Contract, ContractStatus, GovRequest, IntervalEnergy, LedgerState, Member, MemberRole, MeterState, Offer, Payout, ScheduleEntry } from './state.js';
 
 export type Receipt =
   | { tx: string; ok: true; contract?: number; payout?: number; request?: number }
@@ -115,15 +117,12 @@ export function applyChecked(prior: LedgerState, block: Block, txs: DecodedTx[])
   state.last_term = h.term;
   state.time_ms = h.time_ms;
   const statements = settleDueIntervals(state);
-  const receipts = txs.map((tx) => applyTx(state, tx, h.height, h.proposer));
+  // Readings after a gap add their share of settled intervals (rule 3) after settlement's.
+  const receipts = txs.map((tx) => applyBody(state, tx.body, tx.pub, tx.id, h.height, statements, h.proposer));
   payOutLeavers(state, h.height);
   prune(state);
   assertInvariants(state);
   return { state, receipts, statements };
-}
-
-function applyTx(state: LedgerState, tx: DecodedTx, height: number, proposer: NodeId): Receipt {
-  return applyBody(state, tx.body, tx.pub, tx.id, height, proposer);
 }
 
 /**
@@ -132,11 +131,14 @@ function applyTx(state: LedgerState, tx: DecodedTx, height: number, proposer: No
  * to sign with the sender's key). Mutates `state`: pass a copy. For preflight.ts only.
  */
 export function applyUnsigned(state: LedgerState, body: TxBody, height = state.height + 1): Receipt {
-  return applyBody(state, body, null, '', height);
+  return applyBody(state, body, null, '', height, []);
 }
 
-/** `proposer`: the block's (null in preflight, which has no block). */
-function applyBody(state: LedgerState, body: TxBody, pub: Uint8Array | null, id: string, height: number, proposer: NodeId | null = null): Receipt {
+/**
+ * `out`: the block's statements (a reading after a gap adds to them); `proposer`: the
+ * block's (null in preflight, which has no block).
+ */
+function applyBody(state: LedgerState, body: TxBody, pub: Uint8Array | null, id: string, height: number, out: Statement[], proposer: NodeId | null = null): Receipt {
   const tx = { id };
   // A joiner presenting an invite or asking to join (join_request), or a new key taking over an
   // account (rekey): a stranger's first tx.
@@ -152,7 +154,7 @@ function applyBody(state: LedgerState, body: TxBody, pub: Uint8Array | null, id:
     if (pub && !bytesEqual(sender.pub, pub)) return fail(tx, new TxError('bad_signature', 'key does not match the member'));
   }
   try {
-    const extra = execute(state, body, sender, height, proposer);
+    const extra = execute(state, body, sender, height, out, proposer);
     return { tx: tx.id, ok: true, ...extra };
   } catch (err) {
     if (!(err instanceof TxError)) throw err;
@@ -192,7 +194,7 @@ function debit(member: Member, amount: number): void {
 }
 
 /** Validates then mutates: every check throws before the first change. */
-function execute(state: LedgerState, body: TxBody, sender: Member | undefined, height: number, proposer: NodeId | null): { contract?: number; payout?: number; request?: number } {
+function execute(state: LedgerState, body: TxBody, sender: Member | undefined, height: number, out: Statement[], proposer: NodeId | null): { contract?: number; payout?: number; request?: number } {
   const now = currentInterval(state);
   const operator = (r: MemberRole) => r === 'operator';
   switch (body.kind) {
@@ -276,9 +278,15 @@ function execute(state: LedgerState, body: TxBody, sender: Member | undefined, h
     case 'price': {
       requireRole(sender, operator, 'publish prices');
       if (body.interval <= state.settled_through || body.interval < now) deny('interval_closed', `interval ${body.interval} has begun or settled`);
-      if (body.interval === now && state.prices.has(now)) deny('price_locked', 'the current interval already has its price');
+      // The current interval keeps the price it began with (a price tx's, or the schedule's).
+      if (body.interval === now && priceOf(state, now) !== null) deny('price_locked', 'the current interval already has its price');
       if (body.interval > now + state.params.retain_intervals) deny('interval_future', 'too far ahead');
       state.prices.set(body.interval, body.price);
+      return {};
+    }
+    case 'schedule': {
+      requireRole(sender, operator, 'commit price schedules');
+      applySchedule(state, body, now);
       return {};
     }
     case 'offer': {
@@ -308,7 +316,7 @@ function execute(state: LedgerState, body: TxBody, sender: Member | undefined, h
     }
     case 'meter': {
       const s = requireRole(sender, (r) => r !== 'operator' && r !== 'auditor', 'report meter readings');
-      recordReading(state, s.id, body, now);
+      recordReading(state, s.id, body, now, out);
       return {};
     }
     case 'join_request':
@@ -417,7 +425,7 @@ function openContract(state: LedgerState, body: TxOf<'contract'>, consumer: Memb
     delivered_wh: 0,
     paid: 0,
     refunded: 0,
-    ...(settlementRuleOf(state.params) === 2 ? { carry_milli: 0 } : {}),
+    ...(exactMoney(settlementRuleOf(state.params)) ? { carry_milli: 0 } : {}),
     cancel_requested: false,
     status: 'active',
     closed_interval: null,
@@ -432,29 +440,6 @@ function ownContract(state: LedgerState, id: number, consumer: NodeId): Contract
   return c;
 }
 
-function recordReading(state: LedgerState, member: NodeId, body: TxOf<'meter'>, now: number): void {
-  if (body.interval > now) deny('interval_future', `interval ${body.interval} has not begun`);
-  if (body.interval <= state.settled_through) deny('interval_closed', `interval ${body.interval} is settled`);
-  const last = state.meters.get(member);
-  if (last && body.interval <= last.last_interval) deny('reading_stale', `interval ${body.interval} already reported`);
-  if (last && (body.import_wh < last.import_wh || body.export_wh < last.export_wh)) {
-    deny('reading_backwards', 'a cumulative register went backwards');
-  }
-  // A reading holds the registers at the end of its interval; the delta belongs to the
-  // interval only when the previous reading closed the interval before it. The first
-  // reading, or one after a gap, only sets the baseline.
-  if (last && body.interval === last.last_interval + 1) {
-    const delta = { import_wh: body.import_wh - last.import_wh, export_wh: body.export_wh - last.export_wh };
-    if (delta.import_wh > LIMITS.interval_energy_max_wh || delta.export_wh > LIMITS.interval_energy_max_wh) {
-      deny('reading_too_large', 'more energy than one meter can move in an interval');
-    }
-    let slot = state.energy.get(body.interval);
-    if (!slot) state.energy.set(body.interval, (slot = new Map()));
-    slot.set(member, delta);
-  }
-  state.meters.set(member, { last_interval: body.interval, import_wh: body.import_wh, export_wh: body.export_wh });
-}
-
 function prune(state: LedgerState): void {
   const horizon = state.settled_through - state.params.retain_intervals;
   for (const k of state.prices.keys()) if (k < horizon) state.prices.delete(k);
@@ -462,6 +447,7 @@ function prune(state: LedgerState): void {
   for (const [code, expires] of state.used_invites) if (expires < state.time_ms) state.used_invites.delete(code);
   for (const [id, o] of state.offers) if (o.last_interval <= state.settled_through) state.offers.delete(id);
   pruneRequests(state);
+  pruneSchedules(state);
 }
 
 /** Conservation and sign invariants; stay on in production (TigerBeetle's habit). */
@@ -475,7 +461,7 @@ export function assertInvariants(state: LedgerState): void {
     check(Number.isSafeInteger(m.balance) && m.balance >= 0, `balance of ${m.id} is ${m.balance}`);
     balances += m.balance;
   }
-  const exact = settlementRuleOf(state.params) === 2;
+  const exact = exactMoney(settlementRuleOf(state.params));
   for (const c of state.contracts.values()) {
     check(Number.isSafeInteger(c.locked) && c.locked >= 0, `contract ${c.id} locks ${c.locked}`);
     if (exact) {
@@ -531,6 +517,8 @@ function canonicalState(state: LedgerState): CanonicalValue {
     members: sorted(state.members, plain),
     used_invites: sorted(state.used_invites, plain),
     prices: sorted(state.prices, plain),
+    // Absent on chains that never had a schedule: their state root is what it always was.
+    ...(state.schedules ? { schedules: plain(state.schedules) } : {}),
     offers: sorted(state.offers, plain),
     contracts: sorted(state.contracts, plain),
     active_contract: sorted(state.active_contract, plain),

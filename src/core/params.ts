@@ -28,8 +28,10 @@ export interface GridParams {
   contract_start_max_intervals?: number;
   /**
    * The settlement rule (docs/PROTOCOL.md): 2 carries the exact value owed from interval to
-   * interval and rounds once per contract. Absent (chains made before) means rule 1, which
-   * pays ⌊delivered_wh · price / 1000⌋ per interval; such chains replay with rule 1.
+   * interval and rounds once per contract; 3 is rule 2 plus meter gaps (a reading after a gap
+   * spreads its energy over the gap, estimated) and a household energy statement per interval.
+   * Absent (chains made before) means rule 1, which pays ⌊delivered_wh · price / 1000⌋ per
+   * interval; such chains replay with rule 1, and rule 2 chains with rule 2.
    */
   settlement_rule?: SettlementRule;
   /**
@@ -116,12 +118,22 @@ export function isLegacyGenesis(params: GridParams): boolean {
 /** The genesis' `admission` field: exactly one of `m` or `fraction` (in lowest terms). */
 export type AdmissionParam = { m_of_n: { m: number } } | { m_of_n: { fraction: [number, number] } };
 
-export type SettlementRule = 1 | 2;
+export type SettlementRule = 1 | 2 | 3;
 /** The rule new grids use. */
-export const SETTLEMENT_RULE_LATEST: SettlementRule = 2;
+export const SETTLEMENT_RULE_LATEST: SettlementRule = 3;
 
 export function settlementRuleOf(params: GridParams): SettlementRule {
-  return params.settlement_rule === 2 ? 2 : 1;
+  return params.settlement_rule === 3 ? 3 : params.settlement_rule === 2 ? 2 : 1;
+}
+
+/** Rules 2 and 3: exact money, the value owed carried per contract and rounded once at its end. */
+export function exactMoney(rule: SettlementRule): boolean {
+  return rule >= 2;
+}
+
+/** Rule 3: a reading after a gap spreads its energy over the gap; household energy statements. */
+export function spreadsGaps(rule: SettlementRule): boolean {
+  return rule >= 3;
 }
 
 /** How far ahead a contract may start on this chain (old chains: retain_intervals). */
@@ -166,6 +178,9 @@ export function gridParams(overrides: Partial<GridParams> = {}): GridParams {
 
 /** A new grid's parameters at the default one-minute interval (see gridParams). */
 export const DEFAULT_PARAMS: GridParams = gridParams();
+
+/** What geneses made before settlement rule 3 held (DEFAULT_PARAMS then): for replay tests. */
+export const RULE2_PARAMS: GridParams = gridParams({ settlement_rule: 2 });
 
 /** What geneses made before settlement_rule 2 held (DEFAULT_PARAMS then): for replay tests. */
 export const RULE1_PARAMS: GridParams = {
@@ -218,6 +233,13 @@ export const LIMITS = {
   request_max_ms: 3 * 24 * 60 * 60 * 1000,
   /** M in an `admission: { m_of_n: { m } }` policy, and the denominator of a fraction. */
   admission_max: 1000,
+  /** Price schedules committed but not yet in force at once (schedule tx). */
+  schedules_pending_max: 8,
+  /** Fixed-price overrides in one schedule. */
+  schedule_overrides_max: 16,
+  /** A schedule's UTC offset, in minutes (UTC−12:00 .. UTC+14:00, in steps of 15). */
+  utc_offset_min_min: -720,
+  utc_offset_min_max: 840,
   /** The largest block-time allowance a genesis may set (one hour). */
   max_clock_ahead_s: 3600,
   /** Demotions never leave fewer voters than this (fewer only while the grid has fewer members). */
@@ -269,8 +291,8 @@ export function checkParams(params: GridParams): string | null {
   if (Object.hasOwn(params, 'contract_start_max_intervals') && (typeof start !== 'number' || !Number.isSafeInteger(start) || start < 0)) {
     return 'params.contract_start_max_intervals must be a non-negative integer';
   }
-  if (Object.hasOwn(params, 'settlement_rule') && params.settlement_rule !== 1 && params.settlement_rule !== 2) {
-    return 'params.settlement_rule must be 1 or 2';
+  if (Object.hasOwn(params, 'settlement_rule') && params.settlement_rule !== 1 && params.settlement_rule !== 2 && params.settlement_rule !== 3) {
+    return 'params.settlement_rule must be 1, 2 or 3';
   }
   if (params.block_version !== undefined && params.block_version !== 1 && params.block_version !== 2) return 'params.block_version must be 1 or 2';
   if (Object.hasOwn(params, 'admission')) {

@@ -6,6 +6,7 @@ import { bytesEqual } from './bytes.js';
 import { applyUnsigned, currentInterval } from './ledger.js';
 import { settleDueIntervals } from './settlement.js';
 import { contractStartMaxIntervals } from './params.js';
+import { priceOf } from './prices.js';
 import { formatTokens } from './money.js';
 import type { LedgerState } from './state.js';
 import type { NodeId } from './keys.js';
@@ -131,6 +132,7 @@ function explain(s: LedgerState, body: TxBody, code: TxErrorCode, ledger: string
       return `You already have a contract${with_}. One contract at a time: cancel it or wait until it ends.`;
     }
     case 'invalid_period': {
+      if (body.kind === 'schedule') return 'A fixed price in the schedule starts before the schedule takes effect.';
       if (body.kind !== 'contract' && body.kind !== 'offer') break;
       const what = body.kind === 'contract' ? 'A contract' : 'An offer';
       const length = body.last_interval - body.first_interval + 1;
@@ -140,12 +142,14 @@ function explain(s: LedgerState, body: TxBody, code: TxErrorCode, ledger: string
     case 'interval_closed':
       if (body.kind === 'meter') return 'That interval is settled already; its reading comes too late.';
       if (body.kind === 'price') return 'That interval has begun or is settled; prices can only be set for later intervals.';
+      if (body.kind === 'schedule') return 'A schedule takes effect from a later interval: the current one keeps its price. Choose the next interval or later.';
       return `That start time has passed (${when((body as { first_interval: number }).first_interval)}). Start now or later.`;
     case 'interval_future':
       if (body.kind === 'contract' || body.kind === 'offer') {
         return `${body.kind === 'contract' ? 'A contract' : 'An offer'} may start at most ${formatDuration(contractStartMaxIntervals(s.params) * iv)} ahead; this one would start ${when(body.first_interval)}.`;
       }
       if (body.kind === 'price') return `Prices can be set at most ${formatDuration(s.params.retain_intervals * iv)} ahead.`;
+      if (body.kind === 'schedule') return `A schedule can take effect at most ${formatDuration(contractStartMaxIntervals(s.params) * iv)} ahead; this one would take effect ${when(body.effective_interval)}.`;
       return 'That interval has not begun yet.';
     case 'unknown_account':
       return 'You are not a member of this grid (yet).';
@@ -192,7 +196,9 @@ function explain(s: LedgerState, body: TxBody, code: TxErrorCode, ledger: string
     case 'unknown_payout':
       return `There is no pending payout number ${(body as { payout: number }).payout}.`;
     case 'price_locked':
-      return 'The current interval has its price already; set the next one.';
+      return 'The current interval has its price already (from a price set before, or from the schedule); set the next one.';
+    case 'schedules_full':
+      return 'Several schedules are already waiting to take effect. Replace them with one that takes effect sooner, or wait.';
     case 'reading_stale':
       return 'A reading for that interval was sent already.';
     case 'reading_backwards':
@@ -254,7 +260,7 @@ function warnings(s: LedgerState, body: TxBody): string[] {
   const d = s.params.token_decimals;
   const sym = s.params.token_symbol;
   if (body.lock === 0) out.push('Nothing is locked: the contract cannot pay for any energy until you add funds.');
-  const price = s.prices.get(body.first_interval);
+  const price = priceOf(s, body.first_interval)?.price;
   if (price !== undefined && price > body.max_price) {
     out.push(`The price when the contract starts (${formatTokens(price, d, sym)}/kWh) is above your limit (${formatTokens(body.max_price, d, sym)}/kWh): nothing trades while it stays there.`);
   }

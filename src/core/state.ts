@@ -2,7 +2,7 @@
 // Kept apart from both so that neither imports the other's types in a cycle.
 import type { NodeId } from './keys.js';
 import type { GridParams } from './params.js';
-import type { Role } from './tx.js';
+import type { PriceOverride, Role } from './tx.js';
 
 export type MemberRole = 'operator' | Role;
 
@@ -69,6 +69,16 @@ export interface MeterState {
 export interface IntervalEnergy {
   import_wh: number;
   export_wh: number;
+  /** Rule 3: a share of a reading after a gap (spread evenly), not a metered interval. Absent otherwise. */
+  estimated?: true;
+}
+
+/** A committed price schedule (the `schedule` tx), in force from `effective_interval` until the next one's. */
+export interface ScheduleEntry {
+  effective_interval: number;
+  utc_offset_min: number;
+  hourly: number[]; // 24 prices per kWh in minor units, hour 0 first (at UTC + utc_offset_min)
+  overrides: PriceOverride[];
 }
 
 export interface Payout {
@@ -121,7 +131,17 @@ export interface LedgerState {
   time_ms: number; // time of the last applied block
   members: Map<NodeId, Member>;
   used_invites: Map<string, number>; // invite code hex -> expires_ms (kept until expiry)
-  prices: Map<number, number>; // interval -> price per kWh in minor units
+  /**
+   * interval -> price per kWh in minor units: the operator's price txs, and (once a schedule
+   * exists) the price each settled interval was settled at, kept for retain_intervals.
+   */
+  prices: Map<number, number>;
+  /**
+   * Committed schedules in order of effective_interval: the one in force for the oldest
+   * unsettled interval, then those committed for later. Absent until the first schedule tx
+   * (so chains without one have the state, and state root, they always had).
+   */
+  schedules?: ScheduleEntry[];
   offers: Map<NodeId, Offer>;
   contracts: Map<number, Contract>;
   active_contract: Map<NodeId, number>; // consumer -> its one active contract

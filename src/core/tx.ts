@@ -61,6 +61,16 @@ export interface RekeyInvite {
   sig: Uint8Array; // operator's signature over rekeyInviteMessage(chain, member, key, expires_ms)
 }
 
+/**
+ * One fixed price in a schedule: from `first_interval` through `last_interval` (null: from
+ * `first_interval` on, for as long as the schedule is in force), instead of the hourly price.
+ */
+export interface PriceOverride {
+  first_interval: number;
+  last_interval: number | null;
+  price: number;
+}
+
 interface Base<K extends string> {
   v: number;
   chain: Uint8Array;
@@ -84,6 +94,9 @@ export type TxBody =
   | (Base<'payout'> & { payout: number })
   | (Base<'transfer'> & { to: NodeId; amount: number; memo: string })
   | (Base<'price'> & { interval: number; price: number })
+  // The operator's day schedule, in force from `effective_interval` (prices.ts): 24 hourly
+  // prices for the hours of a day at UTC + utc_offset_min, and fixed-price overrides.
+  | (Base<'schedule'> & { effective_interval: number; utc_offset_min: number; hourly: number[]; overrides: PriceOverride[] })
   | (Base<'offer'> & { first_interval: number; last_interval: number })
   | (Base<'contract'> & {
       producer: NodeId;
@@ -148,6 +161,7 @@ export type TxErrorCode =
   | 'voters_full'
   | 'unknown_payout'
   | 'price_locked'
+  | 'schedules_full'
   | 'interval_closed'
   | 'interval_future'
   | 'invalid_period'
@@ -217,6 +231,37 @@ const inviteCheck: FieldCheck = (v) => {
   return checkFields(obj, Object.hasOwn(obj, 'code') ? INVITE_V1 : INVITE_V2);
 };
 
+const utcOffset: FieldCheck = (v) =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= LIMITS.utc_offset_min_min && v <= LIMITS.utc_offset_min_max && v % 15 === 0
+    ? null
+    : `must be a whole number of quarter hours in ${LIMITS.utc_offset_min_min}..${LIMITS.utc_offset_min_max} minutes`;
+
+const hourlyPrices: FieldCheck = (v) => {
+  const price = uint(LIMITS.price_max);
+  return Array.isArray(v) && v.length === 24 && v.every((p) => price(p) === null) ? null : `must be 24 prices, each an integer in 0..${LIMITS.price_max}`;
+};
+
+/** Overrides in order of first_interval, not overlapping; only the last may be open-ended. */
+const priceOverrides: FieldCheck = (v) => {
+  if (!Array.isArray(v) || v.length > LIMITS.schedule_overrides_max) return `must be a list of at most ${LIMITS.schedule_overrides_max} overrides`;
+  let next = 0; // the first interval the next override may start at
+  for (const [i, o] of v.entries()) {
+    if (!isRecord(o)) return `${i} must be an override`;
+    const problem = checkFields(o, {
+      first_interval: uint(INTERVAL_MAX),
+      last_interval: (x) => (x === null ? null : uint(INTERVAL_MAX)(x)),
+      price: uint(LIMITS.price_max),
+    });
+    if (problem) return `${i}: ${problem}`;
+    const ov = o as unknown as PriceOverride;
+    if (ov.first_interval < next) return `${i} starts before the override before it ends`;
+    if (ov.last_interval !== null && ov.last_interval < ov.first_interval) return `${i} ends before it starts`;
+    if (ov.last_interval === null && i !== v.length - 1) return `${i} is open-ended but not the last`;
+    next = (ov.last_interval ?? INTERVAL_MAX) + 1;
+  }
+  return null;
+};
+
 const rekeyInviteCheck: FieldCheck = (v) => {
   if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) return 'must be a rekey invite';
   return checkFields(v as Record<string, CanonicalValue>, {
@@ -239,6 +284,7 @@ const SCHEMAS: Record<TxKind, Record<string, FieldCheck>> = {
   payout: { payout: uint(SEQ_MAX) },
   transfer: { to: nodeId, amount: positive(LIMITS.amount_max), memo: text },
   price: { interval: uint(INTERVAL_MAX), price: uint(LIMITS.price_max) },
+  schedule: { effective_interval: uint(INTERVAL_MAX), utc_offset_min: utcOffset, hourly: hourlyPrices, overrides: priceOverrides },
   offer: { first_interval: uint(INTERVAL_MAX), last_interval: uint(INTERVAL_MAX) },
   contract: {
     producer: nodeId,

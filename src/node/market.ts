@@ -1,14 +1,19 @@
-// The node's market duties, run every second in the worker: the operator publishes the
-// price of the current and the next interval from its schedule; a member with a meter
-// signs and submits its reading for each interval that ends (cumulative registers at the
-// boundary). Also the meter's state (simulated or Web Serial) and the views the market UI
-// reads. Every number shown comes from committed state; the meter panel's live power is
-// the only exception, and it is labelled as such.
+// The node's market duties, run every second in the worker: the operator's node commits its
+// price schedule once when the chain has none (every node then derives each interval's price
+// from the committed schedule, so prices go on while the operator's tab is closed) and, until
+// that schedule is committed, publishes the current and the next interval's price as before;
+// a member with a meter signs and submits its reading for each interval that ends
+// (cumulative registers at the boundary). Also the meter's state (simulated or Web Serial)
+// and the views the market UI reads. Every number shown comes from committed state; the
+// meter panel's live power is the only exception, and it is labelled as such.
 import { intervalOf, type Contract, type LedgerState } from '../core/ledger.js';
 import type { NodeId } from '../core/keys.js';
 import type { Statement } from '../core/settlement.js';
+import { isHouseholdStatement } from '../market/statement-csv.js';
 import { SimulatedMeter, type MeterProfile, type MeterRegisters } from '../meter/simulated.js';
-import { checkSchedule, defaultSchedule, priceFor, type PriceSchedule } from '../market/schedule.js';
+import { checkDraft, defaultDraft, draftFromStored, draftOf, scheduleFields, utcOffsetNow, type ScheduleDraft } from '../market/schedule.js';
+import { priceOf, scheduledPrice } from '../core/prices.js';
+import { priceView, type PriceView } from './price-view.js';
 
 import type { SubmitFields, SubmitOutcome } from './types.js';
 
@@ -38,29 +43,28 @@ export interface MeterStatus {
 /** A contract as the market view shows it: the ledger's own record. */
 export type ContractView = Contract;
 
-export interface MarketView {
+export interface MarketView extends PriceView {
   interval: number;
   interval_ms: number;
   interval_ends_ms: number;
-  price_now: number | null;
-  price_next: number | null;
-  prices: { interval: number; price: number }[];
   offers: { producer: NodeId; first_interval: number; last_interval: number }[];
   contracts: ContractView[]; // mine (as consumer or producer), newest first
   payouts: { id: number; member: NodeId; amount: number; height: number }[];
   settled_through: number;
   totals: { minted: number; burned: number; balances: number; locked: number };
-  schedule: PriceSchedule;
+  /** The schedule to edit: the newest committed one, else the draft the operator's node would commit. */
+  schedule: ScheduleDraft;
   my_energy: { interval: number; import_wh: number; export_wh: number }[];
-  /** Where the prices come from, as far as this node knows (only the operator's knows its schedule). */
-  price_source: string;
+  /** My last reading on the chain (the registers at the end of its interval), if any. */
+  my_reading: { last_interval: number; import_wh: number; export_wh: number } | null;
 }
 
 const MAX_STATEMENTS = 2000;
 const MAX_ENERGY_KEPT = 240;
 
 export class MarketDriver {
-  schedule: PriceSchedule = defaultSchedule();
+  /** The operator's schedule to commit while the chain has none (and the fallback prices until then). */
+  draft: ScheduleDraft = defaultDraft(utcOffsetNow());
   readonly statements: (Statement & { height: number })[] = [];
   readonly #myEnergy: { interval: number; import_wh: number; export_wh: number }[] = [];
   #source: MeterSource = 'none';
@@ -73,6 +77,7 @@ export class MarketDriver {
   readonly #errors: Record<string, number> = {};
   #telegrams = 0;
   readonly #pricesSent = new Map<number, number>(); // interval -> when sent
+  #scheduleSent = 0; // when the first schedule was last submitted
   #busy = false;
   #choice: MeterChoice | null = null;
   #resumed = false;
@@ -92,8 +97,13 @@ export class MarketDriver {
 
   // ---- meter sources ----------------------------------------------------------------------
 
-  useSimulated(profile: MeterProfile, seed: number, speed: number, sim_start_hour?: number, registers?: { import_wh: number; export_wh: number }): void {
-    const now = Date.now();
+  /**
+   * A simulated meter from `registers` on (the last reading on the chain). `since_ms`: when
+   * those registers were read, for a meter resumed after the tab was closed: like a real
+   * meter it counted the household's energy in the meantime, which the next reading reports.
+   */
+  useSimulated(profile: MeterProfile, seed: number, speed: number, sim_start_hour?: number, registers?: { import_wh: number; export_wh: number }, since_ms?: number): void {
+    const now = since_ms ?? Date.now();
     const day = now - (now % 86_400_000);
     this.#source = 'simulated';
     this.#sim = new SimulatedMeter({
@@ -148,9 +158,20 @@ export class MarketDriver {
     };
   }
 
-  setSchedule(s: PriceSchedule): string | null {
-    const problem = checkSchedule(s);
-    if (!problem) this.schedule = { hourly: [...s.hourly], override: s.override, speed: s.speed };
+  /** The draft kept by the operator's node (or the schedule of the app before committed schedules). */
+  adoptStored(stored: unknown, from_interval: number): void {
+    const d = draftFromStored(stored, utcOffsetNow(), from_interval);
+    if (d) this.draft = d;
+  }
+
+  /** The operator committed a schedule itself: no first schedule of the node's own while it is in flight. */
+  scheduleCommitted(): void {
+    this.#scheduleSent = Date.now();
+  }
+
+  setDraft(d: ScheduleDraft): string | null {
+    const problem = checkDraft(d);
+    if (!problem) this.draft = { hourly: [...d.hourly], utc_offset_min: d.utc_offset_min, overrides: d.overrides.map((o) => ({ ...o })) };
     return problem;
   }
 
@@ -206,14 +227,21 @@ export class MarketDriver {
   }
 
   async #publishPrices(state: LedgerState, cur: number): Promise<void> {
+    // Once a schedule is committed every node prices every interval from it: nothing to send.
+    if (state.schedules?.length) return;
     const now = Date.now();
+    if (now - this.#scheduleSent > 10_000) {
+      this.#scheduleSent = now;
+      await this.submit(scheduleFields(this.draft, cur + 1));
+    }
+    // Until it commits, the current and next intervals' prices as one price tx each.
     for (const interval of [cur, cur + 1]) {
-      if (state.prices.has(interval)) continue;
+      if (priceOf(state, interval)) continue;
       const sent = this.#pricesSent.get(interval);
       if (sent !== undefined && now - sent < 5000) continue; // in flight
       if (interval === cur && state.settled_through >= cur) continue;
       this.#pricesSent.set(interval, now);
-      await this.submit({ kind: 'price', interval, price: priceFor(this.schedule, interval, state.params.interval_ms) });
+      await this.submit({ kind: 'price', interval, price: scheduledPrice({ effective_interval: 0, ...this.draft }, interval, state.params.interval_ms).price });
     }
     for (const k of this.#pricesSent.keys()) if (k < cur - 2) this.#pricesSent.delete(k);
   }
@@ -223,7 +251,6 @@ export class MarketDriver {
   view(state: LedgerState): MarketView {
     const p = state.params;
     const cur = intervalOf(p, Date.now());
-    const prices = [...state.prices].filter(([i]) => i > cur - 120 && i <= cur + 1).sort((a, b) => a[0] - b[0]).map(([interval, price]) => ({ interval, price }));
     const contracts = [...state.contracts.values()]
       .filter((c) => c.consumer === this.id || c.producer === this.id || state.operator === this.id)
       .sort((a, b) => b.id - a.id)
@@ -237,30 +264,21 @@ export class MarketDriver {
       interval: cur,
       interval_ms: p.interval_ms,
       interval_ends_ms: (cur + 1) * p.interval_ms,
-      price_now: state.prices.get(cur) ?? null,
-      price_next: state.prices.get(cur + 1) ?? null,
-      prices,
+      ...priceView(state, cur),
       offers: [...state.offers.values()].map((o) => ({ ...o })),
       contracts,
       payouts: [...state.payouts.values()].map((x) => ({ ...x })),
       settled_through: state.settled_through,
       totals: { minted: state.minted, burned: state.burned, balances, locked },
-      schedule: { ...this.schedule, hourly: [...this.schedule.hourly] },
+      schedule: state.schedules?.length ? draftOf(state.schedules[state.schedules.length - 1]!) : { ...this.draft, hourly: [...this.draft.hourly], overrides: this.draft.overrides.map((o) => ({ ...o })) },
       my_energy: [...this.#myEnergy],
-      price_source: this.#priceSource(cur, state),
+      my_reading: state.meters.has(this.id) ? { ...state.meters.get(this.id)! } : null,
     };
-  }
-
-  #priceSource(cur: number, state: LedgerState): string {
-    if (state.operator !== this.id) return 'published by the grid operator';
-    if (this.schedule.override !== null) return 'your fixed price (override)';
-    const hour = Math.floor(((cur * state.params.interval_ms * this.schedule.speed) % 86_400_000) / 3_600_000);
-    return `your day schedule (hour ${String(hour).padStart(2, '0')}:00)`;
   }
 
   /** My statements (as consumer or producer; everything for the operator), newest last. */
   myStatements(isOperator: boolean, limit: number): (Statement & { height: number })[] {
-    const mine = isOperator ? this.statements : this.statements.filter((s) => s.consumer === this.id || s.producer === this.id);
+    const mine = isOperator ? this.statements : this.statements.filter((s) => isHouseholdStatement(s, this.id, false));
     return mine.slice(-limit);
   }
 }

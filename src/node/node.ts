@@ -21,7 +21,6 @@ import { noFaults, Views } from './views.js';
 import { Exports } from './exports.js';
 import type { FaultStats } from './types.js';
 import type { MeterProfile } from '../meter/simulated.js';
-import type { PriceSchedule } from '../market/schedule.js';
 
 /** Statements reloaded from IndexedDB when a tab resumes (the market keeps at most this many). */
 const MAX_STATEMENTS_RESTORED = 2000;
@@ -105,9 +104,11 @@ export class GridNode {
       for (const b of node.ctx.replica!.restoredStatements) byHeight.set(b.height, b.statements);
       for (const [height, statements] of [...byHeight].sort((x, y) => x[0] - y[0])) node.market.onStatements(height, statements);
     }
-    // The operator's schedule as last saved (checked again: the database is not trusted blindly).
+    // The operator's schedule draft as last saved (checked again: the database is not trusted
+    // blindly), committed by its node if the chain has none yet.
     const schedule = await store.loadSchedule();
-    if (schedule) node.market.setSchedule(schedule as PriceSchedule);
+    const r = node.ctx.replica;
+    if (schedule) node.market.adoptStored(schedule, r ? Math.floor(Date.now() / r.state.params.interval_ms) + 1 : 0);
     node.#resumeMeter((await store.loadMeterChoice()) as MeterChoice | null);
     node.#start();
     return node;
@@ -153,22 +154,37 @@ export class GridNode {
     this.market.remember({ kind: 'serial', profile: profile.slice(0, 20), at_ms: Date.now() });
   }
 
-  #startSimulated(profile: MeterProfile | undefined, speed: number, sim_start_hour?: number): MeterProfile {
+  #startSimulated(profile: MeterProfile | undefined, speed: number, sim_start_hour?: number, since_ms?: number): MeterProfile {
     const state = this.ctx.replica?.state;
     const role = state?.members.get(this.ctx.id)?.role;
     const p: MeterProfile = profile ?? (role === 'producer' || role === 'prosumer' || role === 'consumer' ? role : 'consumer');
     // Registers continue from the last reading on the chain, so a resumed meter never runs backwards.
     const last = state?.meters.get(this.ctx.id);
-    this.market.useSimulated(p, parseInt(this.ctx.id.slice(0, 8), 16), speed, sim_start_hour, last ? { import_wh: last.import_wh, export_wh: last.export_wh } : undefined);
+    this.market.useSimulated(p, parseInt(this.ctx.id.slice(0, 8), 16), speed, sim_start_hour, last ? { import_wh: last.import_wh, export_wh: last.export_wh } : undefined, last ? since_ms : undefined);
     return p;
+  }
+
+  /**
+   * When the chain's last reading of this household was taken (the end of its interval), for a
+   * resumed simulated meter to count the time the tab was closed; at most two simulated days
+   * back, so that a long absence costs a bounded catch-up.
+   */
+  #lastReadingMs(speed: number): number | undefined {
+    const state = this.ctx.replica?.state;
+    const last = state?.meters.get(this.ctx.id);
+    if (!state || !last) return undefined;
+    const end = (last.last_interval + 1) * state.params.interval_ms;
+    return Math.min(Date.now(), Math.max(end, Date.now() - (2 * 86_400_000) / speed));
   }
 
   /** After a reload: the simulated meter starts again by itself, its clock where it would be. */
   #resumeMeter(choice: MeterChoice | null): void {
     if (!choice || typeof choice !== 'object') return;
     if (choice.kind === 'simulated' && ['consumer', 'producer', 'prosumer'].includes(choice.profile) && choice.speed >= 1 && choice.speed <= 10_000) {
-      const hour = choice.sim_start_hour === null ? undefined : ((choice.sim_start_hour * 3_600_000 + (Date.now() - choice.at_ms) * choice.speed) % 86_400_000) / 3_600_000;
-      this.#startSimulated(choice.profile, choice.speed, hour);
+      const since = this.#lastReadingMs(choice.speed);
+      const at = since ?? Date.now();
+      const hour = choice.sim_start_hour === null ? undefined : ((choice.sim_start_hour * 3_600_000 + (at - choice.at_ms) * choice.speed) % 86_400_000) / 3_600_000;
+      this.#startSimulated(choice.profile, choice.speed, hour, since);
       this.market.remember(choice, true);
     } else if (choice.kind === 'serial' && typeof choice.profile === 'string') this.market.remember(choice, true);
   }

@@ -7,7 +7,7 @@ import { NobleSigner } from '../core/keys.js';
 import { p256 } from '@noble/curves/nist.js';
 import { encodeCanonical, type CanonicalValue } from '../core/codec.js';
 import type { NodeId } from '../core/keys.js';
-import type { PriceSchedule } from '../market/schedule.js';
+import { checkDraft, scheduleFields, type ScheduleDraft } from '../market/schedule.js';
 import type { NodeContext } from './context.js';
 import type { PeerHub } from './peer-hub.js';
 import type { PeerSession } from './peers.js';
@@ -100,10 +100,22 @@ export class OperatorDesk {
     return out;
   }
 
-  async setSchedule(s: PriceSchedule): Promise<string | null> {
-    if (!this.ctx.isOperator()) return 'only the operator sets prices';
-    const problem = this.market.setSchedule(s);
-    if (!problem) await this.driver.saveSchedule(this.market.schedule);
-    return problem;
+  /**
+   * Commits `draft` as the grid's price schedule from `effective_interval` (default: the next
+   * interval; a begun interval keeps its price). Kept as the node's draft too.
+   */
+  async commitSchedule(draft: ScheduleDraft, effective_interval?: number): Promise<SubmitOutcome> {
+    const r = this.ctx.replica;
+    if (!r || !this.ctx.isOperator()) return { ok: false, code: 'not_permitted', reason: 'only the operator sets prices' };
+    const problem = checkDraft(draft);
+    if (problem) return { ok: false, code: 'malformed', reason: problem };
+    const e = effective_interval ?? Math.floor(Date.now() / r.state.params.interval_ms) + 1;
+    const out = await this.outbox.submit(scheduleFields(draft, e));
+    if (out.ok) {
+      this.market.scheduleCommitted();
+      this.market.setDraft(draft);
+      await this.driver.saveSchedule(this.market.draft);
+    }
+    return out;
   }
 }

@@ -97,7 +97,7 @@ export class NodeStore {
     await tx.done;
   }
 
-  /** The operator's price schedule (the curve it publishes prices from), kept across reloads. */
+  /** The operator's schedule draft (what its node commits when the chain has none), kept across reloads. */
   async saveSchedule(schedule: unknown): Promise<void> {
     await this.db.put('meta', schedule, 'schedule');
   }

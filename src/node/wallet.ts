@@ -4,7 +4,7 @@
 import { decodeTxUnverified, type DecodedTx, type TxBody } from '../core/tx.js';
 import type { Receipt } from '../core/ledger.js';
 import type { Replica } from '../core/replica.js';
-import type { Statement } from '../core/settlement.js';
+import { isContractStatement, type Statement } from '../core/settlement.js';
 import type { NodeContext } from './context.js';
 import type { Driver } from './driver.js';
 import type { WalletEntry } from './types.js';
@@ -119,7 +119,8 @@ export class WalletHistory {
     const me = this.ctx.id;
     const out: WalletEntry[] = [];
     for (const s of statements) {
-      if (s.delivered_wh === 0 || (s.consumer !== me && s.producer !== me)) continue;
+      // Energy statements move no tokens.
+      if (!isContractStatement(s) || s.delivered_wh === 0 || (s.consumer !== me && s.producer !== me)) continue;
       const selling = s.producer === me;
       out.push({
         height: h,

@@ -8,7 +8,7 @@ import type { Role } from '../core/tx.js';
 import type { GridParams } from '../core/params.js';
 import type { NodeId } from '../core/keys.js';
 import type { MeterProfile, MeterRegisters } from '../meter/simulated.js';
-import type { PriceSchedule } from '../market/schedule.js';
+import type { ScheduleDraft } from '../market/schedule.js';
 import type { SubmitFields } from './types.js';
 import type { LinkFingerprints } from '../core/handshake.js';
 import { signalingProof } from './peers.js';
@@ -89,7 +89,7 @@ const api = {
   makeRekeyInvite: (member: NodeId, ttl_ms: number) => need().operatorDesk.makeRekeyInvite(member, ttl_ms),
   approveJoin: (id: NodeId) => need().operatorDesk.approveJoin(id),
   confirmDeposit: (index: number) => need().operatorDesk.confirmDeposit(index),
-  setSchedule: (s: PriceSchedule) => need().operatorDesk.setSchedule(s),
+  commitSchedule: (draft: ScheduleDraft, effective_interval?: number) => need().operatorDesk.commitSchedule(draft, effective_interval),
   // The meter (market.ts).
   meterStatus: () => need().market.meterStatus(),
   useSimulatedMeter: (profile?: MeterProfile, speed?: number, sim_start_hour?: number) => need().useSimulatedMeter(profile, speed, sim_start_hour),

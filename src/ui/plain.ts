@@ -71,6 +71,7 @@ const KINDS: Record<string, string> = {
   promote: 'Member can vote',
   demote: 'Member away: stopped voting',
   price: 'Price published',
+  schedule: 'Price schedule committed',
   meter: 'Meter reading',
   rename: 'Name changed',
   join_request: 'Asked to join',

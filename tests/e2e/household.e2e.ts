@@ -9,7 +9,7 @@ import AxeBuilder from '@axe-core/playwright';
 import { readFileSync } from 'node:fs';
 import { call, closeAll, openTab, status, waitFor, type Tab } from './grid.js';
 import type { MarketView } from '../../src/node/market.js';
-import type { Statement } from '../../src/core/settlement.js';
+import type { ContractStatement as Statement } from '../../src/core/settlement.js';
 import type { MemberInfo, WalletEntry } from '../../src/node/types.js';
 
 const INTERVAL_S = 5;
@@ -184,12 +184,13 @@ test('a household joins by invite, deposits, contracts a named producer, settles
   // ---- two intervals settle with energy delivered -----------------------------------------------
   let settled: (Statement & { height: number })[] = [];
   await waitFor('two intervals delivered', async () => {
-    settled = (await call<(Statement & { height: number })[]>(cp, 'statements', 100)).filter((s) => s.delivered_wh > 0);
+    settled = (await call<(Statement & { height: number })[]>(cp, 'statements', 100)).filter((s) => !('kind' in s) && s.delivered_wh > 0);
     return settled.length >= 2;
   }, 90_000, 1000);
   for (const s of settled) {
     expect(s.consumer).toBe(consumer.id);
-    expect(s.price).toBeGreaterThan(0); // the operator's default day schedule
+    expect(s.price).toBeGreaterThan(0); // the operator's default day schedule, committed by its node
+    expect(s.price_source).toBe('schedule');
     expect(s.delivered_wh).toBeGreaterThan(0);
     expect(s.delivered_wh).toBeLessThan(100); // a household's Wh in a minute, not a kWh
     // Exact money (settlement rule 2): a few Wh at 0.18 GT/kWh is worth a fraction of a minor
@@ -213,12 +214,15 @@ test('a household joins by invite, deposits, contracts a named producer, settles
   await expect(cp.getByTestId('month')).toContainText('Bought');
 
   // ---- the statements as CSV: ISO times, names, tokens ----------------------------------------
-  const deliveredCells = () => cp.locator('[data-testid=statement-row] td[data-label=delivered]').allTextContents();
+  // Contract rows only: an energy row (rule 3) shows its bought Wh in the same column.
+  const deliveredCells = () => cp.locator('[data-testid=statement-row][data-kind=contract] td[data-label=delivered]').allTextContents();
   await expect.poll(async () => (await deliveredCells()).filter((t) => t !== '0 Wh').length).toBeGreaterThanOrEqual(2);
   const [download] = await Promise.all([cp.waitForEvent('download'), cp.getByTestId('statements-csv').click()]);
   const csv = readFileSync((await download.path())!, 'utf8').trim().split('\n');
-  expect(csv[0]).toBe('interval_start,interval_end,block,contract,consumer,consumer_id,producer,producer_id,price_per_kwh,consumed_wh,delivered_wh,value,paid,grid_wh,outcome,token');
-  const delivered = csv.slice(1).map((l) => l.split(',')).filter((c) => c[0] && Number(c[10]) > 0);
+  expect(csv[0]).toBe('interval_start,interval_end,block,contract,consumer,consumer_id,producer,producer_id,price_per_kwh,consumed_wh,delivered_wh,value,paid,grid_wh,outcome,token,price_source,estimated,exported_wh,sold_wh,grid_export_wh');
+  // Contract rows (the household's energy rows, settlement rule 3, have no contract).
+  const delivered = csv.slice(1).map((l) => l.split(',')).filter((c) => c[0] && c[3] !== '' && Number(c[10]) > 0);
+  expect(csv.slice(1).some((l) => l.split(',')[14] === 'energy')).toBe(true);
   expect(delivered.length).toBeGreaterThanOrEqual(2);
   for (const c of delivered) {
     expect(c[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -227,6 +231,7 @@ test('a household joins by invite, deposits, contracts a named producer, settles
     expect(c[8]).toMatch(/^\d+\.\d{2}$/); // price in GT per kWh
     expect(c[12]).toMatch(/^\d+\.\d{2}$/); // paid in GT
     expect(c[15]).toBe('GT');
+    expect(c[16]).toBe('schedule'); // priced from the operator's committed day schedule
   }
 
   // ---- every view: screenshots, axe, 360 px --------------------------------------------------
@@ -256,7 +261,8 @@ test('a household joins by invite, deposits, contracts a named producer, settles
   await op.getByTestId('schedule-override').fill('0.25');
   await op.getByTestId('schedule-override-save').click();
   await expect(op.getByTestId('schedule-result')).toContainText('Fixed price set to 0.25 GT/kWh');
-  expect((await market(operator)).schedule.override).toBe(25);
+  await waitFor('the fixed price is committed', async () => (await market(operator)).schedule.overrides[0]?.price === 25, 20_000);
+  await waitFor('every tab prices the next interval with it', async () => (await market(consumer)).price_next === 25 && (await market(consumer)).price_next_source === 'override', 20_000);
 
   // ---- a neighbour without an invite asks to join; the stale message goes once admitted --------
   const carol = await openTab(browser, `/?grid=${(await status(op)).grid}`);

@@ -10,7 +10,7 @@ import { buildGrid, call, closeAll, status, waitFor, type Tab } from './grid.js'
 import { exportChainFile } from '../../scripts/tabs.js';
 import { installFakeSerial } from './fake-serial.js';
 import type { MarketView, ContractView } from '../../src/node/market.js';
-import type { Statement } from '../../src/core/settlement.js';
+import type { ContractStatement, Statement } from '../../src/core/settlement.js';
 
 const ROLES = ['operator', 'producer', 'producer', 'producer', 'producer', 'consumer', 'consumer', 'consumer', 'consumer', 'consumer'];
 const SPEED = 600; // one wall second = ten simulated minutes
@@ -94,7 +94,7 @@ test('a 10-tab market settles contracts the same way on every tab', async ({ bro
   // A price limit below the price buys nothing.
   expect(k4.paid).toBe(0);
   expect(k4.refunded).toBe(k4.funded);
-  const s4 = await call<(Statement & { height: number })[]>(c4.page, 'statements', 100);
+  const s4 = (await call<(Statement & { height: number })[]>(c4.page, 'statements', 100)).filter((s): s is ContractStatement & { height: number } => !('kind' in s));
   expect(s4.length).toBeGreaterThan(0);
   expect(s4.every((s) => s.outcome === 'price_above_limit' || s.outcome === 'no_consumption')).toBe(true);
   expect(s4.some((s) => s.outcome === 'price_above_limit')).toBe(true);
@@ -107,7 +107,7 @@ test('a 10-tab market settles contracts the same way on every tab', async ({ bro
   // Each consumer's statements match what the operator's node settled for them.
   const all = await call<(Statement & { height: number })[]>(operator.page, 'statements', 500);
   const s1 = await call<(Statement & { height: number })[]>(c1.page, 'statements', 500);
-  expect(s1).toEqual(all.filter((s) => s.consumer === c1.id || s.producer === c1.id));
+  expect(s1).toEqual(all.filter((s) => ('kind' in s ? s.member === c1.id : s.consumer === c1.id || s.producer === c1.id)));
   // A reload keeps the statement table: statements are stored with each block's receipts.
   const c2Before = await call<(Statement & { height: number })[]>(c2.page, 'statements', 500);
   expect(c2Before.length).toBeGreaterThan(0);

@@ -38,16 +38,20 @@ test('reload keeps the node; a duplicated tab offers take-over or read-only of t
   }
 });
 
-test("the operator's price schedule survives a reload", async ({ browser }) => {
+test("the operator's price schedule is committed to the chain and survives a reload", async ({ browser }) => {
   const { operator } = await createGrid(browser);
   try {
+    type View = { interval: number; schedule: { hourly: number[]; overrides: { price: number }[] } };
     const hourly = Array.from({ length: 24 }, (_, h) => 100 + h);
-    expect(await call(operator.page, 'setSchedule', { hourly, override: 321, speed: 1 })).toBeNull();
-    expect(await call(operator.page, 'setSchedule', { hourly: [1, 2], override: null, speed: 1 })).toMatch(/24 hourly prices/);
+    const from = (await call<View>(operator.page, 'marketView')).interval + 2;
+    const draft = { hourly, utc_offset_min: 0, overrides: [{ first_interval: from, last_interval: null, price: 321 }] };
+    expect(await call(operator.page, 'commitSchedule', draft, from)).toMatchObject({ ok: true });
+    expect(await call(operator.page, 'commitSchedule', { ...draft, hourly: [1, 2] })).toMatchObject({ ok: false, reason: expect.stringMatching(/24 hourly prices/) });
+    await waitFor('the schedule commits', async () => (await call<View>(operator.page, 'marketView')).schedule.overrides[0]?.price === 321, 30_000);
     await operator.page.reload();
     await waitFor('the node is back', async () => (await status(operator.page)).has_genesis);
-    const view = await call<{ schedule: { hourly: number[]; override: number | null } }>(operator.page, 'marketView');
-    expect(view.schedule.override).toBe(321);
+    const view = await call<View>(operator.page, 'marketView');
+    expect(view.schedule.overrides[0]!.price).toBe(321);
     expect(view.schedule.hourly).toEqual(hourly);
   } finally {
     await operator.context.close();

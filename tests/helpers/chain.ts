@@ -6,6 +6,7 @@ import { createGenesis, type SignedGenesis } from '../../src/core/genesis.js';
 import { apply, assertInvariants, genesisState, type ApplyResult, type LedgerState } from '../../src/core/ledger.js';
 import { buildBlockSync, type Block } from '../../src/core/block.js';
 import { nextHistory } from '../../src/core/history.js';
+import { isContractStatement, isEnergyStatement, type ContractStatement, type EnergyStatement, type Statement } from '../../src/core/settlement.js';
 import { signTxSync, type DecodedTx, type InviteV2, type Role, type TxBody, type TxKind, type TxOf } from '../../src/core/tx.js';
 import { createInviteLinkSync, decodeInviteLink, redeemInvite } from '../../src/core/invite.js';
 
@@ -94,4 +95,14 @@ export class TestChain {
 export function historyField(state: LedgerState): { history?: Uint8Array } {
   const history = nextHistory(state.params, state.history);
   return history ? { history } : {};
+}
+
+/** The contracts' statements among what a block settled (settlement rule 3 adds households' energy statements). */
+export function contractsOf(statements: readonly Statement[]): ContractStatement[] {
+  return statements.filter(isContractStatement);
+}
+
+/** The households' energy statements among what a block settled (rule 3). */
+export function energyOf(statements: readonly Statement[]): EnergyStatement[] {
+  return statements.filter(isEnergyStatement);
 }

@@ -3,12 +3,12 @@
 // limit, a producer that stops), plus a member admitted and promoted, a transfer, a withdrawal,
 // a failed transaction, and commit certificates signed by exactly a quorum of the voters at
 // their height.
-import { TestChain } from './chain.js';
+import { contractsOf, TestChain } from './chain.js';
 import { ackMessage, type Ack } from '../../src/core/block.js';
 import { votersOf } from '../../src/core/ledger.js';
 import { quorumSize } from '../../src/core/block.js';
 import type { CertifiedBlock } from '../../src/core/export.js';
-import type { Statement } from '../../src/core/settlement.js';
+import type { ContractStatement, Statement } from '../../src/core/settlement.js';
 
 const MIN = 60_000;
 const at = (interval: number, ms = 1000) => interval * MIN + ms;
@@ -17,7 +17,9 @@ export interface MarketChain {
   c: TestChain;
   blocks: CertifiedBlock[];
   /** Every statement with the height of the block that settled it, in order. */
-  statements: (Statement & { height: number })[];
+  statements: (ContractStatement & { height: number })[];
+  /** With the households' energy statements (settlement rule 3), as the app lists them. */
+  all: (Statement & { height: number })[];
 }
 
 /** `rotate`: the operator hands its key to `op2` after publishing the first two prices; `op2` publishes the rest. */
@@ -26,9 +28,11 @@ export async function marketChain(opts: { cert_every?: number; rotate?: boolean 
   const c = await TestChain.create({ P1: 'producer', C1: 'consumer', C2: 'consumer' });
   const P1 = c.id('P1');
   const statements: MarketChain['statements'] = [];
+  const all: MarketChain['all'] = [];
   const run = (txs: ReturnType<TestChain['tx']>[], time_ms: number) => {
     const r = c.block(txs, time_ms);
-    for (const s of r.statements) statements.push({ ...s, height: c.state.height });
+    for (const s of r.statements) all.push({ ...s, height: c.state.height });
+    for (const s of contractsOf(r.statements)) statements.push({ ...s, height: c.state.height });
     return r;
   };
   run(
@@ -82,9 +86,12 @@ export async function marketChain(opts: { cert_every?: number; rotate?: boolean 
   run([c.tx('C2', 'withdraw', { amount: 500 })], at(6));
   run([], at(7));
 
-  // Certificates: every `every` blocks and the last, acks from exactly a quorum of voters.
+  return { c, blocks: certify(c, ['operator', 'op2', 'P1', 'C1', 'C2', 'D'], every), statements, all };
+}
+
+/** Certificates for a test chain: every `every` blocks and the last, acks from exactly a quorum of the voters (named). */
+export function certify(c: TestChain, signers: string[], every: number): CertifiedBlock[] {
   const blocks: CertifiedBlock[] = c.blocks.map((block) => ({ block, cert: null }));
-  const signers = ['operator', 'op2', 'P1', 'C1', 'C2', 'D'];
   c.blocks.forEach((block, i) => {
     const height = i + 1;
     if (height % every !== 0 && height !== c.blocks.length) return;
@@ -97,5 +104,5 @@ export async function marketChain(opts: { cert_every?: number; rotate?: boolean 
       .map((n) => ({ voter: c.id(n), sig: c.signer(n).signSync(ackMessage(state.chain_id, height, state.last_hash)) }));
     blocks[i] = { block, cert: acks };
   });
-  return { c, blocks, statements };
+  return blocks;
 }

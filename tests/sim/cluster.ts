@@ -496,10 +496,12 @@ export class Cluster {
     // Nemesis: a voter sometimes crashes right after granting its vote, and comes back at
     // once, in the middle of the election: the moment a forgotten vote would do harm.
     // Another voter's election timer fires early at the same moment (a stalled tab waking
-    // up), so two candidates may share a term.
+    // up), so two candidates may share a term: the rival is one that has not yet heard of
+    // this term (one already in it would start the next term and share nothing).
     if (this.#faultsOn && env.kind === 'raft' && env.msg.type === 'vote_resp' && !env.msg.reject && this.rng.chance(0.25)) {
       this.#schedule(this.now, { kind: 'crash', node: from.index, restart_ms: this.rng.int(1, 10) });
-      const rival = this.rng.pick(this.nodes.filter((n) => n.up && n.signer.id !== env.to && n !== from));
+      const term = env.msg.term;
+      const rival = this.rng.pick(this.nodes.filter((n) => n.up && n.signer.id !== env.to && n !== from && (n.replica?.raft.term ?? term) < term));
       if (rival) this.#schedule(this.now + this.rng.int(0, 3), { kind: 'timeout', node: rival.index });
     }
     const to = this.#byId(env.to);
@@ -1229,9 +1231,15 @@ export class Cluster {
     let fields: Record<string, unknown>;
     const kind = r.next();
     if (me.role === 'operator') {
-      fields = kind < 0.5 && others.length > 0
-        ? { kind: 'mint', to: r.pick(others).id, amount: r.int(1, 5000), ref: `deposit ${this.events}` }
-        : { kind: 'price', interval: interval + r.int(1, 3), price: r.int(100, 400) };
+      if (kind < 0.5 && others.length > 0) fields = { kind: 'mint', to: r.pick(others).id, amount: r.int(1, 5000), ref: `deposit ${this.events}` };
+      else if (kind < 0.8) fields = { kind: 'price', interval: interval + r.int(1, 3), price: r.int(100, 400) };
+      else {
+        // A day schedule (prices then come from the chain), sometimes with a fixed price.
+        const from = interval + r.int(1, 4);
+        const overrides = r.chance(0.5) ? [{ first_interval: from + r.int(0, 5), last_interval: r.chance(0.5) ? null : from + r.int(6, 20), price: r.int(100, 400) }] : [];
+        const hourly = Array.from({ length: 24 }, () => r.int(50, 450));
+        fields = { kind: 'schedule', effective_interval: from, utc_offset_min: 15 * r.int(-48, 56), hourly, overrides };
+      }
     } else if (kind < 0.3 && others.length > 0) {
       // Sometimes more than the balance: an overdraft, which commits as a failed receipt.
       fields = { kind: 'transfer', to: r.pick(others).id, amount: r.chance(0.2) ? me.balance + 1 : r.int(1, 50), memo: '' };

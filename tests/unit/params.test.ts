@@ -17,7 +17,7 @@ const OLD_CHAIN_ID = 'fa19898eb05b5289389e9aec1685377550896fc1f17f17d23305fc5995
 
 describe('grid parameters', () => {
   it('new grids: contracts up to 31 days and starting within 7 days, counted at the grid interval', () => {
-    expect(DEFAULT_PARAMS).toMatchObject({ interval_ms: 60_000, contract_max_intervals: 31 * 24 * 60, contract_start_max_intervals: 7 * 24 * 60, settlement_rule: 2, max_voters: 7, voter_absent_ms: 60_000 });
+    expect(DEFAULT_PARAMS).toMatchObject({ interval_ms: 60_000, contract_max_intervals: 31 * 24 * 60, contract_start_max_intervals: 7 * 24 * 60, settlement_rule: 3, max_voters: 7, voter_absent_ms: 60_000 });
     expect(gridParams({ interval_ms: 15_000 })).toMatchObject({ contract_max_intervals: 31 * 24 * 240, contract_start_max_intervals: 7 * 24 * 240 });
     expect(gridParams({ interval_ms: 1000 })).toMatchObject({ contract_max_intervals: 31 * 86_400, contract_start_max_intervals: 7 * 86_400 });
     // An interval that does not divide a day: whole intervals within the duration.
@@ -28,7 +28,7 @@ describe('grid parameters', () => {
 
   it('refuses bad or unknown fields, and accepts the optional ones absent', () => {
     const bad: [Partial<Record<keyof GridParams | 'surprise', unknown>>, RegExp][] = [
-      [{ settlement_rule: 3 }, /settlement_rule/],
+      [{ settlement_rule: 4 }, /settlement_rule/],
       [{ settlement_rule: null }, /settlement_rule/],
       [{ contract_start_max_intervals: -1 }, /contract_start_max_intervals/],
       [{ contract_start_max_intervals: 1.5 }, /contract_start_max_intervals/],

@@ -3,14 +3,14 @@
 // with their escrow, offer, meter baseline and unsettled energy, payouts, role, name — and
 // the old key is retired for good. Voting does not move in the same step (a learner first).
 import { describe, expect, it } from 'vitest';
-import { TestChain } from '../helpers/chain.js';
+import { contractsOf, TestChain } from '../helpers/chain.js';
 import { rekeyLink, rekeyTx } from '../helpers/rekey.js';
 import { NobleSigner, nobleVerifier } from '../../src/core/keys.js';
 import { apply, assertInvariants, genesisState, stateRoot, totals, votersOf, type LedgerState, type Receipt } from '../../src/core/ledger.js';
 import { moveAccount, orphanedReference } from '../../src/core/rekey.js';
 import { decodeTx, TxError } from '../../src/core/tx.js';
 import { preflight } from '../../src/core/preflight.js';
-import type { Statement } from '../../src/core/settlement.js';
+import type { ContractStatement } from '../../src/core/settlement.js';
 
 const MIN = 60_000;
 const at = (interval: number) => interval * MIN + 1000;
@@ -67,9 +67,9 @@ describe('rekey: the account moves to the new key', () => {
 
     // Settlement goes on with the new id: interval 1 settles (paid from the escrow), and the
     // new key's readings continue the old baseline (no gap, no reset).
-    const settled: Statement[] = [];
-    settled.push(...c.block([c.tx('C1b', 'meter', { interval: 2, import_wh: 2_100, export_wh: 0 }), c.tx('P1', 'meter', { interval: 2, import_wh: 0, export_wh: 11_000 })], at(3)).statements);
-    settled.push(...c.block([], at(4) + 5).statements);
+    const settled: ContractStatement[] = [];
+    settled.push(...contractsOf(c.block([c.tx('C1b', 'meter', { interval: 2, import_wh: 2_100, export_wh: 0 }), c.tx('P1', 'meter', { interval: 2, import_wh: 0, export_wh: 11_000 })], at(3)).statements));
+    settled.push(...contractsOf(c.block([], at(4) + 5).statements));
     expect(settled.map((st) => [st.interval, st.consumer, st.delivered_wh, st.paid])).toEqual([
       [1, newC1, 500, 100],
       [2, newC1, 600, 120],
@@ -84,7 +84,7 @@ describe('rekey: the account moves to the new key', () => {
     expect(rekey(c, 'P1', 'P1b', at(2) + 10)).toMatchObject({ ok: true });
     expect(c.state.offers.get(newP1)).toMatchObject({ producer: newP1, first_interval: 1, last_interval: 10 });
     expect(c.state.contracts.get(1)!.producer).toBe(newP1);
-    const st = c.block([], at(3) + 5).statements;
+    const st = contractsOf(c.block([], at(3) + 5).statements);
     expect(st.map((x) => [x.producer, x.paid])).toEqual([[newP1, 100]]);
     expect(c.state.members.get(newP1)!.balance).toBe(100);
     // Another consumer can contract the producer under its new id (and not its old one).

@@ -5,12 +5,12 @@
 // no escrow or balance goes negative (assertInvariants runs after every block).
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { TestChain } from '../helpers/chain.js';
+import { contractsOf, TestChain } from '../helpers/chain.js';
 import { totals } from '../../src/core/ledger.js';
 import { CachingVerifier, type DecodedTx } from '../../src/core/tx.js';
 import { nobleVerifier } from '../../src/core/keys.js';
 import { RULE1_PARAMS, DEFAULT_PARAMS } from '../../src/core/params.js';
-import type { Statement } from '../../src/core/settlement.js';
+import type { ContractStatement } from '../../src/core/settlement.js';
 
 const MIN = 60_000;
 const at = (interval: number) => interval * MIN + 1000;
@@ -63,7 +63,7 @@ async function run(rule1: boolean, t: Terms, steps: Step[]) {
   expect(opened.receipts.every((r) => r.ok)).toBe(true);
   const reg = { C1: 0, C2: 0, P: 0 };
   c.block((['C1', 'C2', 'P'] as const).map((m) => c.tx(m, 'meter', { interval: 0, import_wh: 0, export_wh: 0 })), at(1));
-  const statements: Statement[] = [];
+  const statements: ContractStatement[] = [];
   const check = () => {
     // While a contract runs, the producer has been paid floor(Σ value / 1000) of it.
     for (const k of c.state.contracts.values()) {
@@ -87,11 +87,11 @@ async function run(rule1: boolean, t: Terms, steps: Step[]) {
       txs.push(c.tx('P', 'meter', { interval: i + 1, import_wh: 0, export_wh: reg.P }));
     }
     if (s.cancel > 0) txs.push(c.tx(CONSUMERS[s.cancel - 1]!, 'cancel', { contract: s.cancel }));
-    statements.push(...c.block(txs, at(i + 2)).statements);
+    statements.push(...contractsOf(c.block(txs, at(i + 2)).statements));
     check();
   }
-  statements.push(...c.block([], at(n + 2)).statements);
-  statements.push(...c.block([], at(n + 3)).statements);
+  statements.push(...contractsOf(c.block([], at(n + 2)).statements));
+  statements.push(...contractsOf(c.block([], at(n + 3)).statements));
   return { c, statements };
 }
 

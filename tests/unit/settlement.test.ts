@@ -5,10 +5,10 @@
 // exact money (rule 2) at realistic sizes, against rule 1 (chains made before).
 // Intervals are one minute; interval i settles in the first block of interval i + 2.
 import { describe, expect, it } from 'vitest';
-import { TestChain } from '../helpers/chain.js';
+import { contractsOf, TestChain } from '../helpers/chain.js';
 import { totals } from '../../src/core/ledger.js';
 import { DEFAULT_PARAMS, RULE1_PARAMS, type GridParams } from '../../src/core/params.js';
-import type { Statement } from '../../src/core/settlement.js';
+import type { ContractStatement } from '../../src/core/settlement.js';
 
 const RULES: [string, GridParams][] = [
   ['rule 2 (new grids)', DEFAULT_PARAMS],
@@ -28,7 +28,7 @@ const READINGS: [number, number, number, number | null][] = [
 const PRICES = [250, 250, 400, 250, 250, 250]; // intervals 1..6, per kWh in minor units
 
 // Expected statements: [interval, contract, delivered_wh, paid, grid_wh, outcome]
-const EXPECTED: [number, number, number, number, number, Statement['outcome']][] = [
+const EXPECTED: [number, number, number, number, number, ContractStatement['outcome']][] = [
   [1, 1, 600, 150, 0, 'settled'], //          P1 800: C1 takes 600 first (contract order)
   [1, 2, 200, 50, 300, 'settled'], //          … C2 gets the 200 left, 300 from the grid
   [2, 1, 400, 100, 0, 'settled'],
@@ -71,7 +71,7 @@ describe.each(RULES)('settlement, worked example, %s', (_, base) => {
       ),
       at(1),
     );
-    const statements: Statement[] = [];
+    const statements: ContractStatement[] = [];
     for (const [interval, c1, c2, p1] of READINGS) {
       reg.C1 += c1;
       reg.C2 += c2;
@@ -85,9 +85,9 @@ describe.each(RULES)('settlement, worked example, %s', (_, base) => {
       }
       const r = c.block(txs, at(interval + 1));
       expect(r.receipts.every((x) => x.ok)).toBe(true);
-      statements.push(...r.statements);
+      statements.push(...contractsOf(r.statements));
     }
-    statements.push(...c.block([], at(6)).statements); // settles 4, closes both contracts
+    statements.push(...contractsOf(c.block([], at(6)).statements)); // settles 4, closes both contracts
 
     expect(statements.map((s) => [s.interval, s.contract, s.delivered_wh, s.paid, s.grid_wh, s.outcome])).toEqual(EXPECTED);
     // The exact value of each interval: whole minor units here, nothing to carry or round.
@@ -127,7 +127,7 @@ describe.each(RULES)('settlement, worked example, %s', (_, base) => {
       ],
       at(2),
     );
-    const { statements } = c.block([], at(3));
+    const statements = contractsOf(c.block([], at(3)).statements);
     expect(statements.map((s) => [s.contract, s.delivered_wh, s.paid, s.outcome])).toEqual([
       [1, 300, 300, 'settled'], // energy cap
       [2, 120, 120, 'settled'], // escrow of 120 buys 120 Wh at 1000/kWh
@@ -159,7 +159,7 @@ describe.each(RULES)('settlement, worked example, %s', (_, base) => {
     expect(cancel.receipts.every((r) => r.ok)).toBe(true);
     expect(c.state.contracts.get(1)!.last_interval).toBe(2);
     const r3 = c.block([], at(3));
-    expect(r3.statements.map((s) => s.outcome)).toEqual(['no_price']);
+    expect(contractsOf(r3.statements).map((s) => s.outcome)).toEqual(['no_price']);
     expect(c.state.contracts.get(1)!.status).toBe('active'); // interval 2 not settled yet
     c.block([], at(4));
     expect(c.state.contracts.get(1)!.status).toBe('cancelled');
@@ -185,7 +185,7 @@ describe('settlement with several producers and consumers', () => {
     // Registers: [C1, C2, C3 import; P1, P2 export] per interval (0 is the baseline).
     const deltas: Record<number, [number, number, number, number, number]> = { 0: [1000, 1000, 1000, 1000, 1000], 1: [300, 400, 500, 600, 200], 2: [100, 0, 100, 50, 1000] };
     const reg = [0, 0, 0, 0, 0];
-    const statements: Statement[] = [];
+    const statements: ContractStatement[] = [];
     for (const interval of [0, 1, 2]) {
       deltas[interval]!.forEach((d, i) => (reg[i]! += d));
       const txs = [
@@ -193,9 +193,9 @@ describe('settlement with several producers and consumers', () => {
         c.tx('P1', 'meter', { interval, import_wh: 0, export_wh: reg[3]! }),
         c.tx('P2', 'meter', { interval, import_wh: 0, export_wh: reg[4]! }),
       ];
-      statements.push(...c.block(txs, at(interval + 1)).statements);
+      statements.push(...contractsOf(c.block(txs, at(interval + 1)).statements));
     }
-    statements.push(...c.block([], at(4)).statements);
+    statements.push(...contractsOf(c.block([], at(4)).statements));
     expect(statements.map((s) => [s.interval, s.contract, s.consumed_wh, s.available_wh, s.delivered_wh, s.paid, s.grid_wh, s.outcome])).toEqual([
       [1, 1, 300, 600, 300, 30, 0, 'settled'], //   P1's 600: C1 first
       [1, 2, 400, 300, 300, 30, 100, 'settled'], // … C2 gets the 300 left
@@ -236,7 +236,7 @@ async function exactChain(base: GridParams, lock: number, deliveries: number[]) 
     at(0),
   );
   c.block(['C', 'P'].map((m) => c.tx(m, 'meter', { interval: 0, import_wh: 0, export_wh: 0 })), at(1));
-  const statements: Statement[] = [];
+  const statements: ContractStatement[] = [];
   let reg = 0;
   for (const [i, wh] of deliveries.entries()) {
     reg += wh;
@@ -244,10 +244,10 @@ async function exactChain(base: GridParams, lock: number, deliveries: number[]) 
       [c.tx('C', 'meter', { interval: i + 1, import_wh: reg, export_wh: 0 }), c.tx('P', 'meter', { interval: i + 1, import_wh: 0, export_wh: reg })],
       at(i + 2),
     );
-    statements.push(...r.statements);
+    statements.push(...contractsOf(r.statements));
   }
-  statements.push(...c.block([], at(last + 2)).statements);
-  statements.push(...c.block([], at(last + 3)).statements);
+  statements.push(...contractsOf(c.block([], at(last + 2)).statements));
+  statements.push(...contractsOf(c.block([], at(last + 3)).statements));
   return { c, statements };
 }
 
@@ -272,9 +272,9 @@ describe('exact money (settlement rule 2)', () => {
 
   it('rounds a remainder of exactly half a unit up, and 498 milli down', async () => {
     const half = await exactChain(DEFAULT_PARAMS, 100, [250]); // 250 × 18 = 4500 milli
-    expect(half.statements.map((s) => [s.value_milli, s.paid, s.rounding])).toEqual([[4500, 5, 1]]);
+    expect(contractsOf(half.statements).map((s) => [s.value_milli, s.paid, s.rounding])).toEqual([[4500, 5, 1]]);
     const below = await exactChain(DEFAULT_PARAMS, 100, [361]); // 361 × 18 = 6498 milli
-    expect(below.statements.map((s) => [s.value_milli, s.paid, s.rounding])).toEqual([[6498, 6, 0]]);
+    expect(contractsOf(below.statements).map((s) => [s.value_milli, s.paid, s.rounding])).toEqual([[6498, 6, 0]]);
   });
 
   it('counts the carried value in what the escrow can pay for', async () => {
@@ -304,7 +304,7 @@ describe('exact money (settlement rule 2)', () => {
     c.block(['C', 'P'].map((m) => c.tx(m, 'meter', { interval: 0, import_wh: 0, export_wh: 0 })), at(1));
     c.block(['C', 'P'].map((m) => c.tx(m, 'meter', { interval: 1, import_wh: 40, export_wh: 40 })), at(2)); // 720 milli
     const r = c.block([], at(6)); // settles 1..4 in one block; nobody metered 2 or 3
-    expect(r.statements.map((s) => [s.interval, s.value_milli, s.paid, s.rounding, s.outcome])).toEqual([
+    expect(contractsOf(r.statements).map((s) => [s.interval, s.value_milli, s.paid, s.rounding, s.outcome])).toEqual([
       [1, 720, 0, 0, 'settled'],
       [3, 0, 1, 1, 'no_price'], // the end: 720 carried rounds up to 1
     ]);

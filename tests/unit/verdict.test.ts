@@ -68,8 +68,8 @@ describe('statements as CSV', async () => {
     const s = { interval: 28_000_000, contract: 3, consumer: 'a'.repeat(40), producer: 'b'.repeat(40), price: 18, consumed_wh: 9, available_wh: 40, delivered_wh: 9, paid: 0, grid_wh: 0, outcome: 'settled' as const, height: 12, value_milli: 162, rounding: 0 };
     const csv = statementCsv([s], { interval_ms: 60_000, token_decimals: 2, token_symbol: 'GT', nameOf: (id) => (id.startsWith('a') ? 'Alice, "A"' : '=HYPERLINK()') });
     const [head, row] = csv.trim().split('\n');
-    expect(head).toBe('interval_start,interval_end,block,contract,consumer,consumer_id,producer,producer_id,price_per_kwh,consumed_wh,delivered_wh,value,paid,grid_wh,outcome,token');
-    expect(row).toBe(`2023-03-28T10:40:00.000Z,2023-03-28T10:41:00.000Z,12,3,"Alice, ""A""",${'a'.repeat(40)},"'=HYPERLINK()",${'b'.repeat(40)},0.18,9,9,0.00162,0.00,0,settled,GT`);
+    expect(head).toBe('interval_start,interval_end,block,contract,consumer,consumer_id,producer,producer_id,price_per_kwh,consumed_wh,delivered_wh,value,paid,grid_wh,outcome,token,price_source,estimated,exported_wh,sold_wh,grid_export_wh');
+    expect(row).toBe(`2023-03-28T10:40:00.000Z,2023-03-28T10:41:00.000Z,12,3,"Alice, ""A""",${'a'.repeat(40)},"'=HYPERLINK()",${'b'.repeat(40)},0.18,9,9,0.00162,0.00,0,settled,GT,price,,,,`);
     expect(csvField('plain')).toBe('plain');
   });
 });

@@ -75,11 +75,11 @@ describe('npm run verify (subprocess)', () => {
       const id = m.c.id(name);
       const r = await run([path('market.glc'), '--household', id.slice(0, 10), '--csv']);
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toBe(statementCsv(m.statements.filter((s) => isHouseholdStatement(s, id, false)), csvContextOf(m.c.state)));
+      expect(r.stdout).toBe(statementCsv(m.all.filter((s) => isHouseholdStatement(s, id, false)), csvContextOf(m.c.state)));
       expect(r.stderr).toMatch(/verified: chain/);
     }
     const op = await run([path('market.glc'), '--household', m.c.operator.id, '--csv']);
-    expect(op.stdout).toBe(statementCsv(m.statements, csvContextOf(m.c.state))); // the operator's app lists every statement
+    expect(op.stdout).toBe(statementCsv(m.all, csvContextOf(m.c.state))); // the operator's app lists every statement
     const report = await run([path('market.glc'), '--household', m.c.id('P1')]);
     expect(report.stdout).toMatch(new RegExp(`${m.c.id('P1')}\\s+producer`));
     expect(report.stdout).toMatch(/minted - burned = held: conserved/);
