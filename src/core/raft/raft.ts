@@ -326,8 +326,12 @@ export class Raft {
       }
     } else if (m.term < this.term) {
       this.stats.stale_messages++;
-      if ((this.#cfg.check_quorum || this.#cfg.pre_vote) && (m.type === 'append' || m.type === 'heartbeat')) {
-        // Tell a stale leader about the new term, so it steps down (etcd's behaviour).
+      if (m.type === 'append' || m.type === 'heartbeat') {
+        // Tell a stale leader about the new term, so it steps down (etcd does so under
+        // check_quorum or pre_vote; plain Raft leaves it to this node's vote requests). Here
+        // always: a node demoted while it was away, whose term ran ahead, campaigns with a log
+        // that still calls it a voter, and the voters drop its vote requests (trust boundary),
+        // so this answer is the only way the grid learns the term and lets it back in.
         this.#send({ type: 'append_resp', from: this.id, to: m.from, term: this.term, index: 0, reject: true, hint_index: 0, hint_term: 0 });
       } else if (m.type === 'prevote') {
         this.#send({ type: 'prevote_resp', from: this.id, to: m.from, term: this.term, reject: true });

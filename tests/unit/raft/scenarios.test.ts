@@ -208,8 +208,10 @@ describe('Raft §5.3 log replication and repair', () => {
     expect(s2.lastIndex()).toBe(0);
     expect(s2.commit).toBe(0);
     expect(s2.stats.stale_messages).toBe(1);
-    const out = s2.ready().messages;
-    expect(out).toEqual([]); // without check-quorum or pre-vote, silence
+    // Answered even without check-quorum or pre-vote (etcd stays silent then): a node whose
+    // term ran ahead while it was demoted cannot spread its term by vote requests, which the
+    // voters drop, so this answer is how the stale leader learns it (raft.ts).
+    expect(s2.ready().messages).toMatchObject([{ type: 'append_resp', to: 's1', term: 5, reject: true }]);
     const cq = new Net(S3, { s2: { hard: { term: 5 }, config: { check_quorum: true } } });
     cq.node('s2').step({ type: 'heartbeat', from: 's1', to: 's2', term: 3, commit: 0 });
     expect(cq.node('s2').ready().messages).toMatchObject([{ type: 'append_resp', to: 's1', term: 5, reject: true }]);
