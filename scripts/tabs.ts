@@ -172,9 +172,17 @@ export async function buildGrid(browser: Browser, base: string, n: number, onJoi
     }, 60_000);
     await onJoined(i, tab);
   }
-  await waitFor('every tab to see every member and peer', async () => {
+  // The links the partial mesh keeps (core/links.ts): every voter to every voter; each learner
+  // to a few voters (3 unless the genesis says otherwise; never more than there are voters).
+  await waitFor('every tab to see every member and hold its links', async () => {
     const all = await Promise.all(tabs.map((t) => status(t.page)));
-    return all.every((s) => s.voters === Math.min(n, max_voters) && s.members === n && s.peers.filter((p) => p.authenticated).length === n - 1);
+    const voters = new Set((await call<{ id: string; voter: boolean; removed: boolean }[]>(operator.page, 'members')).filter((m) => m.voter && !m.removed).map((m) => m.id));
+    const linked = (s: NodeStatus, id: string) => s.peers.some((p) => p.id === id && p.authenticated);
+    return all.every((s) => {
+      if (s.voters !== Math.min(n, max_voters) || s.members !== n) return false;
+      if (voters.has(s.id)) return [...voters].every((v) => v === s.id || linked(s, v));
+      return [...voters].filter((v) => linked(s, v)).length >= Math.min(3, voters.size);
+    });
   }, opts.mesh_timeout_ms ?? 60_000);
   return { tabs, grid };
 }
