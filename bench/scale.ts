@@ -21,6 +21,9 @@ const arg = (name: string) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`-
 const quick = argv.includes('--quick');
 const sizes = (arg('sizes') ?? (quick ? '5,10' : '5,10,20,30')).split(',').map(Number);
 const rate = Number(arg('rate') ?? 50);
+// --max-voters 7: the partial mesh (7 voters, every other tab a learner with 3 links); absent,
+// every tab votes (the full mesh the first table measured).
+const maxVoters = arg('max-voters') ? Number(arg('max-voters')) : undefined;
 const seconds = Number(arg('seconds') ?? (quick ? 5 : 10));
 const idle_s = Number(arg('idle') ?? (quick ? 5 : 10));
 const port = Number(arg('port') ?? 8098);
@@ -48,7 +51,7 @@ interface Row {
 
 async function measure(browser: Browser, browserPid: number, base: string, n: number): Promise<Row> {
   const t0 = Date.now();
-  const { tabs } = await buildGrid(browser, base, n, () => {}, { interval_s: 60, mesh_timeout_ms: 300_000 });
+  const { tabs } = await buildGrid(browser, base, n, () => {}, { interval_s: 60, mesh_timeout_ms: 300_000, ...(maxVoters ? { max_voters: maxVoters } : {}) });
   const formation_ms = Date.now() - t0;
   try {
     for (const t of tabs.slice(1)) await call(tabs[0]!.page, 'submit', { kind: 'mint', to: t.id, amount: 1_000_000_000, ref: 'scale' });
@@ -120,12 +123,13 @@ try {
 }
 const out = join(root, 'bench-results');
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, 'scale.json'), JSON.stringify({ rate, seconds, rows }, null, 2));
+const name = maxVoters ? `scale-voters${maxVoters}` : 'scale';
+writeFileSync(join(out, `${name}.json`), JSON.stringify({ rate, seconds, max_voters: maxVoters ?? null, rows }, null, 2));
 const md = [
   `| tabs | voters | links/tab | formation (s) | p50 (ms) at ${rate} tx/s | p99 (ms) | committed tx/s | PSS/tab (MB) | idle CPU/tab (%) | frames/block | KiB/s out per tab idle | KiB/s out per tab at ${rate} tx/s |`,
   '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...rows.map((r) => `| ${r.nodes} | ${r.voters} | ${r.links_per_tab} | ${(r.formation_ms / 1000).toFixed(1)} | ${r.p50_ms} | ${r.p99_ms} | ${r.committed_tps} | ${r.pss_mb_per_tab} | ${r.idle_cpu_pct_per_tab} | ${r.frames_per_block} | ${r.idle_kb_out_per_tab_s} | ${r.load_kb_out_per_tab_s} |`),
 ];
-writeFileSync(join(out, 'scale.md'), md.join('\n') + '\n');
-await renderScaleChart(rows, join(out, 'scale.png'));
+writeFileSync(join(out, `${name}.md`), md.join('\n') + '\n');
+await renderScaleChart(rows, join(out, `${name}.png`));
 console.log(JSON.stringify({ rate, rows }));
