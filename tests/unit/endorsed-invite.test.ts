@@ -1,0 +1,131 @@
+// Invites granted by M voters (issue 15): under M-of-N admission the joiner's own admit
+// presenting M current voters' grants makes it a member; every other case is refused, typed.
+import { describe, expect, it } from 'vitest';
+import { TestChain } from '../helpers/chain.js';
+import { nobleVerifier } from '../../src/core/keys.js';
+import { decodeTx, type DecodedTx, type EndorsedInvite, type Role } from '../../src/core/tx.js';
+import type { GridParams } from '../../src/core/params.js';
+import type { Receipt } from '../../src/core/ledger.js';
+import { grantsNeeded } from '../../src/core/endorsed-invite.js';
+import { readRight } from '../../src/core/reading.js';
+import { preflight } from '../../src/core/preflight.js';
+
+const HOUR = 3_600_000;
+const THREE: Partial<GridParams> = { admission: { m_of_n: { m: 3 } } };
+const FOUNDERS = { a: 'prosumer', b: 'consumer', c: 'producer', d: 'consumer' } as const;
+const codes = (rs: Receipt[]) => rs.map((r) => (r.ok ? 'ok' : r.code));
+
+/** The joiner's own admit (seq 0) presenting `invite`. */
+function admit(c: TestChain, joiner: string, invite: EndorsedInvite, role: Role = invite.role): DecodedTx {
+  const s = c.signer(joiner);
+  return c.tx(joiner, 'admit', { member: s.id, pub: s.publicKey, role, invite }, 0);
+}
+
+describe('endorsed invites: the admit under M-of-N', () => {
+  it('M grants from distinct current voters admit the joiner as a learner, once', async () => {
+    const c = await TestChain.create(FOUNDERS, THREE);
+    expect(grantsNeeded(c.state)).toBe(3);
+    const invite = c.endorsedInvite('joe', 'producer', HOUR, ['a', 'b', 'operator']);
+    // It decodes (before: `malformed`, an invite with `sigs` was no invite) and applies.
+    expect(decodeTx(admit(c, 'joe', invite).bytes, c.state.chain_id, nobleVerifier).body.kind).toBe('admit');
+    const r = c.block([admit(c, 'joe', invite)], 1000);
+    expect(codes(r.receipts)).toEqual(['ok']);
+    expect(c.state.members.get(c.id('joe'))).toMatchObject({ role: 'producer', voter: false, removed: false, seq: 1 });
+    expect(c.state.used_invites.has(Buffer.from(invite.pub).toString('hex'))).toBe(true);
+    // Reused, by the same joiner or (the link shared) by another key: the one-time key is spent.
+    expect(codes(c.block([admit(c, 'joe', invite), admit(c, 'kim', c.endorsedInvite('kim', 'producer', HOUR, ['a', 'b', 'operator']))], 2000).receipts)).toEqual(['replayed_seq', 'invite_used']);
+  });
+
+  it('refuses M-1 grants (grants_short), counting the voters of the moment', async () => {
+    const c = await TestChain.create(FOUNDERS, THREE);
+    expect(codes(c.block([admit(c, 'joe', c.endorsedInvite('joe', 'consumer', HOUR, ['a', 'b']))], 1000).receipts)).toEqual(['grants_short']);
+    // A two-voter grid under 3-of-N needs both (min(M, n)).
+    const small = await TestChain.create({ a: 'consumer' }, THREE);
+    expect(grantsNeeded(small.state)).toBe(2);
+    expect(codes(small.block([admit(small, 'joe', small.endorsedInvite('joe', 'consumer', HOUR, ['a']))], 1000).receipts)).toEqual(['grants_short']);
+    expect(codes(small.block([admit(small, 'joe', small.endorsedInvite('joe', 'consumer', HOUR, ['a', 'operator'], 2))], 2000).receipts)).toEqual(['ok']);
+  });
+
+  it('refuses a duplicate grantor, an unsorted set, a forged grant, another role', async () => {
+    const c = await TestChain.create(FOUNDERS, THREE);
+    const good = c.endorsedInvite('joe', 'consumer', HOUR, ['a', 'b', 'c']);
+    const dup = { ...good, sigs: [good.sigs[0]!, good.sigs[0]!, good.sigs[1]!] };
+    const unsorted = { ...good, sigs: [...good.sigs].reverse() };
+    const forged = { ...good, sigs: good.sigs.map((g, i) => (i === 0 ? { ...g, sig: c.signer('forger').signSync(new Uint8Array(8)) } : g)) };
+    const r = c.block([admit(c, 'joe', dup), admit(c, 'joe', unsorted), admit(c, 'joe', forged), admit(c, 'joe', good, 'producer')], 1000);
+    expect(codes(r.receipts)).toEqual(['bad_invite', 'bad_invite', 'bad_invite', 'bad_invite']);
+    expect(r.receipts.map((x) => (x.ok ? '' : x.reason))).toEqual([
+      expect.stringMatching(/sorted by member id, one per member/),
+      expect.stringMatching(/sorted/),
+      expect.stringMatching(/does not verify/),
+      expect.stringMatching(/role differs/),
+    ]);
+    expect(c.state.members.has(c.id('joe'))).toBe(false);
+  });
+
+  it('refuses a grant from a non-member, a learner, or a member removed since (not_voter)', async () => {
+    const c = await TestChain.create(FOUNDERS, THREE);
+    expect(codes(c.block([admit(c, 'joe', c.endorsedInvite('joe', 'consumer', HOUR, ['a', 'b', 'stranger']))], 1000).receipts)).toEqual(['not_voter']);
+    // d granted, then d is removed by vote (3 of the 4 voters besides d).
+    const byD = c.endorsedInvite('joe', 'consumer', HOUR, ['a', 'b', 'd'], 2);
+    c.block([c.tx('a', 'propose_removal', { member: c.id('d'), expires_ms: HOUR }), c.tx('b', 'endorse', { request: 1 }), c.tx('c', 'endorse', { request: 1 })], 2000);
+    expect(c.state.members.get(c.id('d'))!.removed).toBe(true);
+    expect(codes(c.block([admit(c, 'joe', byD)], 3000).receipts)).toEqual(['not_voter']);
+    // A learner (admitted, not promoted) does not grant either.
+    c.block([admit(c, 'kim', c.endorsedInvite('kim', 'consumer', HOUR, ['a', 'b', 'c'], 3))], 4000);
+    expect(c.state.members.get(c.id('kim'))!.voter).toBe(false);
+    expect(codes(c.block([admit(c, 'joe', c.endorsedInvite('joe', 'consumer', HOUR, ['a', 'b', 'kim'], 4))], 5000).receipts)).toEqual(['not_voter']);
+    // Three current voters still admit joe.
+    expect(codes(c.block([admit(c, 'joe', c.endorsedInvite('joe', 'consumer', HOUR, ['a', 'c', 'operator'], 5))], 6000).receipts)).toEqual(['ok']);
+  });
+
+  it('refuses an expired invite, and one bound to another key', async () => {
+    const c = await TestChain.create(FOUNDERS, THREE);
+    const invite = c.endorsedInvite('joe', 'consumer', 10_000, ['a', 'b', 'c']);
+    // Seen on the wire and presented by eve: the proof binds joe's key.
+    expect(codes(c.block([admit(c, 'eve', invite)], 1000).receipts)).toEqual(['bad_invite']);
+    expect(codes(c.block([admit(c, 'joe', invite)], 20_000).receipts)).toEqual(['invite_expired']);
+    expect(c.state.members.has(c.id('joe'))).toBe(false);
+    expect(c.state.members.has(c.id('eve'))).toBe(false);
+  });
+
+  it('on a grid the operator admits, an endorsed invite is refused and the operator\'s v2 invite stays the way', async () => {
+    const c = await TestChain.create(FOUNDERS);
+    expect(grantsNeeded(c.state)).toBeNull();
+    const endorsed = c.endorsedInvite('joe', 'consumer', HOUR, ['a', 'b', 'c', 'd', 'operator']);
+    expect(codes(c.block([admit(c, 'joe', endorsed)], 1000).receipts)).toEqual(['not_permitted']);
+    const v2 = c.invite('joe', 'consumer', HOUR, 9);
+    expect(codes(c.block([c.tx('joe', 'admit', { member: c.id('joe'), pub: c.signer('joe').publicKey, role: 'consumer', invite: v2 }, 0)], 2000).receipts)).toEqual(['ok']);
+    // And under M-of-N the operator's v2 invite is refused, as before.
+    const m = await TestChain.create(FOUNDERS, THREE);
+    const v2m = m.invite('joe', 'consumer', HOUR, 9);
+    expect(codes(m.block([m.tx('joe', 'admit', { member: m.id('joe'), pub: m.signer('joe').publicKey, role: 'consumer', invite: v2m }, 0)], 1000).receipts)).toEqual(['not_permitted']);
+  });
+
+  it('preflight gives the receipt\'s code, in words', async () => {
+    const c = await TestChain.create(FOUNDERS, THREE);
+    const joe = c.signer('joe');
+    const body = (invite: EndorsedInvite) => ({ v: 1, chain: c.state.chain_id, kind: 'admit' as const, from: joe.id, seq: 0, member: joe.id, pub: joe.publicKey, role: 'consumer' as const, invite });
+    const short = preflight(c.state, body(c.endorsedInvite('joe', 'consumer', HOUR, ['a', 'b'])));
+    expect(short).toMatchObject({ ok: false, code: 'grants_short' });
+    expect(preflight(c.state, body(c.endorsedInvite('joe', 'consumer', HOUR, ['a', 'b', 'c'])))).toMatchObject({ ok: true });
+  });
+});
+
+describe('endorsed invites: reading (the present pass)', () => {
+  it('a joiner reads under M-of-N with an endorsed invite bound to its key; not with M-1 grants, another key, or under the operator', async () => {
+    const c = await TestChain.create(FOUNDERS, THREE);
+    const right = (name: string, invite: EndorsedInvite) => readRight(c.state, c.id(name), c.signer(name).publicKey, { kind: 'invite', invite }, nobleVerifier);
+    const invite = c.endorsedInvite('joe', 'consumer', 10_000, ['a', 'b', 'c']);
+    expect(right('joe', invite)).toEqual({ ok: true, as: 'invite' });
+    expect(right('eve', invite).ok).toBe(false);
+    expect(right('joe', c.endorsedInvite('joe', 'consumer', 10_000, ['a', 'b'], 2))).toMatchObject({ ok: false, reason: expect.stringMatching(/3 are needed/) });
+    // The operator's v2 invite is no pass here (as before).
+    expect(readRight(c.state, c.id('joe'), c.signer('joe').publicKey, { kind: 'invite', invite: c.invite('joe', 'consumer', 10_000, 3) }, nobleVerifier).ok).toBe(false);
+    c.block([], 20_000);
+    expect(right('joe', invite)).toMatchObject({ ok: false, reason: expect.stringMatching(/expired/) });
+    const op = await TestChain.create(FOUNDERS);
+    const opInvite = op.endorsedInvite('joe', 'consumer', 10_000, ['a', 'b', 'c']);
+    expect(readRight(op.state, op.id('joe'), op.signer('joe').publicKey, { kind: 'invite', invite: opInvite }, nobleVerifier)).toMatchObject({ ok: false, reason: expect.stringMatching(/operator/) });
+  });
+});
