@@ -53,7 +53,10 @@ export function endorsedInviteProblem(state: LedgerState, invite: EndorsedInvite
   for (const [i, m] of grantors.entries()) {
     if (!m || !m.voter || m.removed) return new TxError('not_voter', `${invite.sigs[i]!.member} is not a current voter`);
   }
-  if (invite.sigs.length < needed) return new TxError('grants_short', `the invite carries ${invite.sigs.length} grants; ${needed} are needed now`);
+  if (invite.sigs.length < needed) {
+    const more = needed > LIMITS.invite_grants_max ? ` (more than an invite can carry: ask to join)` : '';
+    return new TxError('grants_short', `the invite carries ${invite.sigs.length} grants; ${needed} are needed now${more}`);
+  }
   const grant = inviteGrantMessage(state.chain_id, invite.pub, invite.role, invite.expires_ms);
   for (const [i, g] of invite.sigs.entries()) {
     if (!verifier.verify(grantors[i]!.pub, grant, g.sig)) return new TxError('bad_invite', `the grant of ${g.member} does not verify`);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { TestChain } from '../helpers/chain.js';
 import { nobleVerifier } from '../../src/core/keys.js';
 import { decodeTx, type DecodedTx, type EndorsedInvite, type Role } from '../../src/core/tx.js';
-import type { GridParams } from '../../src/core/params.js';
+import { LIMITS, type GridParams } from '../../src/core/params.js';
 import type { Receipt } from '../../src/core/ledger.js';
 import { grantsNeeded } from '../../src/core/endorsed-invite.js';
 import { readRight } from '../../src/core/reading.js';
@@ -127,5 +127,62 @@ describe('endorsed invites: reading (the present pass)', () => {
     const op = await TestChain.create(FOUNDERS);
     const opInvite = op.endorsedInvite('joe', 'consumer', 10_000, ['a', 'b', 'c']);
     expect(readRight(op.state, op.id('joe'), op.signer('joe').publicKey, { kind: 'invite', invite: opInvite }, nobleVerifier)).toMatchObject({ ok: false, reason: expect.stringMatching(/operator/) });
+  });
+});
+
+describe('endorsed invites: size', () => {
+  it('an admit with the most grants and the longest name fits a transaction; one grant more does not decode', async () => {
+    const names = Array.from({ length: 11 }, (_, i) => `m${i}`);
+    const c = await TestChain.create(Object.fromEntries(names.map((n) => [n, 'consumer'])), { admission: { m_of_n: { m: 10 } } });
+    const joe = c.signer('joe');
+    const ten = c.endorsedInvite('joe', 'prosumer', 2 ** 52, names.slice(0, 10));
+    const tx = c.tx('joe', 'admit', { member: joe.id, pub: joe.publicKey, role: 'prosumer', invite: ten, name: '𝔸'.repeat(40) }, 0);
+    expect(tx.bytes.length).toBeLessThanOrEqual(LIMITS.tx_max_bytes);
+    expect(codes(c.block([tx], 1000).receipts)).toEqual(['ok']);
+    const eleven = c.endorsedInvite('kim', 'consumer', 2 ** 52, names, 2);
+    expect(() => c.tx('kim', 'admit', { member: c.id('kim'), pub: c.signer('kim').publicKey, role: 'consumer', invite: eleven }, 0)).toThrow(/grants/);
+  });
+});
+
+describe('endorsed invites: the replica’s entry check', () => {
+  it('takes a stranger’s admit with an endorsed invite under M-of-N only; checks it before the mempool', async () => {
+    const { Replica } = await import('../../src/core/replica.js');
+    const { createGenesis } = await import('../../src/core/genesis.js');
+    const { signTxSync } = await import('../../src/core/tx.js');
+    const { gridParams } = await import('../../src/core/params.js');
+    const { NobleSigner } = await import('../../src/core/keys.js');
+    const { endorsedInviteKey, grantEndorsedInvite, redeemEndorsedInvite } = await import('../../src/core/endorsed-invite.js');
+    const op = NobleSigner.fromSeed('entry-operator');
+    const make = async (params: Partial<GridParams>) => {
+      const genesis = await createGenesis(op, { name: 'entry', time_ms: 0, params: gridParams(params) });
+      return new Replica({ genesis, id: op.id, verifier: nobleVerifier, rand: () => 0 });
+    };
+    const present = (r: InstanceType<typeof Replica>, seed: string, fill: number, granter = op) => {
+      const s = NobleSigner.fromSeed(seed);
+      const { key, pub } = endorsedInviteKey(new Uint8Array(48).fill(fill));
+      const grant = grantEndorsedInvite(r.chain_id, granter.id, pub, 'consumer', HOUR, (m) => granter.signSync(m));
+      const invite = redeemEndorsedInvite(r.chain_id, key, 'consumer', HOUR, [grant], s.publicKey);
+      const body = { v: 1, chain: r.chain_id, kind: 'admit', from: s.id, seq: 0, member: s.id, pub: s.publicKey, role: 'consumer', invite } as const;
+      return r.submit(signTxSync(body as never, s).bytes, 0);
+    };
+    // A new grid under 3-of-N has one voter, its operator: its grant is enough (min(M, n)).
+    const byVote = await make(THREE);
+    expect(present(byVote, 'j1', 1)).toMatchObject({ ok: true });
+    expect(present(byVote, 'j2', 2, NobleSigner.fromSeed('not-a-voter'))).toMatchObject({ ok: false, code: 'not_voter' });
+    expect(present(await make({}), 'j3', 3)).toMatchObject({ ok: false, code: 'not_permitted' });
+  });
+});
+
+describe('endorsed invites: the present frame', () => {
+  it('carries an endorsed invite as a read pass; a malformed grant list is refused', async () => {
+    const { decodeFrame, encodeFrame } = await import('../../src/net/wire.js');
+    const c = await TestChain.create(FOUNDERS, THREE);
+    const invite = c.endorsedInvite('joe', 'consumer', HOUR, ['a', 'b', 'c']);
+    const back = decodeFrame(encodeFrame({ t: 'present', pass: { kind: 'invite', invite } }));
+    expect(back).toMatchObject({ t: 'present', pass: { kind: 'invite', invite: { sigs: [{ member: invite.sigs[0]!.member }, {}, {}] } } });
+    const pass = (back as { pass: { kind: 'invite'; invite: EndorsedInvite } }).pass;
+    expect(readRight(c.state, c.id('joe'), c.signer('joe').publicKey, pass, nobleVerifier)).toEqual({ ok: true, as: 'invite' });
+    expect(() => decodeFrame(encodeFrame({ t: 'present', pass: { kind: 'invite', invite: { ...invite, sigs: [] } } }))).toThrow();
+    expect(() => decodeFrame(encodeFrame({ t: 'present', pass: { kind: 'invite', invite: { ...invite, sigs: [{ ...invite.sigs[0]!, extra: 1 } as never] } } }))).toThrow();
   });
 });
