@@ -1,15 +1,16 @@
 // Invites under M-of-N admission: the v2 invite (a one-time key whose public half is granted,
 // whose private half rides in the link, and which signs the joiner's own key) granted by M
 // current voters instead of the operator. Pure. The ledger's `admit`, the replica's entry
-// check and `readRight` (the `present` pass) call endorsedInviteProblem; members' nodes and
-// tests make grants and redeem with the helpers below.
+// check and `readRight` (the `present` pass) call endorsedInviteProblem; members' nodes
+// (node/voter-invites.ts) and tests make grants, tokens and links with the helpers below.
 //
 // The messages are the v2 invite's (invite.ts): a member's grant says what the operator's says.
 import { p256 } from '@noble/curves/nist.js';
 import { bytesEqual } from './bytes.js';
-import { inviteGrantMessage, inviteId, inviteKeyFromSeed, inviteRedeemMessage } from './invite.js';
-import { isValidPublicKey, PUBLIC_KEY_BYTES, type NodeId, type Verifier } from './keys.js';
-import { TxError, type EndorsedInvite, type Invite, type InviteGrant, type Role } from './tx.js';
+import { decodeCanonical, encodeCanonical, type CanonicalValue } from './codec.js';
+import { decodeInviteLink, inviteGrantMessage, InviteError, inviteId, inviteKeyFromSeed, inviteRedeemMessage, redeemInvite, type InviteLink } from './invite.js';
+import { isNodeId, isValidPublicKey, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, type NodeId, type Verifier } from './keys.js';
+import { ROLES, TxError, type EndorsedInvite, type Invite, type InviteGrant, type InviteV2, type Role } from './tx.js';
 import type { LedgerState } from './state.js';
 import { admissionOf, policyThreshold } from './governance.js';
 import { LIMITS } from './params.js';
@@ -90,4 +91,118 @@ export function redeemEndorsedInvite(chain: Uint8Array, key: Uint8Array, role: R
     sigs,
     proof: p256.sign(inviteRedeemMessage(chain, joinerPub), key, { lowS: true }),
   };
+}
+
+// ---- links: how an endorsed invite travels (member to member, then to the joiner) ----------
+//
+// The member who starts an invite keeps its one-time secret and hands the voters a *grant
+// request* (the public half, role and expiry: what they sign); each voter hands back its grant;
+// once enough are in, the starter's node makes the *link* the joiner opens (#invite=…), which
+// carries the secret like a v2 link. All three are canonical CBOR, base64url on the page.
+
+/** The link a joiner opens: a v2 link whose operator `sig` is replaced by the voters' grants. */
+export interface EndorsedInviteLink {
+  v: 3;
+  key: Uint8Array; // the one-time P-256 secret (32 B)
+  role: Role;
+  expires_ms: number;
+  sigs: InviteGrant[]; // sorted by member, one per member
+}
+
+/** What the starter asks the voters to sign (no secret in it). */
+export interface GrantRequest {
+  v: 1;
+  chain: Uint8Array;
+  pub: Uint8Array;
+  role: Role;
+  expires_ms: number;
+}
+
+/** 10 grants of 120 bytes and the rest: well under 2 KiB. */
+const ENDORSED_LINK_MAX_BYTES = 2048;
+
+function record(bytes: Uint8Array, max: number, what: string): Record<string, CanonicalValue> {
+  let v: CanonicalValue;
+  try {
+    v = decodeCanonical(bytes, max);
+  } catch (err) {
+    throw new InviteError(`not ${what}: ${(err as Error).message}`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) throw new InviteError(`not ${what}`);
+  return v as Record<string, CanonicalValue>;
+}
+
+const keysAre = (o: object, keys: string) => Object.keys(o).sort().join() === keys;
+const isGrant = (g: unknown): g is InviteGrant =>
+  typeof g === 'object' && g !== null && !Array.isArray(g) && !(g instanceof Uint8Array) && keysAre(g, 'member,sig') &&
+  isNodeId((g as InviteGrant).member) && (g as InviteGrant).sig instanceof Uint8Array && (g as InviteGrant).sig.length === SIGNATURE_BYTES;
+
+export function encodeEndorsedLink(link: EndorsedInviteLink): Uint8Array {
+  return encodeCanonical(link as unknown as CanonicalValue);
+}
+
+export function decodeEndorsedLink(bytes: Uint8Array): EndorsedInviteLink {
+  const l = record(bytes, ENDORSED_LINK_MAX_BYTES, 'an invite link') as unknown as EndorsedInviteLink;
+  if (
+    !keysAre(l, 'expires_ms,key,role,sigs,v') || l.v !== 3 ||
+    !(l.key instanceof Uint8Array) || l.key.length !== 32 || !p256.utils.isValidSecretKey(l.key) ||
+    !ROLES.includes(l.role) || !Number.isSafeInteger(l.expires_ms) || l.expires_ms < 0 ||
+    !Array.isArray(l.sigs) || l.sigs.length < 1 || l.sigs.length > LIMITS.invite_grants_max || !l.sigs.every(isGrant)
+  ) {
+    throw new InviteError('not an invite link');
+  }
+  return l;
+}
+
+/** Either kind of join link: the operator's (v2) or the voters' (v3). */
+export function decodeAnyInviteLink(bytes: Uint8Array): InviteLink | EndorsedInviteLink {
+  try {
+    return decodeInviteLink(bytes);
+  } catch (err) {
+    try {
+      return decodeEndorsedLink(bytes);
+    } catch {
+      throw err;
+    }
+  }
+}
+
+/** Redeems either kind of link for the joiner's key: the invite its `admit` carries. */
+export function redeemAnyInvite(chain: Uint8Array, link: InviteLink | EndorsedInviteLink, joinerPub: Uint8Array): InviteV2 | EndorsedInvite {
+  return link.v === 3 ? redeemEndorsedInvite(chain, link.key, link.role, link.expires_ms, link.sigs, joinerPub) : redeemInvite(chain, link, joinerPub);
+}
+
+export function encodeGrantRequest(req: GrantRequest): Uint8Array {
+  return encodeCanonical(req as unknown as CanonicalValue);
+}
+
+export function decodeGrantRequest(bytes: Uint8Array): GrantRequest {
+  const r = record(bytes, 256, 'a grant request') as unknown as GrantRequest;
+  if (
+    !keysAre(r, 'chain,expires_ms,pub,role,v') || r.v !== 1 || !(r.chain instanceof Uint8Array) || r.chain.length !== 32 ||
+    !(r.pub instanceof Uint8Array) || r.pub.length !== PUBLIC_KEY_BYTES || !isValidPublicKey(r.pub) ||
+    !ROLES.includes(r.role) || !Number.isSafeInteger(r.expires_ms) || r.expires_ms < 0
+  ) {
+    throw new InviteError('not a grant request');
+  }
+  return r;
+}
+
+export function encodeGrant(g: InviteGrant): Uint8Array {
+  return encodeCanonical(g as unknown as CanonicalValue);
+}
+
+export function decodeGrant(bytes: Uint8Array): InviteGrant {
+  const g = record(bytes, 256, 'a grant');
+  if (!isGrant(g)) throw new InviteError('not a grant');
+  return g;
+}
+
+/** Whether `grant` is `member`'s valid grant of the request (checked by the starter before it adds it). */
+export function grantProblem(state: LedgerState, req: GrantRequest, grant: InviteGrant, verifier: Verifier): string | null {
+  if (!bytesEqual(req.chain, state.chain_id)) return 'the grant request is for another grid';
+  const m = state.members.get(grant.member);
+  if (!m || !m.voter || m.removed) return 'that grant is not from a current voter';
+  if (!verifier.verify(m.pub, inviteGrantMessage(state.chain_id, req.pub, req.role, req.expires_ms), grant.sig)) return 'that grant is not for this invite';
+  return null;
 }

@@ -4,7 +4,8 @@
 // the peer hub.
 import { decodeCanonical } from '../core/codec.js';
 import { rekeyBindMessage, type RekeyInvite, type Role } from '../core/tx.js';
-import { decodeInviteLink, redeemInvite, type InviteLink } from '../core/invite.js';
+import type { InviteLink } from '../core/invite.js';
+import { decodeAnyInviteLink, redeemAnyInvite, type EndorsedInviteLink } from '../core/endorsed-invite.js';
 import { NobleSigner } from '../core/keys.js';
 import { withName } from './names.js';
 import type { NodeContext } from './context.js';
@@ -49,7 +50,7 @@ export class MemberDesk {
     const d = this.#decode(token);
     const chain = this.#chain();
     if (!d.ok || !chain) return d.ok ? 'no grid yet' : d.reason;
-    this.sync.present({ kind: 'invite', invite: redeemInvite(chain, d.invite, this.ctx.signer.publicKey) });
+    this.sync.present({ kind: 'invite', invite: redeemAnyInvite(chain, d.invite, this.ctx.signer.publicKey) });
     return null;
   }
 
@@ -64,10 +65,10 @@ export class MemberDesk {
   }
 
   /** The invite in a link (v2: a one-time key the operator signed), or why it is no invite at all. */
-  #decode(token: string): { ok: true; invite: InviteLink } | { ok: false; code: string; reason: string } {
-    let invite: InviteLink;
+  #decode(token: string): { ok: true; invite: InviteLink | EndorsedInviteLink } | { ok: false; code: string; reason: string } {
+    let invite: InviteLink | EndorsedInviteLink;
     try {
-      invite = decodeInviteLink(fromBase64url(token));
+      invite = decodeAnyInviteLink(fromBase64url(token));
     } catch {
       return { ok: false, code: 'bad_invite', reason: 'This invite link is damaged, or an old kind of link that can no longer be used: ask for a new one.' };
     }
@@ -76,9 +77,9 @@ export class MemberDesk {
   }
 
   /** This node's admit: the link's one-time key signs this node's key, so the admit is useless to anyone else. */
-  #admit(link: InviteLink, name?: string): SubmitFields {
+  #admit(link: InviteLink | EndorsedInviteLink, name?: string): SubmitFields {
     const pub = this.ctx.signer.publicKey;
-    const invite = redeemInvite(this.ctx.replica!.chain_id, link, pub);
+    const invite = redeemAnyInvite(this.ctx.replica!.chain_id, link, pub);
     return withName({ kind: 'admit', member: this.ctx.id, pub, role: link.role, invite } as SubmitFields, name);
   }
 

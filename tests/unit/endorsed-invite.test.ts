@@ -186,3 +186,32 @@ describe('endorsed invites: the present frame', () => {
     expect(() => decodeFrame(encodeFrame({ t: 'present', pass: { kind: 'invite', invite: { ...invite, sigs: [{ ...invite.sigs[0]!, extra: 1 } as never] } } }))).toThrow();
   });
 });
+
+describe('endorsed invites: the tokens members hand each other, and the link', () => {
+  it('grant request → grants → link → the joiner’s admit; damaged tokens are refused', async () => {
+    const m = await import('../../src/core/endorsed-invite.js');
+    const { decodeInviteLink } = await import('../../src/core/invite.js');
+    const c = await TestChain.create(FOUNDERS, THREE);
+    const chain = c.state.chain_id;
+    const { key, pub } = m.endorsedInviteKey(new Uint8Array(48).fill(7));
+    const req = m.decodeGrantRequest(m.encodeGrantRequest({ v: 1, chain, pub, role: 'prosumer', expires_ms: HOUR }));
+    const grants = ['c', 'a', 'b'].map((n) => m.decodeGrant(m.encodeGrant(m.grantEndorsedInvite(req.chain, c.id(n), req.pub, req.role, req.expires_ms, (x) => c.signer(n).signSync(x)))));
+    for (const g of grants) expect(m.grantProblem(c.state, req, g, nobleVerifier)).toBeNull();
+    expect(m.grantProblem(c.state, req, { ...grants[0]!, member: c.id('d') }, nobleVerifier)).toMatch(/not for this invite/);
+    expect(m.grantProblem(c.state, req, { ...grants[0]!, member: c.id('eve') }, nobleVerifier)).toMatch(/not from a current voter/);
+    const sigs = [...grants].sort((x, y) => (x.member < y.member ? -1 : 1));
+    const bytes = m.encodeEndorsedLink({ v: 3, key, role: 'prosumer', expires_ms: HOUR, sigs });
+    // A v2-only reader refuses it; the reader of either kind takes it.
+    expect(() => decodeInviteLink(bytes)).toThrow();
+    const link = m.decodeAnyInviteLink(bytes);
+    expect(link.v).toBe(3);
+    const invite = m.redeemAnyInvite(chain, link, c.signer('joe').publicKey) as EndorsedInvite;
+    expect(codes(c.block([admit(c, 'joe', invite)], 1000).receipts)).toEqual(['ok']);
+    // A v2 link still reads as v2.
+    const v2 = m.decodeAnyInviteLink((await import('../../src/core/invite.js')).createInviteLinkSync(chain, new Uint8Array(48).fill(8), 'consumer', HOUR, (x) => c.operator.signSync(x)));
+    expect(v2.v).toBe(2);
+    expect(() => m.decodeAnyInviteLink(bytes.slice(0, -3))).toThrow();
+    expect(() => m.decodeGrantRequest(bytes)).toThrow(/grant request/);
+    expect(() => m.decodeGrant(m.encodeGrantRequest(req))).toThrow(/grant/);
+  });
+});
