@@ -215,3 +215,37 @@ describe('endorsed invites: the tokens members hand each other, and the link', (
     expect(() => m.decodeGrant(m.encodeGrantRequest(req))).toThrow(/grant/);
   });
 });
+
+describe('endorsed invites: the voters’ nodes (node/voter-invites.ts)', () => {
+  it('one voter starts, two grant, the starter gets a link the joiner admits itself with; non-voters and strangers’ grants are refused', async () => {
+    const { VoterInvites } = await import('../../src/node/voter-invites.js');
+    const { fromBase64url } = await import('../../src/node/types.js');
+    const m = await import('../../src/core/endorsed-invite.js');
+    const c = await TestChain.create(FOUNDERS, THREE);
+    // A node's context, as far as the desk reads it: this chain's state, a real key, a real verifier.
+    const nodeOf = (name: string) => {
+      const s = c.signer(name);
+      const ctx = { id: s.id, replica: { get state() { return c.state; } }, signer: { sign: async (x: Uint8Array) => s.signSync(x) }, verifier: nobleVerifier };
+      return new VoterInvites(ctx as never);
+    };
+    const [a, b, d] = [nodeOf('a'), nodeOf('b'), nodeOf('d')];
+    const started = await a.start('producer', HOUR);
+    expect(started).toMatchObject({ grants: 1, needed: 3, link: null, role: 'producer' });
+    await expect(nodeOf('eve').grant(started.request)).rejects.toThrow(/voting member/);
+    await expect(b.grant('garbage')).rejects.toThrow(/not a grant request/);
+    const fromB = await b.grant(started.request);
+    expect(a.add(started.id, fromB.token)).toMatchObject({ grants: 2, link: null });
+    // The same grant twice counts once; a grant for another invite is refused.
+    expect(a.add(started.id, fromB.token)).toMatchObject({ grants: 2 });
+    const other = await d.start('consumer', HOUR);
+    expect(() => a.add(started.id, 'x')).toThrow(/not a grant/);
+    const forOther = (await nodeOf('c').grant(other.request)).token;
+    expect(() => a.add(started.id, forOther)).toThrow(/not for this invite/);
+    const done = a.add(started.id, (await d.grant(started.request)).token);
+    expect(done).toMatchObject({ grants: 3, needed: 3 });
+    const link = m.decodeAnyInviteLink(fromBase64url(done.link!));
+    const invite = m.redeemAnyInvite(c.state.chain_id, link, c.signer('joe').publicKey) as EndorsedInvite;
+    expect(codes(c.block([admit(c, 'joe', invite)], 1000).receipts)).toEqual(['ok']);
+    expect(c.state.members.get(c.id('joe'))!.role).toBe('producer');
+  });
+});
