@@ -139,7 +139,17 @@ test('2b. voters make an invite link in their tabs: one starts it, two grant it,
   await expect(joiner.page.getByTestId('invite-summary')).toContainText('producer');
   await joiner.page.getByTestId('invite-name').fill('Invited house');
   await joiner.page.getByTestId('invite-join').click();
-  await waitFor('the invited tab to be a member', async () => (await status(joiner.page)).role === 'producer', 60_000);
+  try {
+    await waitFor('the invited tab to be a member', async () => (await status(joiner.page)).role === 'producer', 60_000);
+  } catch (err) {
+    // What the joiner and a member saw, to tell a refused read from a refused admit.
+    const j = await status(joiner.page) as unknown as Record<string, unknown>;
+    const m = await status(starter) as unknown as Record<string, unknown>;
+    console.log('joiner', JSON.stringify({ has_genesis: j.has_genesis, read_denied: j.read_denied, role: j.role, rejected: j.rejected, txs_rejected_by: j.txs_rejected_by }));
+    console.log('member', JSON.stringify({ rejected: m.rejected, txs_rejected_by: m.txs_rejected_by }));
+    console.log('joiner page', (await joiner.page.locator('main').innerText()).slice(0, 600));
+    throw err;
+  }
   await expect(joiner.page.getByTestId('my-name')).toHaveText('Invited house', { timeout: 30_000 });
   // The link works once.
   const again = await openTab(browser, link.replace(/^https?:\/\/[^/]+/, ''));
