@@ -95,6 +95,9 @@ export class MemberDesk {
     const info = { role: d.invite.role, expires_ms: d.invite.expires_ms };
     if (!r) return { ok: true, ...info, checked: false };
     if (r.state.members.has(this.ctx.id)) return { ok: false, code: 'already_member', reason: 'This tab is a member of the grid already.' };
+    // The voters' grants are checked against the voters of the chain's tip, not of a chain
+    // still syncing (a grantor may not vote yet at an early height).
+    if (d.invite.v === 3 && this.#behind()) return { ok: true, ...info, checked: false };
     const v = this.outbox.preflight(this.#admit(d.invite));
     return v.ok ? { ok: true, ...info, checked: true } : { ok: false, code: v.code, reason: v.reason };
   }
@@ -106,7 +109,14 @@ export class MemberDesk {
     if (r.state.members.has(this.ctx.id)) return { ok: false, code: 'already_member', reason: 'this node is a member already' };
     const d = this.#decode(token);
     if (!d.ok) return d;
+    if (d.invite.v === 3 && this.#behind()) return { ok: false, code: 'no_grid', reason: 'catching up with the grid before presenting the voters’ invite' };
     return this.outbox.submit(this.#admit(d.invite, name));
+  }
+
+  /** A peer has applied more than this node: it is still syncing. */
+  #behind(): boolean {
+    const r = this.ctx.replica;
+    return !r || this.hub.authenticated().some((s) => s.remote_height > r.raft.applied);
   }
 
   /** A rekey link, decoded: the operator's invite and the one-time key that binds it to this node's key. */
