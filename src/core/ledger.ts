@@ -19,6 +19,7 @@ import { frontierAppend, genesisFrontier, nextHistory } from './history.js';
 import type { Contract, LedgerState, Member, MemberRole } from './state.js';
 import { applyRekey, orphanedReference } from './rekey.js';
 import { endMembership, payOutLeavers, requestEnd } from './exit.js';
+import { endorsedInviteProblem, isEndorsedInvite } from './endorsed-invite.js';
 import { admissionOf, openJoinRequest, proposeOperator, proposeRemoval, pruneRequests, rotateOperator, vote } from './governance.js';
 import { recordReading } from './readings.js';
 import { applySchedule, priceOf, pruneSchedules } from './prices.js';
@@ -341,9 +342,12 @@ function execute(state: LedgerState, body: TxBody, sender: Member | undefined, h
 
 function admit(state: LedgerState, body: TxOf<'admit'>, sender: Member | undefined, height: number): void {
   if (nodeIdOf(body.pub) !== body.member) deny('malformed', 'member is not the id of pub');
-  // Under M-of-N the voters admit (governance.ts). Invites with M signatures (endorsed-invite.ts)
-  // connect here once invites are bound to the joiner's key (v2).
-  if (admissionOf(state.params)) deny('not_permitted', 'this grid admits members by vote: send a join request');
+  // Under M-of-N the voters admit (governance.ts), or M of them by an endorsed invite
+  // (endorsed-invite.ts); under the operator's policy, the operator or its invite.
+  const byVote = admissionOf(state.params) !== null;
+  const endorsed = body.invite !== null && isEndorsedInvite(body.invite);
+  if (byVote && !endorsed) deny('not_permitted', 'this grid admits members by vote: send a join request, or present an invite granted by the voters');
+  if (!byVote && endorsed) deny('not_permitted', 'this grid admits by its operator: its invites carry the operator\'s signature');
   if (body.invite === null) {
     requireRole(sender, (r) => r === 'operator', 'admit without an invite');
   } else {
@@ -351,8 +355,11 @@ function admit(state: LedgerState, body: TxOf<'admit'>, sender: Member | undefin
     if (body.from !== body.member) deny('bad_invite', 'an invite is presented by the joiner itself');
     if (inv.role !== body.role) deny('bad_invite', 'role differs from the invite');
     const operator = state.members.get(state.operator)!;
-    // Signature checks belong to decode, but these need the operator's key from state.
-    if (isInviteV1(inv)) {
+    // Signature checks belong to decode, but these need the voters' or operator's keys from state.
+    if (isEndorsedInvite(inv)) {
+      const problem = endorsedInviteProblem(state, inv, body.pub, inviteVerifier);
+      if (problem) throw problem;
+    } else if (isInviteV1(inv)) {
       // A bearer code: refused in grids made since v2 invites; older chains replay as made.
       if (!isLegacyGenesis(state.params)) deny('bad_invite', 'a v1 invite (bearer code) is refused: ask for a new invite');
       if (!inviteVerifier.verify(operator.pub, inviteMessage(state.chain_id, inv.code, inv.role, inv.expires_ms), inv.sig)) {

@@ -231,6 +231,12 @@ export const LIMITS = {
   requests_open_per_member: 4,
   /** How long a request may stay open: its expiry is at most this far after its block's time. */
   request_max_ms: 3 * 24 * 60 * 60 * 1000,
+  /**
+   * Grants in one endorsed invite (M-of-N): each is 120 bytes, and the admit carrying them
+   * (with the longest name) must fit tx_max_bytes: 1 850 bytes at 10. A policy needing more
+   * grants admits by join request only.
+   */
+  invite_grants_max: 10,
   /** M in an `admission: { m_of_n: { m } }` policy, and the denominator of a fraction. */
   admission_max: 1000,
   /** Price schedules committed but not yet in force at once (schedule tx). */

@@ -166,7 +166,10 @@ function explain(s: LedgerState, body: TxBody, code: TxErrorCode, ledger: string
       return 'That contract has ended or is ending already.';
     case 'unknown_contract':
       return `You have no contract number ${(body as { contract: number }).contract}.`;
+    case 'grants_short':
+      return 'This invite carries fewer grants than the grid needs now (voters may have joined since it was made): ask more voters to grant it, or ask to join.';
     case 'bad_invite':
+      if (body.kind === 'admit' && body.invite && Object.hasOwn(body.invite, 'sigs')) return 'This invite is not valid for this grid: a grant or the link was changed, or it is bound to another key. Ask the members for a new invite, or ask to join.';
       if (body.kind === 'rekey') return 'This re-key link is not valid for this grid: it was changed, or not made by the operator for this household. Ask the operator for a new one.';
       return 'This invite is not valid for this grid: it was changed, or not made by the operator. Ask for a new invite, or ask to join.';
     case 'invite_used':
@@ -188,6 +191,7 @@ function explain(s: LedgerState, body: TxBody, code: TxErrorCode, ledger: string
     case 'not_learner':
       return 'That member votes already.';
     case 'not_voter':
+      if (body.kind === 'admit') return 'A member who granted this invite does not vote now (removed, or no longer a voter): ask another voter to grant it.';
       return 'That member does not vote.';
     case 'voters_min':
       return 'The grid keeps at least three voters: no more can stop voting now.';
@@ -223,6 +227,11 @@ function explain(s: LedgerState, body: TxBody, code: TxErrorCode, ledger: string
         return 'Your node votes once it has caught up with the grid (a few seconds after joining). Try again in a moment.';
       }
       if (body.kind === 'join_request') return 'This grid admits members through its operator: ask the operator for an invite.';
+      if (body.kind === 'admit' && body.invite) {
+        return Object.hasOwn(body.invite, 'sigs')
+          ? 'This grid admits members through its operator: ask the operator for an invite.'
+          : 'This grid admits members by vote: ask to join, or ask the members for an invite granted by the voters.';
+      }
       if (body.kind === 'contract' && body.producer === body.from) return 'You cannot sign a contract with yourself.';
       if (body.kind === 'contract' && s.members.get(body.producer)?.role === 'consumer') return `${who(body.producer)} is not a producer.`;
       if (body.kind === 'transfer' && body.to === body.from) return 'You cannot send tokens to yourself.';

@@ -1,6 +1,7 @@
 // Who may read the chain from a member's node (its genesis, blocks and certificates): the
 // grid's members (auditors included), a joiner presenting a valid invite bound to its own key
-// (a join or a rekey invite; join invites only where the operator admits), or anyone when the
+// (a join or a rekey invite; a join invite of the grid's policy: the operator's, or under M-of-N
+// one granted by M voters), or anyone when the
 // genesis opens reading. A stranger asking the voters to join reads once admitted: then it is a
 // member. Pure; sync.ts asks.
 import { toHex } from './bytes.js';
@@ -8,10 +9,11 @@ import { checkInviteV2, inviteId } from './invite.js';
 import type { NodeId, Verifier } from './keys.js';
 import type { LedgerState } from './state.js';
 import { admissionOf } from './governance.js';
-import { rekeyBindMessage, rekeyInviteMessage, type InviteV2, type RekeyInvite } from './tx.js';
+import { endorsedInviteProblem, isEndorsedInvite } from './endorsed-invite.js';
+import { rekeyBindMessage, rekeyInviteMessage, type EndorsedInvite, type InviteV2, type RekeyInvite } from './tx.js';
 
 /** What a joiner shows a member's node before it may read: the invite it will present. */
-export type ReadPass = { kind: 'invite'; invite: InviteV2 } | { kind: 'rekey'; member: NodeId; invite: RekeyInvite; proof: Uint8Array };
+export type ReadPass = { kind: 'invite'; invite: InviteV2 | EndorsedInvite } | { kind: 'rekey'; member: NodeId; invite: RekeyInvite; proof: Uint8Array };
 
 export type ReadRight = { ok: true; as: 'public' | 'member' | 'invite' | 'rekey' } | { ok: false; reason: string };
 
@@ -27,9 +29,15 @@ export function readRight(state: LedgerState, id: NodeId, pub: Uint8Array, pass:
   if (!pass) return { ok: false, reason: 'this grid is read by its members only: present an invite or ask to join' };
   const operator = state.members.get(state.operator)!;
   if (pass.kind === 'invite') {
-    // Under M-of-N the ledger refuses every admit: an operator's invite could never be redeemed.
-    if (admissionOf(state.params)) return { ok: false, reason: 'this grid admits members by vote: ask to join' };
     const inv = pass.invite;
+    // Each policy takes its own invites: the operator's, or one granted by M voters (the
+    // ledger would refuse the other kind's admit, so it is no read pass either).
+    if (admissionOf(state.params)) {
+      if (!isEndorsedInvite(inv)) return { ok: false, reason: 'this grid admits members by vote: ask to join, or present an invite granted by the voters' };
+      const problem = endorsedInviteProblem(state, inv, pub, verifier);
+      return problem ? { ok: false, reason: problem.message } : { ok: true, as: 'invite' };
+    }
+    if (isEndorsedInvite(inv)) return { ok: false, reason: 'this grid admits by its operator: its invites carry the operator\'s signature' };
     if (inv.expires_ms < state.time_ms) return { ok: false, reason: 'the invite has expired' };
     if (state.used_invites.has(inviteId(inv))) return { ok: false, reason: 'the invite was used already' };
     const problem = checkInviteV2(state.chain_id, operator.pub, inv, pub, verifier);

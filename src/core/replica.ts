@@ -18,8 +18,9 @@ import type { NodeId, Verifier } from './keys.js';
 import { fromHex, toHex } from './bytes.js';
 import { clockAllowanceMs, isLegacyGenesis } from './params.js';
 import { checkInviteV2, inviteId, isInviteV1 } from './invite.js';
+import { endorsedInviteProblem, isEndorsedInvite } from './endorsed-invite.js';
 import { frontierAppend, nextHistory, type Frontier } from './history.js';
-import { GOVERNANCE_MEMBERSHIP_KINDS, joinRequestProblem } from './governance.js';
+import { admissionOf, GOVERNANCE_MEMBERSHIP_KINDS, joinRequestProblem } from './governance.js';
 import { autopilotConfig, ContactLog, decideAutopilot, type AutopilotAction } from './autopilot.js';
 
 export interface Certificate {
@@ -368,10 +369,16 @@ export class Replica {
     } catch (err) {
       return this.#refuse('bad_signature', (err as Error).message);
     }
-    if (tx.body.kind === 'admit' && tx.body.invite !== null && !isInviteV1(tx.body.invite)) {
-      const operator = this.state.members.get(this.state.operator)!;
-      const problem = checkInviteV2(this.chain_id, operator.pub, tx.body.invite, tx.body.pub, this.#verifier);
-      if (problem) return this.#refuse('bad_invite', problem);
+    const inv = tx.body.kind === 'admit' ? tx.body.invite : null;
+    if (tx.body.kind === 'admit' && inv !== null) {
+      if (isEndorsedInvite(inv)) {
+        const problem = endorsedInviteProblem(this.state, inv, tx.body.pub, this.#verifier);
+        if (problem) return this.#refuse(problem.code, problem.message);
+      } else if (!isInviteV1(inv)) {
+        const operator = this.state.members.get(this.state.operator)!;
+        const problem = checkInviteV2(this.chain_id, operator.pub, inv, tx.body.pub, this.#verifier);
+        if (problem) return this.#refuse('bad_invite', problem);
+      }
     }
     const added = this.mempool.add(tx, now_ms);
     if (added === 'full') return this.#refuse('mempool_full', 'the mempool is full; try again');
@@ -402,6 +409,11 @@ export class Replica {
       if (body.seq !== 0) return new TxError('skipped_seq', 'a joiner signs its admit with seq 0');
       if (body.member !== body.from) return new TxError('bad_invite', 'an invite is presented by the joiner itself');
       if (inv.role !== body.role) return new TxError('bad_invite', 'role differs from the invite');
+      // The policy decides which invites a grid takes: the operator's, or one granted by M voters.
+      const byVote = admissionOf(this.state.params) !== null;
+      if (byVote !== isEndorsedInvite(inv)) {
+        return new TxError('not_permitted', byVote ? 'this grid admits members by vote: present an invite granted by the voters, or ask to join' : 'this grid admits by its operator: its invites carry the operator\'s signature');
+      }
       if (inv.expires_ms < this.state.time_ms) return new TxError('invite_expired', 'invite has expired');
       if (this.state.used_invites.has(inviteId(inv))) return new TxError('invite_used', 'invite was used already');
       return null;

@@ -45,7 +45,25 @@ export interface InviteV1 {
   sig: Uint8Array; // operator's signature over inviteMessage(chain, code, role, expires_ms)
 }
 
-export type Invite = InviteV1 | InviteV2;
+/** One current voter's grant of an endorsed invite's one-time key (endorsed-invite.ts). */
+export interface InviteGrant {
+  member: NodeId;
+  sig: Uint8Array; // the member's signature over inviteGrantMessage(chain, pub, role, expires_ms)
+}
+
+/**
+ * A v2 invite granted by M current voters instead of the operator, for grids that admit by
+ * M of N: `sigs` sorted by member id, one per member (one encoding per set of grants).
+ */
+export interface EndorsedInvite {
+  pub: Uint8Array; // the one-time key's public half, single use
+  role: Role;
+  expires_ms: number;
+  sigs: InviteGrant[];
+  proof: Uint8Array; // the one-time key's signature over inviteRedeemMessage(chain, joiner's pub)
+}
+
+export type Invite = InviteV1 | InviteV2 | EndorsedInvite;
 
 /**
  * An operator-signed invitation to move member `member`'s account to a new key (a household
@@ -154,6 +172,7 @@ export type TxErrorCode =
   | 'bad_invite'
   | 'invite_used'
   | 'invite_expired'
+  | 'grants_short'
   | 'members_full'
   | 'not_learner'
   | 'not_voter'
@@ -224,11 +243,28 @@ const INVITE_V2: Record<string, FieldCheck> = {
   proof: bytesOf(SIGNATURE_BYTES),
 };
 
+const inviteGrants: FieldCheck = (v) => {
+  if (!Array.isArray(v) || v.length < 1 || v.length > LIMITS.invite_grants_max) return `must be a list of 1..${LIMITS.invite_grants_max} grants`;
+  for (const [i, g] of v.entries()) {
+    if (!isRecord(g)) return `${i} must be a grant`;
+    const problem = checkFields(g, { member: nodeId, sig: bytesOf(SIGNATURE_BYTES) });
+    if (problem) return `${i}: ${problem}`;
+  }
+  return null;
+};
+const INVITE_ENDORSED: Record<string, FieldCheck> = {
+  pub: bytesOf(PUBLIC_KEY_BYTES),
+  role,
+  expires_ms: uint(Number.MAX_SAFE_INTEGER),
+  sigs: inviteGrants,
+  proof: bytesOf(SIGNATURE_BYTES),
+};
+
 const inviteCheck: FieldCheck = (v) => {
   if (v === null) return null;
   if (typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) return 'must be an invite or null';
   const obj = v as Record<string, CanonicalValue>;
-  return checkFields(obj, Object.hasOwn(obj, 'code') ? INVITE_V1 : INVITE_V2);
+  return checkFields(obj, Object.hasOwn(obj, 'code') ? INVITE_V1 : Object.hasOwn(obj, 'sigs') ? INVITE_ENDORSED : INVITE_V2);
 };
 
 const utcOffset: FieldCheck = (v) =>

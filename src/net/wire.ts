@@ -11,6 +11,7 @@ import { isNodeId, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, type NodeId } from '../cor
 import type { Entry, Message } from '../core/raft/types.js';
 import type { Certificate, Envelope } from '../core/replica.js';
 import { ROLES, type Role } from '../core/tx.js';
+import { LIMITS } from '../core/params.js';
 import type { ReadPass } from '../core/reading.js';
 import type { OutsiderView } from '../core/door.js';
 
@@ -140,6 +141,18 @@ function parsePass(v: unknown): ReadPass {
     keysAre(v, ['kind', 'invite'], 'invite pass');
     const i = v.invite;
     need(isObj(i), 'invite is not a map');
+    if (Object.hasOwn(i, 'sigs')) {
+      // An endorsed invite (M-of-N): grants from voters instead of the operator's sig.
+      keysAre(i, ['pub', 'role', 'expires_ms', 'sigs', 'proof'], 'invite');
+      need(isBytes(i.pub, PUBLIC_KEY_BYTES) && ROLES.includes(i.role as Role) && isUint(i.expires_ms) && isBytes(i.proof, SIGNATURE_BYTES), 'invite fields');
+      need(Array.isArray(i.sigs) && i.sigs.length >= 1 && i.sigs.length <= LIMITS.invite_grants_max, 'invite grants');
+      for (const g of i.sigs as unknown[]) {
+        need(isObj(g), 'grant is not a map');
+        keysAre(g, ['member', 'sig'], 'grant');
+        need(isNodeId(g.member) && isBytes(g.sig, SIGNATURE_BYTES), 'grant fields');
+      }
+      return v as unknown as ReadPass;
+    }
     keysAre(i, ['pub', 'role', 'expires_ms', 'sig', 'proof'], 'invite');
     need(isBytes(i.pub, PUBLIC_KEY_BYTES) && ROLES.includes(i.role as Role) && isUint(i.expires_ms) && isBytes(i.sig, SIGNATURE_BYTES) && isBytes(i.proof, SIGNATURE_BYTES), 'invite fields');
     return v as unknown as ReadPass;

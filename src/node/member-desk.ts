@@ -4,7 +4,8 @@
 // the peer hub.
 import { decodeCanonical } from '../core/codec.js';
 import { rekeyBindMessage, type RekeyInvite, type Role } from '../core/tx.js';
-import { decodeInviteLink, redeemInvite, type InviteLink } from '../core/invite.js';
+import type { InviteLink } from '../core/invite.js';
+import { decodeAnyInviteLink, redeemAnyInvite, type EndorsedInviteLink } from '../core/endorsed-invite.js';
 import { NobleSigner } from '../core/keys.js';
 import { withName } from './names.js';
 import type { NodeContext } from './context.js';
@@ -49,7 +50,7 @@ export class MemberDesk {
     const d = this.#decode(token);
     const chain = this.#chain();
     if (!d.ok || !chain) return d.ok ? 'no grid yet' : d.reason;
-    this.sync.present({ kind: 'invite', invite: redeemInvite(chain, d.invite, this.ctx.signer.publicKey) });
+    this.sync.present({ kind: 'invite', invite: redeemAnyInvite(chain, d.invite, this.ctx.signer.publicKey) });
     return null;
   }
 
@@ -64,10 +65,10 @@ export class MemberDesk {
   }
 
   /** The invite in a link (v2: a one-time key the operator signed), or why it is no invite at all. */
-  #decode(token: string): { ok: true; invite: InviteLink } | { ok: false; code: string; reason: string } {
-    let invite: InviteLink;
+  #decode(token: string): { ok: true; invite: InviteLink | EndorsedInviteLink } | { ok: false; code: string; reason: string } {
+    let invite: InviteLink | EndorsedInviteLink;
     try {
-      invite = decodeInviteLink(fromBase64url(token));
+      invite = decodeAnyInviteLink(fromBase64url(token));
     } catch {
       return { ok: false, code: 'bad_invite', reason: 'This invite link is damaged, or an old kind of link that can no longer be used: ask for a new one.' };
     }
@@ -76,9 +77,9 @@ export class MemberDesk {
   }
 
   /** This node's admit: the link's one-time key signs this node's key, so the admit is useless to anyone else. */
-  #admit(link: InviteLink, name?: string): SubmitFields {
+  #admit(link: InviteLink | EndorsedInviteLink, name?: string): SubmitFields {
     const pub = this.ctx.signer.publicKey;
-    const invite = redeemInvite(this.ctx.replica!.chain_id, link, pub);
+    const invite = redeemAnyInvite(this.ctx.replica!.chain_id, link, pub);
     return withName({ kind: 'admit', member: this.ctx.id, pub, role: link.role, invite } as SubmitFields, name);
   }
 
@@ -94,6 +95,9 @@ export class MemberDesk {
     const info = { role: d.invite.role, expires_ms: d.invite.expires_ms };
     if (!r) return { ok: true, ...info, checked: false };
     if (r.state.members.has(this.ctx.id)) return { ok: false, code: 'already_member', reason: 'This tab is a member of the grid already.' };
+    // The voters' grants are checked against the voters of the chain's tip, not of a chain
+    // still syncing (a grantor may not vote yet at an early height).
+    if (d.invite.v === 3 && this.#behind()) return { ok: true, ...info, checked: false };
     const v = this.outbox.preflight(this.#admit(d.invite));
     return v.ok ? { ok: true, ...info, checked: true } : { ok: false, code: v.code, reason: v.reason };
   }
@@ -105,7 +109,14 @@ export class MemberDesk {
     if (r.state.members.has(this.ctx.id)) return { ok: false, code: 'already_member', reason: 'this node is a member already' };
     const d = this.#decode(token);
     if (!d.ok) return d;
+    if (d.invite.v === 3 && this.#behind()) return { ok: false, code: 'no_grid', reason: 'catching up with the grid before presenting the voters’ invite' };
     return this.outbox.submit(this.#admit(d.invite, name));
+  }
+
+  /** A peer has applied more than this node: it is still syncing. */
+  #behind(): boolean {
+    const r = this.ctx.replica;
+    return !r || this.hub.authenticated().some((s) => s.remote_height > r.raft.applied);
   }
 
   /** A rekey link, decoded: the operator's invite and the one-time key that binds it to this node's key. */

@@ -14,6 +14,7 @@ import { MeshRoom } from './mesh.js';
 import { Outbox } from './outbox.js';
 import { OperatorDesk } from './operator-desk.js';
 import { MemberDesk } from './member-desk.js';
+import { VoterInvites } from './voter-invites.js';
 import { Door } from './door.js';
 import { MarketDriver, type MeterChoice } from './market.js';
 import { WalletHistory } from './wallet.js';
@@ -33,6 +34,7 @@ export class GridNode {
   readonly outbox: Outbox;
   readonly operatorDesk: OperatorDesk;
   readonly memberDesk: MemberDesk;
+  readonly voterInvites: VoterInvites;
   readonly door: Door;
   readonly market: MarketDriver;
   readonly wallet: WalletHistory;
@@ -56,6 +58,7 @@ export class GridNode {
     this.market = new MarketDriver(ctx.id, (fields) => this.outbox.submit(fields), (choice) => this.driver.saveMeterChoice(choice));
     this.operatorDesk = new OperatorDesk(ctx, this.hub, this.driver, this.outbox, this.market);
     this.memberDesk = new MemberDesk(ctx, this.hub, this.outbox, this.sync);
+    this.voterInvites = new VoterInvites(ctx);
     this.door = new Door(ctx, this.hub, this.driver, this.operatorDesk);
     this.wallet = new WalletHistory(ctx, this.driver, () => this.market.statements);
     this.driver.onApplied((r, applied) => {

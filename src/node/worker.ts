@@ -84,6 +84,10 @@ const api = {
   acceptRekey: (token: string) => need().memberDesk.acceptRekey(token),
   requestJoin: (role: Role, name: string) => need().memberDesk.requestJoin(role, name),
   requestDeposit: (amount: number, ref: string) => need().memberDesk.requestDeposit(amount, ref),
+  // Invites granted by the voters, under M-of-N admission (voter-invites.ts).
+  startVoterInvite: (role: Role, ttl_ms: number) => need().voterInvites.start(role, ttl_ms),
+  grantVoterInvite: (request: string) => need().voterInvites.grant(request),
+  addVoterGrant: (id: string, grant: string) => need().voterInvites.add(id, grant),
   // The operator's desk (operator-desk.ts).
   makeInvite: (role: Role, ttl_ms: number) => need().operatorDesk.makeInvite(role, ttl_ms),
   makeRekeyInvite: (member: NodeId, ttl_ms: number) => need().operatorDesk.makeRekeyInvite(member, ttl_ms),

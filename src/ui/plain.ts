@@ -31,6 +31,7 @@ const CODES: Record<string, string> = {
   bad_invite: 'the invite is not valid for this grid',
   invite_used: 'the invite was used already',
   invite_expired: 'the invite had expired',
+  grants_short: 'the invite needs more voters\' grants',
   already_member: 'already a member',
   reading_stale: 'a reading for that interval was sent already',
   reading_backwards: 'the meter went backwards',

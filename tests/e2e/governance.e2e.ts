@@ -3,7 +3,8 @@
 // not read the chain, yet its page shows its request's endorsements as the members' nodes tell
 // it; two endorsements (in two members' own tabs) are not enough, the third admits it and it reads. Then members
 // remove one of them by vote in their tabs, and the removed member's balance shows as a
-// pending payout in the operator's console. Last, the operator hands its role to a new tab's
+// pending payout in the operator's console. Then voters make an invite link together (one
+// starts it, two grant it in their tabs) and a new tab joins with it. Last, the operator hands its role to a new tab's
 // key from its console. Screenshots go to test-results/governance/.
 import { test, expect } from '@playwright/test';
 import { askToJoin, buildGrid, call, closeAll, isMemberRole, joinRequestOf, openTab, status, waitFor, type Tab } from './grid.js';
@@ -111,6 +112,49 @@ test('2. members remove one of them by vote; its balance shows as a pending payo
   await op.screenshot({ path: `${SHOTS}/operator-payout.png`, fullPage: true });
   const balances = await call<{ balances: Record<string, number> }>(op, 'balances');
   expect(balances.balances[victim.id]).toBe(0);
+});
+
+test('2b. voters make an invite link in their tabs: one starts it, two grant it, a new tab joins with it', async ({ browser }) => {
+  const starter = tabs[1]!.page;
+  await starter.getByTestId('nav-members').click();
+  await starter.getByTestId('vinv-role').selectOption('producer');
+  await starter.getByTestId('vinv-start').click();
+  await expect(starter.getByTestId('vinv-progress')).toContainText('1 of 3', { timeout: 10_000 });
+  const request = await starter.getByTestId('vinv-request').inputValue();
+  for (const granter of [tabs[3]!, tabs[4]!]) {
+    const gp = granter.page;
+    await gp.getByTestId('nav-members').click();
+    await gp.getByTestId('vinv-request-in').fill(request);
+    await gp.getByTestId('vinv-grant').click();
+    const grant = await gp.getByTestId('vinv-grant-out').inputValue();
+    await starter.getByTestId('vinv-grant-in').fill(grant);
+    await starter.getByTestId('vinv-add').click();
+  }
+  await expect(starter.getByTestId('vinv-progress')).toContainText('3 of 3');
+  await starter.screenshot({ path: `${SHOTS}/voter-invite.png`, fullPage: true });
+  const link = await starter.getByTestId('vinv-link').inputValue();
+  expect(link).toMatch(/#invite=[A-Za-z0-9_-]{100,}$/);
+  const joiner = await openTab(browser, link.replace(/^https?:\/\/[^/]+/, ''));
+  extra.push(joiner);
+  await expect(joiner.page.getByTestId('invite-summary')).toContainText('producer');
+  await joiner.page.getByTestId('invite-name').fill('Invited house');
+  await joiner.page.getByTestId('invite-join').click();
+  try {
+    await waitFor('the invited tab to be a member', async () => (await status(joiner.page)).role === 'producer', 60_000);
+  } catch (err) {
+    // What the joiner and a member saw, to tell a refused read from a refused admit.
+    const j = await status(joiner.page) as unknown as Record<string, unknown>;
+    const m = await status(starter) as unknown as Record<string, unknown>;
+    console.log('joiner', JSON.stringify({ has_genesis: j.has_genesis, read_denied: j.read_denied, role: j.role, rejected: j.rejected, txs_rejected_by: j.txs_rejected_by }));
+    console.log('member', JSON.stringify({ rejected: m.rejected, txs_rejected_by: m.txs_rejected_by }));
+    console.log('joiner page', (await joiner.page.locator('main').innerText()).slice(0, 600));
+    throw err;
+  }
+  await expect(joiner.page.getByTestId('my-name')).toHaveText('Invited house', { timeout: 30_000 });
+  // The link works once.
+  const again = await openTab(browser, link.replace(/^https?:\/\/[^/]+/, ''));
+  extra.push(again);
+  await expect(again.page.getByTestId('invite-refused')).toContainText('used', { timeout: 30_000 });
 });
 
 test('3. the operator hands its role to a new tab’s key: the old key is refused, the new one mints', async ({ browser }) => {

@@ -9,6 +9,8 @@ import { nextHistory } from '../../src/core/history.js';
 import { isContractStatement, isEnergyStatement, type ContractStatement, type EnergyStatement, type Statement } from '../../src/core/settlement.js';
 import { signTxSync, type DecodedTx, type InviteV2, type Role, type TxBody, type TxKind, type TxOf } from '../../src/core/tx.js';
 import { createInviteLinkSync, decodeInviteLink, redeemInvite } from '../../src/core/invite.js';
+import { endorsedInviteKey, grantEndorsedInvite, redeemEndorsedInvite } from '../../src/core/endorsed-invite.js';
+import type { EndorsedInvite } from '../../src/core/tx.js';
 
 export type Fields<K extends TxKind> = Omit<TxOf<K>, 'v' | 'chain' | 'kind' | 'from' | 'seq'>;
 
@@ -49,6 +51,16 @@ export class TestChain {
   invite(joiner: string, role: Role, expires_ms: number, fill = 1, granter: NobleSigner = this.operator): InviteV2 {
     const link = decodeInviteLink(createInviteLinkSync(this.state.chain_id, new Uint8Array(48).fill(fill), role, expires_ms, (m) => granter.signSync(m)));
     return redeemInvite(this.state.chain_id, link, this.signer(joiner).publicKey);
+  }
+
+  /**
+   * An invite granted by the members `granters` (M-of-N admission), redeemed for `joiner`'s
+   * key: the admit's `invite` field. `fill` seeds the one-time key (one invite per fill).
+   */
+  endorsedInvite(joiner: string, role: Role, expires_ms: number, granters: string[], fill = 1): EndorsedInvite {
+    const { key, pub } = endorsedInviteKey(new Uint8Array(48).fill(fill));
+    const grants = granters.map((g) => grantEndorsedInvite(this.state.chain_id, this.id(g), pub, role, expires_ms, (m) => this.signer(g).signSync(m)));
+    return redeemEndorsedInvite(this.state.chain_id, key, role, expires_ms, grants, this.signer(joiner).publicKey);
   }
 
   signer(name: string): NobleSigner {
