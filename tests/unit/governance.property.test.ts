@@ -104,10 +104,13 @@ describe('governance properties', () => {
               }
             }
           }
-          const r = c.block(txs, time); // apply checks every invariant: conservation, escrow, no orphaned reference
+          // A leader's pool holds a transaction once: two identical join requests (same signer, seq 0, same body) are one.
+          const seen = new Set<string>();
+          const unique = txs.filter((tx) => !seen.has(tx.id) && seen.add(tx.id));
+          const r = c.block(unique, time); // apply checks every invariant: conservation, escrow, no orphaned reference
           // The operator moved: through its own rotation, or a recovery the voters decided.
           if (c.state.operator !== prior.operator) {
-            const rotated = txs.some((tx, i) => tx.body.kind === 'rotate_operator' && r.receipts[i]!.ok);
+            const rotated = unique.some((tx, i) => tx.body.kind === 'rotate_operator' && r.receipts[i]!.ok);
             const recovered = [...c.state.requests.values()].some((q) => q.kind === 'operator' && q.status === 'done' && q.closed_height === c.state.height);
             expect(rotated || recovered).toBe(true);
             const next = [...c.state.members.values()].find((m) => m.id === c.state.operator)!;
@@ -122,7 +125,7 @@ describe('governance properties', () => {
           for (const id of before) {
             if (after.has(id)) continue;
             const m = c.state.members.get(id)!;
-            const left = txs.some((tx, i) => tx.body.kind === 'remove' && tx.body.from === id && r.receipts[i]!.ok);
+            const left = unique.some((tx, i) => tx.body.kind === 'remove' && tx.body.from === id && r.receipts[i]!.ok);
             expect(left || decided('remove', id) || m.retired_to !== undefined).toBe(true);
           }
           // A removed member holds nothing: what it had, and whatever reached it later, waits as a payout.
