@@ -169,7 +169,9 @@ export async function buildGrid(browser: Browser, base: string, n: number, onJoi
     await waitFor(`tab ${i} to become a ${i < max_voters ? 'voter' : 'caught-up learner'}`, async () => {
       const s = await status(tab.page);
       return i < max_voters ? s.voter : s.members === i + 1 && s.height >= (await status(operator.page)).height;
-    }, 60_000);
+    }, 60_000).catch(async (e: Error) => {
+      throw new Error(`${e.message}\n${await stallReport(tabs, tab)}`);
+    });
     await onJoined(i, tab);
   }
   // The links the partial mesh keeps (core/links.ts): every voter to every voter; each learner
@@ -186,6 +188,27 @@ export async function buildGrid(browser: Browser, base: string, n: number, onJoi
     });
   }, opts.mesh_timeout_ms ?? 60_000);
   return { tabs, grid };
+}
+
+/**
+ * What a stalled promotion looks like from the joiner and from the leader: the joiner's Raft
+ * role, leader, heights and links; the leader's last events (its autopilot's decisions).
+ */
+async function stallReport(tabs: Tab[], joiner: Tab): Promise<string> {
+  const short = (id: string | null) => (id ?? '-').slice(0, 8);
+  const all = await Promise.all(tabs.map((t) => status(t.page).catch(() => null)));
+  const j = all[tabs.indexOf(joiner)];
+  const lines: string[] = [];
+  if (j) {
+    const links = j.peers.filter((p) => p.authenticated).map((p) => short(p.id)).join(' ');
+    lines.push(`joiner ${short(j.id)}: ${j.raft_role}, voter ${j.voter}, leader ${short(j.leader)}, applied ${j.applied}/${j.height}, members ${j.members}, voters ${j.voters}, links [${links}]`);
+  }
+  const leader = all.find((s) => s?.raft_role === 'leader');
+  if (leader) {
+    lines.push(`leader ${short(leader.id)} term ${leader.term}: height ${leader.height}, mempool ${leader.mempool}, links ${leader.peers.filter((p) => p.authenticated).length}`);
+    lines.push(...leader.events.slice(-12).map((e) => `  ${e}`));
+  } else lines.push('no tab is leader');
+  return lines.join('\n');
 }
 
 export async function heights(tabs: Tab[]): Promise<number[]> {

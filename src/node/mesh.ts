@@ -10,6 +10,8 @@ import type { PeerSession } from './peers.js';
 /** How often a voter checks whether its non-voter peers need a new head, and how long a heard leader counts. */
 export const MESH_TIMING = {
   head_every_ms: 200,
+  /** A voter repeats an unchanged head this often, so a non-voter's leader hint never lapses while it holds a voter link. */
+  head_refresh_ms: 3_000,
   heard_leader_ms: 10_000,
 } as const;
 
@@ -31,7 +33,7 @@ export class MeshRoom {
   /** The leader a voter peer named in its last head (for a node whose Raft hears no leader). */
   #heard: { leader: NodeId; at_ms: number } | null = null;
   /** What was last told each session, so a head goes out only when it says something new. */
-  readonly #told = new WeakMap<PeerSession, string>();
+  readonly #told = new WeakMap<PeerSession, { key: string; at_ms: number }>();
   #timer: ReturnType<typeof setInterval> | null = null;
   /** Heads sent and received (Grid details; the e2e test reads them). */
   readonly stats = { heads_sent: 0, heads_received: 0 };
@@ -63,13 +65,19 @@ export class MeshRoom {
     if (this.#timer) clearInterval(this.#timer);
   }
 
-  /** The leader this node knows: its own Raft's, else the one a voter told it lately. */
+  /**
+   * The leader this node knows. A voter: its own Raft's. A non-voter: the one its voters told
+   * it lately, else its own Raft's. A non-voter's Raft hears only a leader it is linked to,
+   * and keeps naming it after an election it took no part in; a learner that then leaves the
+   * new leader out of its ranking wants a link the new leader never offers (core/links.ts).
+   */
   leader(): NodeId | null {
     const r = this.ctx.replica;
     if (!r) return null;
-    if (r.raft.leader !== null) return r.raft.leader;
     const h = this.#heard;
-    return h && Date.now() - h.at_ms <= MESH_TIMING.heard_leader_ms ? h.leader : null;
+    const hinted = h && Date.now() - h.at_ms <= MESH_TIMING.heard_leader_ms ? h.leader : null;
+    if (r.raft.isVoter()) return r.raft.leader ?? hinted;
+    return hinted ?? r.raft.leader;
   }
 
   /** This node's link view; null before it knows the chain (then it links to whoever is there). */
@@ -86,18 +94,20 @@ export class MeshRoom {
     return { voters: [...v.voters], learner_links: v.learner_links, leader: v.leader, promotable: [...v.promotable], settled: r.raft.applied >= newest };
   }
 
-  /** A voter tells each non-voter peer its certified height and leader, when either changed. */
+  /** A voter tells each non-voter peer its certified height and leader, when either changed, and now and then anyway. */
   #announce(): void {
     const r = this.ctx.replica;
     if (!r || this.ctx.stopped || !r.raft.isVoter()) return;
     const height = r.latestCertHeight();
     const leader = r.raft.leader;
     const key = `${height}|${leader ?? ''}`;
+    const now_ms = Date.now();
     for (const s of this.hub.authenticated()) {
       const m = r.state.members.get(s.id);
       if (m?.voter && !m.removed) continue; // voters hear the leader themselves
-      if (this.#told.get(s) === key) continue;
-      this.#told.set(s, key);
+      const told = this.#told.get(s);
+      if (told?.key === key && now_ms - told.at_ms < MESH_TIMING.head_refresh_ms) continue;
+      this.#told.set(s, { key, at_ms: now_ms });
       s.send({ t: 'head', height, leader });
       this.stats.heads_sent++;
     }
