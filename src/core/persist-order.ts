@@ -25,3 +25,17 @@ export function splitReady(rd: ReplicaReady, durable: DurableVote): { early: Env
   }
   return { early, after };
 }
+
+/**
+ * Whether a Ready's write may use relaxed durability (no flush to disk before it reports
+ * done): only when nothing waits on it — no envelope held for the write (`after` empty), no
+ * change of term or vote — and every entry it writes is at or below `certified_height`, so a
+ * quorum certificate already shows a quorum holding it durably (a synced batch). A crash may
+ * then lose the write, never a promise: the node fetches those blocks again. The next strict
+ * write flushes it too (IndexedDB's log is written in order), before any ack that follows.
+ */
+export function mayRelax(rd: ReplicaReady, after: readonly Envelope[], durable: DurableVote, certified_height: number): boolean {
+  const hs = rd.hard_state;
+  if (after.length > 0 || (hs !== null && (hs.term !== durable.term || hs.vote !== durable.vote))) return false;
+  return rd.entries.length > 0 && rd.entries.every((e) => e.index <= certified_height);
+}

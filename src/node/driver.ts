@@ -17,7 +17,7 @@ import { TokenBucket } from '../core/budget.js';
 import { PreVerifier } from './preverify.js';
 import { profile } from './profile.js';
 import { short } from './types.js';
-import { splitReady, type DurableVote } from '../core/persist-order.js';
+import { mayRelax, splitReady, type DurableVote } from '../core/persist-order.js';
 import type { BlockReceipts } from './store.js';
 
 export const NODE_TIMING = {
@@ -250,7 +250,9 @@ export class Driver {
             for (const env of early) this.hub.sendEnvelope(env);
             const derived = this.#derived;
             this.#derived = { receipts: [], snapshot: null };
-            await profile.timeAsync('persist', () => this.store.persist({ hard_state: rd.hard_state, entries: rd.entries, certs: rd.certs, ...derived }));
+            // Certified (synced) entries nothing waits on need no flush (persist-order.ts mayRelax).
+            const relaxed = mayRelax(rd, after, this.#durable, r.latestCertHeight());
+            await profile.timeAsync(relaxed ? 'persist_relaxed' : 'persist', () => this.store.persist({ hard_state: rd.hard_state, entries: rd.entries, certs: rd.certs, ...derived }, relaxed ? 'relaxed' : 'strict'));
             if (rd.hard_state) this.#durable = { term: rd.hard_state.term, vote: rd.hard_state.vote };
             for (const env of after) this.hub.sendEnvelope(env);
           } else {

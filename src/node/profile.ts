@@ -8,6 +8,7 @@ export type Stage =
   | 'core_receive'
   | 'produce_sign'
   | 'persist'
+  | 'persist_relaxed'
   | 'apply'
   | 'save_applied'
   | 'sync_accept'

@@ -126,8 +126,8 @@ export class NodeStore {
    * one transaction — with any derived data the driver had waiting, so one transaction per
    * Ready does both jobs.
    */
-  async persist(batch: PersistBatch): Promise<void> {
-    const tx = this.db.transaction(['meta', 'entries', 'certs', 'receipts'], 'readwrite', { durability: 'strict' });
+  async persist(batch: PersistBatch, durability: 'strict' | 'relaxed' = 'strict'): Promise<void> {
+    const tx = this.db.transaction(['meta', 'entries', 'certs', 'receipts'], 'readwrite', { durability });
     const entries = tx.objectStore('entries');
     const first = batch.entries[0];
     const writes: Promise<unknown>[] = [];

@@ -1,6 +1,6 @@
 // splitReady (src/core/persist-order.ts): what may leave before a Ready's write.
 import { describe, expect, it } from 'vitest';
-import { splitReady } from '../../src/core/persist-order.js';
+import { mayRelax, splitReady } from '../../src/core/persist-order.js';
 import type { Envelope, ReplicaReady } from '../../src/core/replica.js';
 import type { HardState, Message, Ready, Role } from '../../src/core/raft/types.js';
 
@@ -38,5 +38,23 @@ describe('splitReady', () => {
     for (const role of ['follower', 'candidate', 'precandidate'] as const) {
       expect(splitReady(ready(role, null), { term: 3, vote: 'L' }).early).toEqual([relay]);
     }
+  });
+});
+
+describe('mayRelax', () => {
+  const entry = (index: number) => ({ index, term: 3, hash: `h${index}`, block: null });
+  const synced = (hard_state: HardState | null, indexes: number[]): ReplicaReady => ({ ...ready('follower', hard_state), messages: [], entries: indexes.map(entry) });
+
+  it('a synced batch below the certified height, with nothing waiting on it, is written relaxed', () => {
+    expect(mayRelax(synced(null, [5, 6, 7]), [], { term: 3, vote: 'L' }, 7)).toBe(true);
+    expect(mayRelax(synced({ term: 3, vote: 'L', commit: 7 }, [5, 6, 7]), [], { term: 3, vote: 'L' }, 9)).toBe(true);
+  });
+
+  it('strict when an entry is above the certified height, an envelope waits, or the term or vote changes', () => {
+    expect(mayRelax(synced(null, [7, 8]), [], { term: 3, vote: 'L' }, 7)).toBe(false);
+    expect(mayRelax(synced(null, [5]), [ack], { term: 3, vote: 'L' }, 7)).toBe(false);
+    expect(mayRelax(synced({ term: 4, vote: null, commit: 5 }, [5]), [], { term: 3, vote: 'L' }, 7)).toBe(false);
+    expect(mayRelax(synced({ term: 3, vote: 'C', commit: 5 }, [5]), [], { term: 3, vote: 'L' }, 7)).toBe(false);
+    expect(mayRelax(synced({ term: 3, vote: 'L', commit: 5 }, []), [], { term: 3, vote: 'L' }, 7)).toBe(false); // no entries: nothing to gain
   });
 });
