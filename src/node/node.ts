@@ -52,7 +52,7 @@ export class GridNode {
   ) {
     this.hub = new PeerHub(ctx);
     this.driver = new Driver(ctx, store, this.hub);
-    this.sync = new SyncRoom(ctx, this.hub, this.driver);
+    this.sync = new SyncRoom(ctx, this.hub, this.driver, () => this.mesh.leader());
     this.mesh = new MeshRoom(ctx, this.hub, (s) => this.sync.ahead(s));
     this.outbox = new Outbox(ctx, this.hub, this.driver);
     this.market = new MarketDriver(ctx.id, (fields) => this.outbox.submit(fields), (choice) => this.driver.saveMeterChoice(choice));

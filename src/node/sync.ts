@@ -72,6 +72,8 @@ export class SyncRoom {
     private readonly ctx: NodeContext,
     private readonly hub: PeerHub,
     private readonly driver: Driver,
+    /** The leader as this node knows it (the mesh room's: a non-voter's Raft may name an old one). */
+    private readonly leaderOf: () => NodeId | null = () => ctx.replica?.raft.leader ?? null,
   ) {
     hub.onAuthenticated((s) => {
       if (this.#myPass && !ctx.isMember()) s.send({ t: 'present', pass: this.#myPass });
@@ -337,8 +339,11 @@ export class SyncRoom {
    * it links to, and takes them from them as certified batches.
    */
   #needs(r: NonNullable<NodeContext['replica']>, candidates: PeerSession[]): boolean {
-    const leader = r.raft.leader;
-    return !this.ctx.isMember() || leader === null || (leader !== this.ctx.id && !this.hub.isOnline(leader)) || candidates.some((s) => s.remote_height > r.raft.applied + 64);
+    const leader = this.leaderOf();
+    // Raft delivers only if the leader is linked and this node's Raft follows it (a non-voter
+    // whose Raft still names an old leader, now an ordinary voter it links to, hears nothing).
+    const fed = leader !== null && (leader === this.ctx.id || (this.hub.isOnline(leader) && r.raft.leader === leader));
+    return !this.ctx.isMember() || !fed || candidates.some((s) => s.remote_height > r.raft.applied + 64);
   }
 
   /** A peer said it holds certified blocks we lack (a `head`): ask it now if we sync. */
