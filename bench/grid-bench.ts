@@ -185,7 +185,7 @@ try {
   log(`load average before: ${load_before.join(' ')}; building a ${nodes}-tab grid (commit quorum: ${quorum})…`);
   // A 10 s settlement interval: besides the offered transfers, the operator publishes a price
   // and every member's simulated meter signs a reading each interval, and intervals settle.
-  ({ tabs } = await buildGrid(browser, base, nodes, () => {}, { interval_s: 10, ...(quorum === 'two_thirds' ? { params: { commit_quorum: quorum } } : {}) }));
+  ({ tabs } = await buildGrid(browser, base, nodes, () => {}, { interval_s: 10, ...(quorum === 'two_thirds' ? { commit_quorum: quorum } : {}) }));
   for (const t of tabs.slice(1)) await call(tabs[0]!.page, 'submit', { kind: 'mint', to: t.id, amount: 1_000_000_000, ref: 'bench' });
   await waitFor('deposits applied', async () => (await status(tabs[nodes - 1]!.page)).balance > 0);
   for (const t of tabs.slice(1)) await call(t.page, 'useSimulatedMeter');

@@ -55,30 +55,26 @@ export interface VoterOptions {
   voter_absent_s?: number;
   /** M-of-N admission (issue 15): each tab asks to join and the voters so far endorse it (all of them while fewer than M). */
   admission_m?: number;
+  /** Votes a block needs (the grid's default: a majority). */
+  commit_quorum?: 'majority' | 'two_thirds';
 }
 
 /** The operator's tab: creates the grid through the UI and waits to lead it. */
-export async function createGrid(browser: Browser, base: string, name = 'Test grid', interval_s = 60, voters: VoterOptions = {}, params?: Record<string, unknown>): Promise<{ operator: Tab; grid: string }> {
+export async function createGrid(browser: Browser, base: string, name = 'Test grid', interval_s = 60, voters: VoterOptions = {}): Promise<{ operator: Tab; grid: string }> {
   const operator = await openTab(browser, base);
-  if (params) {
-    // Parameters the form does not offer (the benchmark's commit quorum): through the node's API.
-    if (voters.admission_m !== undefined) throw new Error('createGrid: M-of-N admission goes through the form, not with params');
-    const autopilot = { ...(voters.max_voters !== undefined ? { max_voters: voters.max_voters } : {}), ...(voters.voter_absent_s !== undefined ? { voter_absent_ms: voters.voter_absent_s * 1000 } : {}) };
-    await call(operator.page, 'createGrid', name, { interval_ms: interval_s * 1000, ...autopilot, ...params });
-  } else {
-    await operator.page.getByTestId('grid-name').fill(name);
-    await operator.page.getByTestId('grid-interval').fill(String(interval_s));
-    if (voters.max_voters !== undefined || voters.voter_absent_s !== undefined) {
-      await operator.page.getByTestId('grid-advanced').click();
-      if (voters.max_voters !== undefined) await operator.page.getByTestId('grid-max-voters').fill(String(voters.max_voters));
-      if (voters.voter_absent_s !== undefined) await operator.page.getByTestId('grid-voter-absent').fill(String(voters.voter_absent_s));
-    }
-    if (voters.admission_m !== undefined) {
-      await operator.page.getByTestId('grid-admission').selectOption('m_of_n');
-      await operator.page.getByTestId('grid-admission-m').fill(String(voters.admission_m));
-    }
-    await operator.page.getByTestId('create-grid').click();
+  await operator.page.getByTestId('grid-name').fill(name);
+  await operator.page.getByTestId('grid-interval').fill(String(interval_s));
+  if (voters.max_voters !== undefined || voters.voter_absent_s !== undefined || voters.commit_quorum !== undefined) {
+    await operator.page.getByTestId('grid-advanced').click();
+    if (voters.max_voters !== undefined) await operator.page.getByTestId('grid-max-voters').fill(String(voters.max_voters));
+    if (voters.voter_absent_s !== undefined) await operator.page.getByTestId('grid-voter-absent').fill(String(voters.voter_absent_s));
+    if (voters.commit_quorum !== undefined) await operator.page.getByTestId('grid-commit-quorum').selectOption(voters.commit_quorum);
   }
+  if (voters.admission_m !== undefined) {
+    await operator.page.getByTestId('grid-admission').selectOption('m_of_n');
+    await operator.page.getByTestId('grid-admission-m').fill(String(voters.admission_m));
+  }
+  await operator.page.getByTestId('create-grid').click();
   await waitFor('the operator to lead its grid', async () => (await status(operator.page)).raft_role === 'leader', 30_000);
   return { operator, grid: (await status(operator.page)).grid! };
 }
@@ -148,15 +144,13 @@ export interface GridOptions extends VoterOptions {
   browserOf?: (i: number) => Browser;
   /** How long to wait for the full mesh once everyone is a voter. */
   mesh_timeout_ms?: number;
-  /** Genesis parameters beyond the interval (e.g. commit_quorum); the grid is then created through the API. */
-  params?: Record<string, unknown>;
 }
 
 export async function buildGrid(browser: Browser, base: string, n: number, onJoined: (i: number, tab: Tab) => void | Promise<void> = () => {}, opts: GridOptions = {}): Promise<{ tabs: Tab[]; grid: string }> {
   const browserOf = opts.browserOf ?? (() => browser);
   // Unless told otherwise, every tab votes (the grids the tests and benchmarks were written for).
   const max_voters = opts.max_voters ?? Math.max(7, n);
-  const { operator, grid } = await createGrid(browserOf(0), base, 'Test grid', opts.interval_s ?? 60, { ...(max_voters !== 7 ? { max_voters } : {}), ...(opts.voter_absent_s !== undefined ? { voter_absent_s: opts.voter_absent_s } : {}), ...(opts.admission_m !== undefined ? { admission_m: opts.admission_m } : {}) }, opts.params);
+  const { operator, grid } = await createGrid(browserOf(0), base, 'Test grid', opts.interval_s ?? 60, { ...(max_voters !== 7 ? { max_voters } : {}), ...(opts.voter_absent_s !== undefined ? { voter_absent_s: opts.voter_absent_s } : {}), ...(opts.admission_m !== undefined ? { admission_m: opts.admission_m } : {}), ...(opts.commit_quorum ? { commit_quorum: opts.commit_quorum } : {}) });
   const tabs = [operator];
   await onJoined(0, operator);
   for (let i = 1; i < n; i++) {

@@ -1,7 +1,7 @@
 // Read models the page polls: status, members and balances, the block explorer with its
 // inclusion proofs. Reads only: nothing here changes the node, the replica or the store.
 import { decodeTx, type TxBody } from '../core/tx.js';
-import { blockHash } from '../core/block.js';
+import { blockHash, quorumSize } from '../core/block.js';
 import { inclusionProof, leafHash } from '../core/merkle.js';
 import { toHex } from '../core/bytes.js';
 import { currentInterval, type LedgerState } from '../core/ledger.js';
@@ -107,7 +107,7 @@ export class Views {
       events: ctx.events.slice(-20),
       // A voter sees the quorum itself; a non-voter links to a few voters only (core/links.ts)
       // and counts the grid live when one of them is online and a leader is known.
-      quorum_ok: voters.length > 0 && (me?.voter && !me.removed ? votersOnline * 2 > voters.length : votersOnline > 0 && this.sources.leader() !== null),
+      quorum_ok: voters.length > 0 && (me?.voter && !me.removed ? votersOnline >= quorumSize(voters.length, state?.params.commit_quorum ?? 'majority') : votersOnline > 0 && this.sources.leader() !== null),
       grid_params: state
         ? {
             token_symbol: state.params.token_symbol,
