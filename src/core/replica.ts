@@ -308,17 +308,6 @@ export class Replica {
     return result;
   }
 
-  /**
-   * An envelope has just arrived (`env.from` authenticated by the transport) and waits in line
-   * for its signature checks: liveness only (Raft.heard, Raft.reached), so a loaded node does
-   * not take a leader that is sending for a dead one, nor a leader its voters reach for cut off.
-   */
-  arrived(env: Envelope): void {
-    if (env.to !== this.id) return;
-    this.raft.reached(env.from);
-    if (env.kind === 'raft' && env.msg.from === env.from && env.msg.to === env.to) this.raft.heard(env.msg);
-  }
-
   #receive(env: Envelope, now_ms: number, result: ReceiveResult): void {
     switch (env.kind) {
       case 'raft':

@@ -86,8 +86,6 @@ export class Driver {
       if (env.kind === 'txs' && !this.#relayBudget(s).take(Date.now(), env.txs.length)) return ctx.count('txs_rate_limited');
       if (env.kind === 'txs' && this.#queuedTxs + env.txs.length > NODE_TIMING.relay_txs_queued_max) return ctx.count('txs_shed');
       const n = env.kind === 'txs' ? env.txs.length : 0;
-      // The leader's heartbeat counts as it arrives, not once the blocks queued before it are checked.
-      ctx.replica.arrived(env);
       this.#queuedTxs += n;
       this.enqueue(this.pre.sigsOfEnvelope(env), () => {
         const got = profile.time('core_receive', () => ctx.replica?.receive(env, Date.now()));

@@ -169,30 +169,6 @@ export class Raft {
     return [...this.#voters, ...this.#learners].filter((id) => id !== this.id);
   }
 
-  /**
-   * Liveness only, as a message arrives and before it is handled: an append or heartbeat from
-   * the leader this follower follows, in its term, restarts the election timer. Nothing else
-   * moves (no log, term, vote or commit), and only the current leader can cause it. The driver
-   * calls it first because under load a message waits in line behind signature checks for
-   * longer than an election timeout, and followers then campaigned against a leader that was
-   * sending all along (an election storm).
-   */
-  heard(m: Message): void {
-    if (m.term !== this.term || this.role !== 'follower' || m.from !== this.leader) return;
-    if ((m.type === 'append' || m.type === 'heartbeat') && this.#refused_term !== this.term) this.#election_elapsed = 0;
-  }
-
-  /**
-   * Liveness only, on a leader: voter `from` reached it (any authenticated frame, before it is
-   * handled), so check-quorum counts it as active. Check-quorum asks whether a quorum can reach
-   * this leader; under load a voter's answers arrive in bursts, behind its own signature checks.
-   */
-  reached(from: NodeId): void {
-    if (this.role !== 'leader' || !this.#voters.has(from)) return;
-    const pr = this.#progress.get(from);
-    if (pr) pr.recent_active = true;
-  }
-
   // ---- time ---------------------------------------------------------------------------
 
   tick(): void {
