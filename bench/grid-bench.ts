@@ -143,12 +143,29 @@ interface StepRow {
   /** Accepted but not applied on every tab by the end of the step's drain. */
   lost: number;
   loadavg: number[];
+  /** Terms begun during the step (elections: 0 when one leader held throughout). */
+  new_terms: number;
+  /** Relayed transactions the tabs dropped during the step (over budget or queue: `txs_rate_limited`, `txs_shed`). */
+  relays_dropped: number;
+  /** The leader's IndexedDB strict writes during the step: count and mean wall ms. */
+  leader_writes: number;
+  leader_write_ms: number | null;
+}
+
+/** What the tabs report that explains a step: the highest term, relays dropped, the leader's writes. */
+async function stepProbe(leaderPage: Tab['page']): Promise<{ term: number; dropped: number; writes: { ms: number; count: number } }> {
+  const all = await Promise.all(tabs.map((t) => status(t.page).catch(() => null)));
+  const term = Math.max(0, ...all.map((x) => x?.term ?? 0));
+  const dropped = all.reduce((n, x) => n + (x?.rejected['txs_shed'] ?? 0) + (x?.rejected['txs_rate_limited'] ?? 0), 0);
+  const writes = (await status(leaderPage)).profile.stages['persist'] ?? { ms: 0, count: 0 };
+  return { term, dropped, writes };
 }
 
 /** One load step: offer, let it drain, then time every transaction to its apply on every tab. */
 async function step(load: PresignedLoad, rate: number, seconds: number): Promise<{ row: StepRow; lat: number[] }> {
   const leader = tabs[Math.max(0, await leaderOf(tabs))]!;
   const before = (await status(leader.page)).committed_txs;
+  const probe0 = await stepProbe(leader.page);
   const la = loadavg();
   const t0 = Date.now();
   const o: OfferResult = await load.offer(rate, seconds);
@@ -158,6 +175,7 @@ async function step(load: PresignedLoad, rate: number, seconds: number): Promise
   // Latency is measured to the last node's apply: let every node catch up first.
   const top = (await status(leader.page)).height;
   await waitFor('every node applies the load', async () => (await Promise.all(tabs.map(async (t) => (await status(t.page)).applied))).every((h) => h >= top), 20_000).catch(() => {});
+  const probe1 = await stepProbe(leader.page);
   const all = await latencies(tabs, o.subs);
   const lat = all.filter((x): x is number => x !== null).sort((a, b) => a - b);
   const row: StepRow = {
@@ -172,6 +190,10 @@ async function step(load: PresignedLoad, rate: number, seconds: number): Promise
     p99_ms: percentile(lat, 99),
     lost: o.accepted - lat.length,
     loadavg: la,
+    new_terms: probe1.term - probe0.term,
+    relays_dropped: probe1.dropped - probe0.dropped,
+    leader_writes: probe1.writes.count - probe0.writes.count,
+    leader_write_ms: probe1.writes.count > probe0.writes.count ? Math.round((probe1.writes.ms - probe0.writes.ms) / (probe1.writes.count - probe0.writes.count)) : null,
   };
   return { row, lat };
 }
@@ -337,9 +359,9 @@ try {
     '',
     `The load: transfers among ${members} extra members whose keys the benchmark holds, signed in Node before each step and handed to the tabs every 100 ms (open loop), ${seconds} s per step. *submitted*: handed to a tab within the step (equal to offered when the generator keeps up); *accepted*: entered a node's mempool; *committed*: committed at the leader per second from the step's start until its mempool drained. Latency is from the hand-over to the transaction being applied on every tab.`,
     '',
-    '| offered tx/s | submitted | submitted tx/s | accepted | committed tx/s | p50 ms | p99 ms | not on every node | load avg |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...throughput.map((r) => `| ${r.offered} | ${r.submitted} | ${r.submitted_tps} | ${r.accepted}${Object.keys(r.refused).length ? ` (refused: ${Object.entries(r.refused).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''} | ${r.committed_tps} | ${r.p50_ms ?? '—'} | ${r.p99_ms ?? '—'} | ${r.lost} | ${r.loadavg[0] ?? '—'} |`),
+    '| offered tx/s | submitted | submitted tx/s | accepted | committed tx/s | p50 ms | p99 ms | not on every node | new terms | relays dropped | leader writes (mean ms) | load avg |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...throughput.map((r) => `| ${r.offered} | ${r.submitted} | ${r.submitted_tps} | ${r.accepted}${Object.keys(r.refused).length ? ` (refused: ${Object.entries(r.refused).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''} | ${r.committed_tps} | ${r.p50_ms ?? '—'} | ${r.p99_ms ?? '—'} | ${r.lost} | ${r.new_terms} | ${r.relays_dropped} | ${r.leader_writes} (${r.leader_write_ms ?? '—'}) | ${r.loadavg[0] ?? '—'} |`),
     '',
     `Commit latency at ${moderate} tx/s (submit → applied on every node, ${latency.n} txs): p50 ${latency.p50_ms} ms, p90 ${latency.p90_ms} ms, p99 ${latency.p99_ms} ms.`,
     '',
