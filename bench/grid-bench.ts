@@ -56,7 +56,10 @@ async function measureSync(browser: Browser, base: string, blocks: number): Prom
   const forged = await forgeChain({ blocks, txs_per_block: 10 });
   const forge_ms = Date.now() - t0;
   log(`sync: forged ${forged.height} blocks, ${forged.txs} txs, ${Math.round(forged.bytes / 1e6)} MB in ${forge_ms} ms`);
-  const url = `${base}?grid=${forged.grid}`;
+  // The forged chain's voters are never online: the seed tab stands in for them. Two readers
+  // that are not voters never link under the partial mesh (core/links.ts), so both tabs take
+  // the test build's `links=all`.
+  const url = `${base}?grid=${forged.grid}&links=all`;
   const seed = await openTab(browser, url, log);
   const runs: SyncRun[] = [];
   const opened: Tab[] = [seed];
@@ -176,6 +179,13 @@ async function step(load: PresignedLoad, rate: number, seconds: number): Promise
   const top = (await status(leader.page)).height;
   await waitFor('every node applies the load', async () => (await Promise.all(tabs.map(async (t) => (await status(t.page)).applied))).every((h) => h >= top), 20_000).catch(() => {});
   const probe1 = await stepProbe(leader.page);
+  if (probe1.term > probe0.term) {
+    // Elections during the step: what each tab logged about them (driver.ts #noteRole).
+    for (const [i, t] of tabs.entries()) {
+      const lines = (await status(t.page).catch(() => null))?.events.filter((e) => / (campaigns|steps down|leads term)/.test(e)) ?? [];
+      if (lines.length > 0) log(`  tab ${i}: ${lines.slice(-6).join(' | ')}`);
+    }
+  }
   const all = await latencies(tabs, o.subs);
   const lat = all.filter((x): x is number => x !== null).sort((a, b) => a - b);
   const row: StepRow = {

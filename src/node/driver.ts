@@ -69,6 +69,9 @@ export class Driver {
   #derived: { receipts: BlockReceipts[]; snapshot: { height: number; state: LedgerState } | null } = { receipts: [], snapshot: null };
   /** The derived data's own write, when no Ready followed to carry it. */
   #derivedWrite: Promise<void> = Promise.resolve();
+  /** The Raft role last logged, and when a raft frame last arrived from the leader followed. */
+  #role: { role: string; term: number; leader: NodeId | null } = { role: 'none', term: 0, leader: null };
+  #leaderArrived_ms = 0;
   /** Runs after each pass once the Readys are done (sync resumes its fetch-ahead there). */
   afterPass: (() => void) | null = null;
 
@@ -82,6 +85,7 @@ export class Driver {
     hub.on('env', (s, f) => {
       if (!ctx.replica) return;
       const env = f.env;
+      if (env.kind === 'raft' && s.id === ctx.replica.raft.leader) this.#leaderArrived_ms = Date.now();
       // Transactions relayed by one peer: within its budget, or dropped and counted.
       if (env.kind === 'txs' && !this.#relayBudget(s).take(Date.now(), env.txs.length)) return ctx.count('txs_rate_limited');
       if (env.kind === 'txs' && this.#queuedTxs + env.txs.length > NODE_TIMING.relay_txs_queued_max) return ctx.count('txs_shed');
@@ -260,6 +264,7 @@ export class Driver {
           }
           const applied = profile.time('apply', () => r.advance(rd, Date.now()));
           if (applied.length > 0) this.#onApplied(r, applied);
+          this.#noteRole(r);
         }
         this.#flushDerived();
         this.afterPass?.();
@@ -296,6 +301,22 @@ export class Driver {
       r.submit(tx.bytes, now);
       this.ctx.event(`${change.kind === 'promote' ? 'promoting' : 'demoting'} ${short(change.member)} to ${change.kind === 'promote' ? 'voter' : 'learner'} (${change.reason})`);
     }
+  }
+
+  /**
+   * A change of Raft role or term goes to the node's log, with what this node last heard from
+   * the leader it followed: elections under load are diagnosed from these lines.
+   */
+  #noteRole(r: Replica): void {
+    const { role, term, leader } = r.raft;
+    const was = this.#role;
+    if (was.role === role && was.term === term && was.leader === leader) return;
+    this.#role = { role, term, leader };
+    if (role === 'leader' && (was.role !== 'leader' || was.term !== term)) this.ctx.event(`leads term ${term}`);
+    else if (role === 'candidate' || role === 'precandidate') {
+      if (was.role === 'follower' || was.role === 'leader') this.ctx.event(`campaigns (${role}) in term ${term}: last frame from leader ${short(was.leader ?? '-')} ${this.#leaderArrived_ms ? `${Date.now() - this.#leaderArrived_ms} ms ago` : 'never'}`);
+    } else if (was.role === 'leader') this.ctx.event(`steps down in term ${term}`);
+    else if (leader !== null && leader !== was.leader && was.role !== 'none') this.ctx.event(`follows ${short(leader)} in term ${term}`);
   }
 
   /** Applied blocks: listeners now, their receipts (and now and then a snapshot) with the next write. */
