@@ -981,6 +981,11 @@ export class Replica {
     };
   }
 
+  /** (driver) Heartbeats and their answers to send now, while a Ready's write is in flight (Raft.takeLiveness). */
+  takeLiveness(durable: { term: number; vote: NodeId | null }): Envelope[] {
+    return this.raft.takeLiveness(durable).map((msg) => ({ kind: 'raft', from: this.id, to: msg.to, msg }));
+  }
+
   /** After persisting and sending `rd`: applies its committed blocks and returns their receipts. */
   advance(rd: ReplicaReady, now_ms: number): AppliedBlock[] {
     this.#outbox.splice(0, rd.outbox_count);

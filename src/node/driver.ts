@@ -223,6 +223,9 @@ export class Driver {
     if (this.ctx.stopped) return;
     if (this.#driving) {
       this.#again = true;
+      // A write is in flight: heartbeats and their answers need not wait for it (Raft.takeLiveness).
+      const r = this.ctx.replica;
+      if (r) for (const env of r.takeLiveness(this.#durable)) this.hub.sendEnvelope(env);
       return;
     }
     void this.#drive();

@@ -55,6 +55,8 @@ export class Raft {
   #randomized_timeout = 0;
   #transferee: NodeId | null = null;
   #msgs: Message[] = [];
+  /** How many of #msgs the last ready() handed out (advance() removes exactly those). */
+  #handed = 0;
   #truncated: Entry[] = [];
   #prev_hard: HardState;
   #pending_membership_index = 0;
@@ -814,7 +816,7 @@ export class Raft {
     return {
       hard_state: changed ? hs : null,
       entries: this.log.slice(this.#stable + 1),
-      messages: [...this.#msgs],
+      messages: this.#handOut(),
       committed: this.log.slice(this.#applied + 1, applyTo + 1),
       truncated: [...this.#truncated],
       role: this.role,
@@ -824,10 +826,37 @@ export class Raft {
     };
   }
 
+  #handOut(): Message[] {
+    this.#handed = this.#msgs.length;
+    return [...this.#msgs];
+  }
+
+  /**
+   * Liveness messages queued since the last ready() — a leader's heartbeats, anyone's
+   * heartbeat answers — taken out to be sent now, while that Ready's write is still in flight.
+   * Only when this node's term and vote are the durable ones (`durable`): a heartbeat and its
+   * answer promise nothing about the log (a leader's commit index counts only its persisted
+   * entries), only the term, which must survive a crash. Under load a write took 0.3–0.7 s and
+   * the next Ready waited for it, so a leader's heartbeats went out in bursts more than an
+   * election timeout apart and its followers campaigned against it (an election storm).
+   */
+  takeLiveness(durable: { term: number; vote: NodeId | null }): Message[] {
+    if (this.term !== durable.term || this.vote !== durable.vote) return [];
+    const out: Message[] = [];
+    const keep: Message[] = [];
+    for (const m of this.#msgs.slice(this.#handed)) {
+      const live = m.term === this.term && ((m.type === 'heartbeat' && this.role === 'leader') || m.type === 'heartbeat_resp');
+      (live ? out : keep).push(m);
+    }
+    if (out.length > 0) this.#msgs.splice(this.#handed, this.#msgs.length - this.#handed, ...keep);
+    return out;
+  }
+
   /** The driver has persisted, sent and applied what `rd` held. */
   advance(rd: Ready): void {
     if (rd.hard_state) this.#prev_hard = { ...rd.hard_state };
     this.#msgs.splice(0, rd.messages.length);
+    this.#handed = 0;
     this.#truncated.splice(0, rd.truncated.length);
     if (rd.entries.length > 0) {
       const last = rd.entries[rd.entries.length - 1]!;

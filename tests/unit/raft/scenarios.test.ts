@@ -356,3 +356,37 @@ describe('Figure 2 (AppendEntries receiver, rule 5) under attack', () => {
     expect(s2.log[3]!.term).toBe(3);
   });
 });
+
+describe('liveness while a write is in flight (Raft.takeLiveness)', () => {
+  it("a leader's heartbeats queued after a handed-out Ready go at once; the Ready's own messages stay for advance", () => {
+    const net = new Net(S3, {}, { check_quorum: true });
+    net.elect('s1');
+    const s1 = net.node('s1');
+    expect(s1.propose(entry(s1.lastIndex() + 1, s1.term))).toBe(true);
+    const rd = s1.ready(); // its write is in flight: the appends in it are the driver's to send
+    expect(rd.messages.some((m) => m.type === 'append')).toBe(true);
+    s1.tick(); // heartbeat_ticks 1: one heartbeat per follower, queued behind the Ready
+    const durable = { term: s1.term, vote: s1.vote };
+    expect(s1.takeLiveness({ term: s1.term - 1, vote: s1.vote })).toEqual([]); // the term is not durable yet
+    const live = s1.takeLiveness(durable);
+    expect(live.map((m) => [m.type, m.to]).sort()).toEqual([['heartbeat', 's2'], ['heartbeat', 's3']]);
+    expect(s1.takeLiveness(durable)).toEqual([]); // taken once
+    s1.tick(); // two more heartbeats, left in the queue this time
+    s1.advance(rd);
+    // advance removed exactly the Ready's own messages: what is left is the second tick's.
+    expect(s1.ready().messages.map((m) => [m.type, m.to]).sort()).toEqual([['heartbeat', 's2'], ['heartbeat', 's3']]);
+  });
+
+  it("a follower's heartbeat answer goes at once, other answers wait for the write", () => {
+    const net = new Net(S3, {}, { check_quorum: true });
+    net.elect('s1');
+    const s2 = net.node('s2');
+    const rd = s2.hasReady() ? s2.ready() : null;
+    s2.step({ type: 'heartbeat', from: 's1', to: 's2', term: s2.term, commit: 0 });
+    s2.step({ type: 'append', from: 's1', to: 's2', term: s2.term, prev_index: s2.lastIndex(), prev_term: s2.lastTerm(), entries: [entry(s2.lastIndex() + 1, s2.term)], commit: 0 });
+    const live = s2.takeLiveness({ term: s2.term, vote: s2.vote });
+    expect(live.map((m) => m.type)).toEqual(['heartbeat_resp']);
+    if (rd) s2.advance(rd);
+    expect(s2.ready().messages.map((m) => m.type)).toEqual(['append_resp']);
+  });
+});
