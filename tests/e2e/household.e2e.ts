@@ -241,6 +241,7 @@ test('a household joins by invite, deposits, contracts a named producer, settles
   await expect(cp.getByTestId('status-raft-role')).toBeVisible();
   await view(cp, 'grid-details');
   await go(cp, 'home');
+  await expect(cp.getByTestId('status-raft-role')).toBeHidden(); // the click's route has rendered
   // No Raft words or raw codes on the household's page.
   const text = await cp.locator('main').innerText();
   for (const jargon of ['raft', 'follower', 'candidate', 'term ', 'learner', 'Rejected input', 'no_funds', 'insufficient_funds']) expect(text, jargon).not.toContain(jargon);
