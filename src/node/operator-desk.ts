@@ -19,6 +19,8 @@ import { withName } from './names.js';
 
 const MAX_JOIN_REQUESTS = 50;
 const MAX_DEPOSIT_REQUESTS = 100;
+/** A schedule takes effect from an interval beginning at least this far ahead: time to commit it. */
+export const SCHEDULE_LEAD_MS = 3_000;
 
 export class OperatorDesk {
   readonly joinRequests = new Map<NodeId, JoinRequest>();
@@ -101,20 +103,23 @@ export class OperatorDesk {
   }
 
   /**
-   * Commits `draft` as the grid's price schedule from `effective_interval` (default: the next
-   * interval; a begun interval keeps its price). Kept as the node's draft too.
+   * Commits `draft` as the grid's price schedule from `effective_interval` (default: the first
+   * interval that begins at least SCHEDULE_LEAD_MS from now, so the block can commit before it
+   * starts; a begun interval keeps its price and the ledger refuses it). Kept as the node's
+   * draft too. The outcome names the interval used.
    */
-  async commitSchedule(draft: ScheduleDraft, effective_interval?: number): Promise<SubmitOutcome> {
+  async commitSchedule(draft: ScheduleDraft, effective_interval?: number): Promise<SubmitOutcome & { effective_interval?: number }> {
     const r = this.ctx.replica;
     if (!r || !this.ctx.isOperator()) return { ok: false, code: 'not_permitted', reason: 'only the operator sets prices' };
     const problem = checkDraft(draft);
     if (problem) return { ok: false, code: 'malformed', reason: problem };
-    const e = effective_interval ?? Math.floor(Date.now() / r.state.params.interval_ms) + 1;
+    const e = effective_interval ?? Math.floor((Date.now() + SCHEDULE_LEAD_MS) / r.state.params.interval_ms) + 1;
     const out = await this.outbox.submit(scheduleFields(draft, e));
     if (out.ok) {
       this.market.scheduleCommitted();
       this.market.setDraft(draft);
       await this.driver.saveSchedule(this.market.draft);
+      return { ...out, effective_interval: e };
     }
     return out;
   }

@@ -261,9 +261,10 @@ test('a household joins by invite, deposits, contracts a named producer, settles
   await refusedAtField(op, 'schedule-override', 'abc', 'schedule-override-save');
   await op.getByTestId('schedule-override').fill('0.25');
   await op.getByTestId('schedule-override-save').click();
-  await expect(op.getByTestId('schedule-result')).toContainText('Fixed price set to 0.25 GT/kWh');
-  // 60 s: once in a full fresh-clone run (load from the suite before it) 20 s was not enough; not diagnosed.
-  await waitFor('the fixed price is committed', async () => (await market(operator)).schedule.overrides[0]?.price === 25, 60_000);
+  // The page says so once the block holds it (it used to say "committed" at submit, and a 5 s
+  // interval could begin before the block: the ledger refused it, and the fixed price never came).
+  await expect(op.getByTestId('schedule-result')).toContainText(/Fixed price set to 0\.25 GT\/kWh until changed\. Committed/, { timeout: 30_000 });
+  await waitFor('the fixed price is in the operator\'s view', async () => (await market(operator)).schedule.overrides[0]?.price === 25, 10_000);
   await waitFor('every tab prices the next interval with it', async () => (await market(consumer)).price_next === 25 && (await market(consumer)).price_next_source === 'override', 20_000);
 
   // ---- a neighbour without an invite asks to join; the stale message goes once admitted --------
