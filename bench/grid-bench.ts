@@ -19,7 +19,7 @@ import { renderCharts } from './charts.js';
 import type { Browser } from '@playwright/test';
 import { latencies, leaderOf, percentile } from './load.js';
 import { PresignedLoad, type OfferResult } from './presigned.js';
-import { loadavg, pssPerTab } from './proc.js';
+import { browserProcess, coresUsed, cpuByKind, loadavg, pssPerTab } from './proc.js';
 
 const argv = process.argv;
 const arg = (name: string) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
@@ -106,6 +106,13 @@ async function measureSync(browser: Browser, base: string, blocks: number): Prom
   }
 }
 
+/** The process kinds seen in any step, busiest first, `total` last. */
+function cpuKinds(rows: StepRow[]): string[] {
+  const sum = new Map<string, number>();
+  for (const r of rows) for (const [k, v] of Object.entries(r.cpu_cores)) if (k !== 'total') sum.set(k, (sum.get(k) ?? 0) + v);
+  return [...[...sum].sort((a, b) => b[1] - a[1]).map(([k]) => k), 'total'];
+}
+
 /** Submits small transfers from `probe` until one commits; when it did, or null after 30 s. */
 async function commitAfter(probe: Tab, to: Tab, since: number): Promise<number | null> {
   while (Date.now() - since < 30_000) {
@@ -124,6 +131,7 @@ async function commitAfter(probe: Tab, to: Tab, since: number): Promise<number |
 const dist = buildIfStale('test');
 const server = await startGridServer({ port, host: '127.0.0.1', handler: staticHandler(dist), config: { loopback_only: true } });
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+const browserPid = browserProcess();
 let tabs: Tab[] = [];
 const started = Date.now();
 const base = `http://127.0.0.1:${port}/`;
@@ -153,6 +161,12 @@ interface StepRow {
   /** The leader's IndexedDB strict writes during the step: count and mean wall ms. */
   leader_writes: number;
   leader_write_ms: number | null;
+  /**
+   * Cores busy from the offer to every tab's apply, by process kind (bench/proc.ts cpuByKind):
+   * renderer (pages + node workers), browser, storage (IndexedDB), network, gpu, bench_node
+   * (this load generator and the signaling server), total — of the machine's `cores`.
+   */
+  cpu_cores: Record<string, number>;
 }
 
 /** What the tabs report that explains a step: the highest term, relays dropped, the leader's writes. */
@@ -170,6 +184,7 @@ async function step(load: PresignedLoad, rate: number, seconds: number): Promise
   const before = (await status(leader.page)).committed_txs;
   const probe0 = await stepProbe(leader.page);
   const la = loadavg();
+  const cpu0 = cpuByKind(browserPid);
   const t0 = Date.now();
   const o: OfferResult = await load.offer(rate, seconds);
   await waitFor('the load drains', async () => (await status(leader.page)).mempool === 0, 20_000).catch(() => {});
@@ -178,6 +193,7 @@ async function step(load: PresignedLoad, rate: number, seconds: number): Promise
   // Latency is measured to the last node's apply: let every node catch up first.
   const top = (await status(leader.page)).height;
   await waitFor('every node applies the load', async () => (await Promise.all(tabs.map(async (t) => (await status(t.page)).applied))).every((h) => h >= top), 20_000).catch(() => {});
+  const cpu_cores = coresUsed(cpu0, cpuByKind(browserPid), (Date.now() - t0) / 1000);
   const probe1 = await stepProbe(leader.page);
   if (probe1.term > probe0.term) {
     // Elections during the step: what each tab logged about them (driver.ts #noteRole).
@@ -204,6 +220,7 @@ async function step(load: PresignedLoad, rate: number, seconds: number): Promise
     relays_dropped: probe1.dropped - probe0.dropped,
     leader_writes: probe1.writes.count - probe0.writes.count,
     leader_write_ms: probe1.writes.count > probe0.writes.count ? Math.round((probe1.writes.ms - probe0.writes.ms) / (probe1.writes.count - probe0.writes.count)) : null,
+    cpu_cores,
   };
   return { row, lat };
 }
@@ -372,6 +389,12 @@ try {
     '| offered tx/s | submitted | submitted tx/s | accepted | committed tx/s | p50 ms | p99 ms | not on every node | new terms | relays dropped | leader writes (mean ms) | load avg |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...throughput.map((r) => `| ${r.offered} | ${r.submitted} | ${r.submitted_tps} | ${r.accepted}${Object.keys(r.refused).length ? ` (refused: ${Object.entries(r.refused).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''} | ${r.committed_tps} | ${r.p50_ms ?? '—'} | ${r.p99_ms ?? '—'} | ${r.lost} | ${r.new_terms} | ${r.relays_dropped} | ${r.leader_writes} (${r.leader_write_ms ?? '—'}) | ${r.loadavg[0] ?? '—'} |`),
+    '',
+    `Where the machine's ${cores} cores went in each step (from the offer to every tab's apply; /proc utime + stime by process kind): renderers hold the tabs' pages and node workers (crypto, core, WebRTC's sockets), storage is Chromium's IndexedDB service, bench_node this load generator and the signaling server.`,
+    '',
+    `| offered tx/s | ${cpuKinds(throughput).join(' | ')} |`,
+    `| ---: | ${cpuKinds(throughput).map(() => '---:').join(' | ')} |`,
+    ...throughput.map((r) => `| ${r.offered} | ${cpuKinds(throughput).map((k) => r.cpu_cores[k] ?? 0).join(' | ')} |`),
     '',
     `Commit latency at ${moderate} tx/s (submit → applied on every node, ${latency.n} txs): p50 ${latency.p50_ms} ms, p90 ${latency.p90_ms} ms, p99 ${latency.p99_ms} ms.`,
     '',

@@ -82,3 +82,50 @@ export function cpu_ticks(pid: number): number {
   }
 }
 
+
+/**
+ * CPU ticks (utime + stime) of the browser's processes by kind — `renderer` (the tabs' pages
+ * and node workers), `browser` (UI/IO threads, IPC), the storage service (IndexedDB), the
+ * network service (WebRTC's sockets run in the renderers; signaling's WebSocket here), `gpu`,
+ * other utilities — and of this Node process (the load generator and the signaling server).
+ */
+export function cpuByKind(browserPid: number): Record<string, number> {
+  const parent = new Map<number, number>();
+  const out: Record<string, number> = { browser: cpu_ticks(browserPid), bench_node: cpu_ticks(process.pid) };
+  const cmds: [number, string][] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      cmds.push([Number(d), readFileSync(`/proc/${d}/cmdline`, 'utf8')]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const under = (pid: number): boolean => {
+    for (let p = parent.get(pid) ?? 0, i = 0; p > 1 && i < 20; p = parent.get(p) ?? 0, i++) if (p === browserPid) return true;
+    return false;
+  };
+  for (const [pid, c] of cmds) {
+    if (pid === browserPid || !under(pid)) continue;
+    const type = /--type=([a-z-]+)/.exec(c)?.[1] ?? 'other';
+    const sub = /--utility-sub-type=([\w.]+)/.exec(c)?.[1] ?? '';
+    const kind = type === 'utility' ? (sub.includes('Storage') ? 'storage' : sub.includes('Network') ? 'network' : 'utility') : type === 'gpu-process' ? 'gpu' : type;
+    out[kind] = (out[kind] ?? 0) + cpu_ticks(pid);
+  }
+  return out;
+}
+
+/** Cores used per kind between two cpuByKind readings `elapsed_s` apart (and their total). */
+export function coresUsed(before: Record<string, number>, after: Record<string, number>, elapsed_s: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let total = 0;
+  for (const k of Object.keys(after)) {
+    const c = Math.max(0, (after[k]! - (before[k] ?? 0)) / TICKS_PER_S / elapsed_s);
+    out[k] = Math.round(c * 100) / 100;
+    total += c;
+  }
+  out['total'] = Math.round(total * 100) / 100;
+  return out;
+}
