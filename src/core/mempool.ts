@@ -28,6 +28,11 @@ export class Mempool {
     return this.#bytes;
   }
 
+  /** No room for another transaction of the largest size (checked before any signature). */
+  get full(): boolean {
+    return this.#pending.size >= this.limits.max_txs || this.#bytes >= this.limits.max_bytes;
+  }
+
   has(id: string): boolean {
     return this.#pending.has(id);
   }

@@ -102,7 +102,24 @@ export interface ReplicaOptions {
   restored?: { hard: HardState; log: Entry[]; certs?: Certificate[]; snapshot?: { height: number; state: LedgerState } };
 }
 
-export type SubmitResult = { ok: true; id: string } | { ok: false; code: TxErrorCode | 'mempool_full' | 'duplicate'; reason: string };
+/** Why a submission was refused before it entered the mempool (besides the ledger's own codes). */
+export type SubmitRefusal = TxErrorCode | 'mempool_full' | 'duplicate' | 'busy';
+export type SubmitResult = { ok: true; id: string } | { ok: false; code: SubmitRefusal; reason: string };
+
+/**
+ * Admission control (docs/ARCHITECTURE.md): while the grid is saturated — the last
+ * `full_blocks` committed blocks were full and the newest is at most `hold_ms` old by this
+ * node's clock — a node refuses new transactions from its own clients with `busy`, so the
+ * backlog, and with it latency and memory, stays bounded instead of growing with the overload.
+ * Every node reads the same blocks, so every entry point agrees; relays and a node's own
+ * duties (meter readings, prices, the autopilot) are never refused this way.
+ */
+export const ADMISSION = {
+  full_blocks: 2,
+  hold_ms: 2_000,
+  /** A block is full at block_max_txs transactions or this share of block_max_bytes. */
+  full_bytes_share: 0.9,
+} as const;
 
 /** What receive() tells the driver about the peer that sent an envelope. */
 export interface ReceiveResult {
@@ -183,7 +200,10 @@ export class Replica {
   /** Consensus traffic and blocks refused at the trust boundary, by reason. */
   readonly refused: Partial<Record<ReplicaRefusal, number>> = {};
   /** Transactions refused on entry (from a client or a peer), by reason code. */
-  readonly txs_rejected_by: Partial<Record<TxErrorCode | 'duplicate' | 'mempool_full', number>> = {};
+  readonly txs_rejected_by: Partial<Record<SubmitRefusal, number>> = {};
+  /** Full blocks applied in a row, and the newest one's header time (admission control). */
+  #fullStreak = 0;
+  #lastFull_ms = 0;
   readonly #verifier: Verifier;
   readonly #txsByBlock = new Map<string, DecodedTx[]>();
   #outbox: Envelope[] = [];
@@ -352,7 +372,9 @@ export class Replica {
    * (shape, membership, sequence, invite fields, duplicates) so that strangers' and replayed
    * transactions cost no signature check; a bad signature is reported as `bad_signature`.
    */
-  submit(bytes: Uint8Array, now_ms: number): SubmitResult {
+  submit(bytes: Uint8Array, now_ms: number, opts: { entry?: boolean } = {}): SubmitResult {
+    // A client's new transaction while the grid is saturated: refused before any work.
+    if (opts.entry && this.busy(now_ms)) return this.#refuse('busy', 'the grid is at capacity: try again in a few seconds');
     let tx: DecodedTx;
     try {
       tx = decodeTxUnverified(bytes, this.chain_id);
@@ -364,6 +386,7 @@ export class Replica {
     if (early) return this.#refuse(early.code, early.message);
     if (this.receipts.has(tx.id)) return this.#refuse('duplicate', 'already committed');
     if (this.mempool.has(tx.id)) return { ok: true, id: tx.id };
+    if (this.mempool.full) return this.#refuse('mempool_full', 'the mempool is full; try again');
     try {
       checkTxSignature(tx, this.#verifier);
     } catch (err) {
@@ -390,7 +413,7 @@ export class Replica {
     return { ok: true, id: tx.id };
   }
 
-  #refuse(code: TxErrorCode | 'duplicate' | 'mempool_full', reason: string): SubmitResult {
+  #refuse(code: SubmitRefusal, reason: string): SubmitResult {
     this.counters.txs_rejected++;
     this.txs_rejected_by[code] = (this.txs_rejected_by[code] ?? 0) + 1;
     return { ok: false, code, reason };
@@ -999,6 +1022,7 @@ export class Replica {
       this.#preApplied.delete(entry.hash);
       this.state = result.state;
       this.#recordReceipts(entry.index, result.receipts);
+      this.#noteFullness(entry.block!);
       // Checked when the block was validated or applied just now: decoding again is enough.
       const txs = checked ?? entry.block!.txs.map((b) => decodeTxUnverified(b, this.chain_id));
       this.#txsByBlock.delete(entry.hash);
@@ -1049,6 +1073,23 @@ export class Replica {
     }
     this.#answerCertRequest();
     return applied;
+  }
+
+  /** Admission control: whether this node refuses its clients' new transactions now (ADMISSION). */
+  busy(now_ms: number): boolean {
+    return this.#fullStreak >= ADMISSION.full_blocks && now_ms - this.#lastFull_ms <= ADMISSION.hold_ms;
+  }
+
+  #noteFullness(block: Block): void {
+    const p = this.state.params;
+    let bytes = 0;
+    for (const t of block.txs) bytes += t.length;
+    if (block.txs.length >= p.block_max_txs || bytes >= ADMISSION.full_bytes_share * p.block_max_bytes) {
+      this.#fullStreak++;
+      this.#lastFull_ms = block.header.time_ms;
+    } else {
+      this.#fullStreak = 0;
+    }
   }
 
   #recordReceipts(height: number, receipts: Receipt[]): void {

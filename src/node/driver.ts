@@ -89,6 +89,8 @@ export class Driver {
       // Transactions relayed by one peer: within its budget, or dropped and counted.
       if (env.kind === 'txs' && !this.#relayBudget(s).take(Date.now(), env.txs.length)) return ctx.count('txs_rate_limited');
       if (env.kind === 'txs' && this.#queuedTxs + env.txs.length > NODE_TIMING.relay_txs_queued_max) return ctx.count('txs_shed');
+      // A full mempool would refuse them after their signatures: drop them before.
+      if (env.kind === 'txs' && ctx.replica.mempool.full) return ctx.count('txs_mempool_full');
       const n = env.kind === 'txs' ? env.txs.length : 0;
       this.#queuedTxs += n;
       this.enqueue(this.pre.sigsOfEnvelope(env), () => {

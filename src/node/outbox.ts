@@ -50,8 +50,13 @@ export class Outbox {
     return preflight(r.state, this.body(fields), { at_ms: Date.now(), pending: r.pendingOf(this.ctx.id).map((t) => t.body) });
   }
 
-  /** Signs and submits a transaction of this node (the seq is filled in). */
-  async submit(fields: SubmitFields): Promise<SubmitOutcome> {
+  /**
+   * Signs and submits a transaction of this node (the seq is filled in). `entry`: the
+   * household's own action from the page, refused with `busy` while the grid is saturated
+   * (Replica.busy); the node's duties (meter readings, prices, the autopilot) are not.
+   */
+  async submit(fields: SubmitFields, opts: { entry?: boolean } = {}): Promise<SubmitOutcome> {
+    if (opts.entry && this.ctx.replica?.busy(Date.now())) return { ok: false, code: 'busy', reason: 'the grid is at capacity: try again in a few seconds' };
     if (!this.ctx.replica) return { ok: false, code: 'no_grid', reason: 'this tab has not joined a grid yet' };
     let tx;
     try {

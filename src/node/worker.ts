@@ -73,7 +73,7 @@ const api = {
   proveExtends: (old_height: number) => need().exports.proveExtends(old_height),
   // This node's transactions (outbox.ts) and requests (member-desk.ts).
   preflight: (fields: SubmitFields) => need().outbox.preflight(fields),
-  submit: (fields: SubmitFields) => need().outbox.submit(fields),
+  submit: (fields: SubmitFields) => need().outbox.submit(fields, { entry: true }),
   submitBytes: (bytes: Uint8Array) => need().outbox.submitBytes(bytes),
   txStatus: (id: string) => need().outbox.status(id),
   checkInvite: (token: string) => need().memberDesk.checkInvite(token),

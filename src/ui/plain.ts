@@ -18,6 +18,7 @@ export function outcomeText(o: string): string {
 
 const CODES: Record<string, string> = {
   insufficient_funds: 'the balance was not enough',
+  busy: 'the grid is at capacity right now; try again in a few seconds',
   no_offer: 'the producer’s offer did not cover the period',
   contract_exists: 'another contract was still running',
   invalid_period: 'the period was not valid',

@@ -10,6 +10,7 @@ import { CachingVerifier, signTxSync, type DecodedTx, type Role, type TxBody } f
 import { toHex, fromHex } from '../../src/core/bytes.js';
 import { frontierAppend, genesisFrontier, nextHistory } from '../../src/core/history.js';
 import type { Entry, HardState } from '../../src/core/raft/types.js';
+import type { MempoolLimits } from '../../src/core/mempool.js';
 
 export const EPOCH_MS = 1_800_000_000_000;
 export const TEN_YEARS_MS = 10 * 365 * 24 * 3600 * 1000;
@@ -35,6 +36,8 @@ export interface NetOptions {
   cert_every_ticks?: number;
   /** Leaders sign and submit their autopilot's promotions and demotions (as the drivers do). */
   autopilot?: boolean;
+  /** Mempool bounds of every replica (the Replica's default otherwise). */
+  mempool?: MempoolLimits;
 }
 
 export class ReplicaNet {
@@ -62,6 +65,7 @@ export class ReplicaNet {
   #tuning: Partial<RaftTuning>;
   #certEvery: number;
   #autopilot: boolean;
+  #mempool: MempoolLimits | undefined;
   /** The autopilot's changes the leaders submitted, in order. */
   readonly autopilotLog: { leader: string; kind: 'promote' | 'demote'; member: string; at_ms: number }[] = [];
 
@@ -75,6 +79,7 @@ export class ReplicaNet {
 
   static async create(n: number, opts: NetOptions = {}): Promise<ReplicaNet> {
     const net = new ReplicaNet(n, opts.tuning ?? {}, opts.cert_every_ticks ?? 5, opts.autopilot ?? false);
+    net.#mempool = opts.mempool;
     const roles = opts.roles ?? ['consumer'];
     net.genesis = await createGenesis(net.signers[0]!, {
       name: 'attack grid',
@@ -116,6 +121,7 @@ export class ReplicaNet {
         restored: { hard: { ...disk.hard }, log: [...disk.log], certs: [...disk.certs] },
         cert_every_ticks: this.#certEvery,
         tuning: this.#tuning,
+        ...(this.#mempool ? { mempool: this.#mempool } : {}),
       }),
     );
     this.down.delete(id);

@@ -10,13 +10,14 @@ import { DOOR_LIMITS } from '../../../src/node/door.js';
 import { DEFAULT_SIGNALING_LIMITS } from '../../../signaling/server.js';
 import { READ_LIMITS } from '../../../src/ui/read-only.js';
 import { DSMR_LIMITS } from '../../../src/meter/dsmr.js';
+import { ADMISSION } from '../../../src/core/replica.js';
 
 const doc = readFileSync(new URL('../../../docs/ARCHITECTURE.md', import.meta.url), 'utf8');
 const section = doc.slice(doc.indexOf('\n## Limits'));
 
 describe('the Limits table of ARCHITECTURE.md', () => {
   it('exists', () => expect(section.length).toBeGreaterThan(100));
-  const groups: Record<string, object> = { LIMITS, WIRE_LIMITS, PEER_LIMITS, SYNC_LIMITS, DOOR_LIMITS, DEFAULT_SIGNALING_LIMITS, READ_LIMITS, DSMR_LIMITS };
+  const groups: Record<string, object> = { LIMITS, WIRE_LIMITS, PEER_LIMITS, SYNC_LIMITS, DOOR_LIMITS, DEFAULT_SIGNALING_LIMITS, READ_LIMITS, DSMR_LIMITS, ADMISSION };
   for (const [name, limits] of Object.entries(groups)) {
     it(`lists every key of ${name}`, () => {
       const row = section.split('\n').find((l) => l.startsWith(`| \`${name}\``)) ?? '';

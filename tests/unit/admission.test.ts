@@ -1,0 +1,81 @@
+// Admission control (issue 17, Replica.busy): while the grid is saturated — the last blocks
+// committed were full — every node refuses its clients' new transactions with `busy`, before
+// any work; relays and the node's own duties still enter; the refusal lifts by itself. And a
+// full mempool refuses before checking a signature (cheap checks first).
+import { describe, expect, it } from 'vitest';
+import { ADMISSION } from '../../src/core/replica.js';
+import { encodeSignedTx } from '../../src/core/tx.js';
+import { ReplicaNet } from '../helpers/replica-net.js';
+
+const FULL = 4; // block_max_txs of these grids: four transactions make a full block
+
+async function grid(opts: Parameters<typeof ReplicaNet.create>[1] = {}): Promise<ReplicaNet> {
+  const net = await ReplicaNet.create(3, { params: { block_max_txs: FULL }, ...opts });
+  net.elect(0);
+  net.submit(0, { kind: 'mint', to: net.ids[1], amount: 1_000_000, ref: 'deposit' });
+  return net;
+}
+
+/** `blocks` blocks of `per_block` transfers from n1, each committed on every node. */
+function commitBlocks(net: ReplicaNet, blocks: number, per_block: number): void {
+  const leader = net.replica(0);
+  for (let b = 0; b < blocks; b++) {
+    const seq0 = net.replica(1).nextSeq(net.ids[1]!);
+    for (let i = 0; i < per_block; i++) {
+      const tx = net.tx(1, { kind: 'transfer', to: net.ids[2], amount: 1, memo: '' }, seq0 + i);
+      expect(leader.submit(tx.bytes, net.clock(net.ids[0]!)).ok).toBe(true);
+    }
+    net.settle();
+  }
+}
+
+describe('admission control', () => {
+  it('two full blocks in a row make every node refuse new client transactions with busy, and only those', async () => {
+    const net = await grid();
+    commitBlocks(net, 1, FULL);
+    for (const id of net.ids) expect(net.replica(id).busy(net.clock(id))).toBe(false); // one full block is a burst
+    commitBlocks(net, 1, FULL);
+    for (const id of net.ids) expect(net.replica(id).busy(net.clock(id))).toBe(true);
+    const r2 = net.replica(2);
+    const client = net.tx(2, { kind: 'transfer', to: net.ids[1], amount: 1, memo: '' });
+    const refused = r2.submit(client.bytes, net.clock(net.ids[2]!), { entry: true });
+    expect(refused).toMatchObject({ ok: false, code: 'busy' });
+    expect(r2.txs_rejected_by.busy).toBe(1);
+    expect(r2.mempool.has(client.id)).toBe(false);
+    // The same transaction as a relay, or as the node's own duty: it enters and commits.
+    expect(r2.submit(client.bytes, net.clock(net.ids[2]!)).ok).toBe(true);
+    net.settle();
+    expect(r2.receipts.get(client.id)?.receipt.ok).toBe(true);
+  });
+
+  it('lifts once a block that is not full commits, or once no full block came for hold_ms', async () => {
+    const net = await grid();
+    commitBlocks(net, 2, FULL);
+    expect(net.replica(1).busy(net.clock(net.ids[1]!))).toBe(true);
+    commitBlocks(net, 1, 1);
+    expect(net.replica(1).busy(net.clock(net.ids[1]!))).toBe(false);
+    commitBlocks(net, 3, FULL);
+    const now = net.clock(net.ids[1]!);
+    expect(net.replica(1).busy(now)).toBe(true);
+    expect(net.replica(1).busy(now + ADMISSION.hold_ms + 1)).toBe(false);
+  });
+
+  it('a full mempool refuses before the signature is checked', async () => {
+    const net = await grid({ mempool: { max_txs: 2, max_bytes: 1 << 20 } });
+    const leader = net.replica(0);
+    const seq0 = net.replica(1).nextSeq(net.ids[1]!);
+    for (let i = 0; i < 2; i++) expect(leader.submit(net.tx(1, { kind: 'transfer', to: net.ids[2], amount: 1, memo: '' }, seq0 + i).bytes, net.clock(net.ids[0]!)).ok).toBe(true);
+    expect(leader.mempool.full).toBe(true);
+    // A forged signature on a well-formed transaction: refused for the full pool, not verified.
+    const forged = net.tx(1, { kind: 'transfer', to: net.ids[2], amount: 1, memo: '' }, seq0 + 2);
+    const sig = Uint8Array.from(forged.sig);
+    sig[5]! ^= 1;
+    const bytes = encodeSignedTx({ body: forged.body, pub: forged.pub, sig });
+    expect(leader.submit(bytes, net.clock(net.ids[0]!))).toMatchObject({ ok: false, code: 'mempool_full' });
+    expect(leader.txs_rejected_by.bad_signature ?? 0).toBe(0);
+    // With room again, the same bytes are verified, and refused for what they are.
+    net.settle();
+    expect(leader.mempool.full).toBe(false);
+    expect(leader.submit(bytes, net.clock(net.ids[0]!))).toMatchObject({ ok: false, code: 'bad_signature' });
+  });
+});
