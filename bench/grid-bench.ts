@@ -163,7 +163,7 @@ interface StepRow {
   leader_write_ms: number | null;
   /**
    * Cores busy from the offer to every tab's apply, by process kind (bench/proc.ts cpuByKind):
-   * renderer (pages + node workers), browser, storage (IndexedDB), network, gpu, bench_node
+   * renderer:page / :worker (the node) / :webrtc / :pool / :other, browser, storage, network, gpu, bench_node
    * (this load generator and the signaling server), total — of the machine's `cores`.
    */
   cpu_cores: Record<string, number>;
@@ -390,7 +390,7 @@ try {
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...throughput.map((r) => `| ${r.offered} | ${r.submitted} | ${r.submitted_tps} | ${r.accepted}${Object.keys(r.refused).length ? ` (refused: ${Object.entries(r.refused).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''} | ${r.committed_tps} | ${r.p50_ms ?? '—'} | ${r.p99_ms ?? '—'} | ${r.lost} | ${r.new_terms} | ${r.relays_dropped} | ${r.leader_writes} (${r.leader_write_ms ?? '—'}) | ${r.loadavg[0] ?? '—'} |`),
     '',
-    `Where the machine's ${cores} cores went in each step (from the offer to every tab's apply; /proc utime + stime by process kind): renderers hold the tabs' pages and node workers (crypto, core, WebRTC's sockets), storage is Chromium's IndexedDB service, bench_node this load generator and the signaling server.`,
+    `Where the machine's ${cores} cores went in each step (from the offer to every tab's apply; /proc utime + stime by process kind): renderer:page is the tabs' main threads (the page and its UI), renderer:worker their node workers, renderer:webrtc WebRTC's threads, renderer:pool Chromium's thread pool in the renderers; storage is Chromium's IndexedDB service, bench_node this load generator and the signaling server.`,
     '',
     `| offered tx/s | ${cpuKinds(throughput).join(' | ')} |`,
     `| ---: | ${cpuKinds(throughput).map(() => '---:').join(' | ')} |`,

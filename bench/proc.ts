@@ -84,8 +84,8 @@ export function cpu_ticks(pid: number): number {
 
 
 /**
- * CPU ticks (utime + stime) of the browser's processes by kind — `renderer` (the tabs' pages
- * and node workers), `browser` (UI/IO threads, IPC), the storage service (IndexedDB), the
+ * CPU ticks (utime + stime) of the browser's processes by kind — the renderers by thread
+ * (`renderer:page`, `renderer:worker` = the node, `renderer:webrtc`, …), `browser` (UI/IO threads, IPC), the storage service (IndexedDB), the
  * network service (WebRTC's sockets run in the renderers; signaling's WebSocket here), `gpu`,
  * other utilities — and of this Node process (the load generator and the signaling server).
  */
@@ -111,8 +111,40 @@ export function cpuByKind(browserPid: number): Record<string, number> {
     if (pid === browserPid || !under(pid)) continue;
     const type = /--type=([a-z-]+)/.exec(c)?.[1] ?? 'other';
     const sub = /--utility-sub-type=([\w.]+)/.exec(c)?.[1] ?? '';
+    if (type === 'renderer') {
+      for (const [k, t] of Object.entries(rendererThreads(pid))) out[k] = (out[k] ?? 0) + t;
+      continue;
+    }
     const kind = type === 'utility' ? (sub.includes('Storage') ? 'storage' : sub.includes('Network') ? 'network' : 'utility') : type === 'gpu-process' ? 'gpu' : type;
     out[kind] = (out[kind] ?? 0) + cpu_ticks(pid);
+  }
+  return out;
+}
+
+/**
+ * A renderer's CPU ticks by thread: `page` (its main thread: the page, its UI, comlink's end),
+ * `worker` (dedicated workers: the node), `webrtc` (WebRTC's network and worker threads),
+ * `pool` (Chromium's thread pool) and `other` (compositor, IO, …). Thread names from /proc.
+ */
+function rendererThreads(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(f[11]) + Number(f[12]);
+      const k = tid === String(pid) ? 'renderer:page' : name.startsWith('DedicatedWorker') ? 'renderer:worker' : name.startsWith('WebRTC') ? 'renderer:webrtc' : name.startsWith('ThreadPool') ? 'renderer:pool' : 'renderer:other';
+      out[k] = (out[k] ?? 0) + ticks;
+    } catch {
+      // gone meanwhile
+    }
   }
   return out;
 }
