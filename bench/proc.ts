@@ -42,25 +42,31 @@ export function browserProcess(): number {
   throw new Error('cannot find the Chromium process this benchmark launched');
 }
 
-/** Renderer processes under the browser (one per tab here: every tab has its own context). */
-export function renderers(browserPid: number): number[] {
+/** Every process's parent and command line, and whether a pid descends from `browserPid`. */
+function processTree(browserPid: number): { cmds: [number, string][]; under: (pid: number) => boolean } {
   const parent = new Map<number, number>();
-  const cmd = new Map<number, string>();
+  const cmds: [number, string][] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
       parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-      cmd.set(Number(d), readFileSync(`/proc/${d}/cmdline`, 'utf8'));
+      cmds.push([Number(d), readFileSync(`/proc/${d}/cmdline`, 'utf8')]);
     } catch {
       // gone meanwhile
     }
   }
   const under = (pid: number): boolean => {
-    for (let p = pid, i = 0; p > 1 && i < 20; p = parent.get(p) ?? 0, i++) if (p === browserPid) return true;
+    for (let p = parent.get(pid) ?? 0, i = 0; p > 1 && i < 20; p = parent.get(p) ?? 0, i++) if (p === browserPid) return true;
     return false;
   };
-  return [...cmd].filter(([pid, c]) => c.includes('--type=renderer') && under(pid)).map(([pid]) => pid);
+  return { cmds, under };
+}
+
+/** Renderer processes under the browser (one per tab here: every tab has its own context). */
+export function renderers(browserPid: number): number[] {
+  const { cmds, under } = processTree(browserPid);
+  return cmds.filter(([pid, c]) => c.includes('--type=renderer') && under(pid)).map(([pid]) => pid);
 }
 
 export function pss_kb(pid: number): number {
@@ -90,23 +96,8 @@ export function cpu_ticks(pid: number): number {
  * other utilities — and of this Node process (the load generator and the signaling server).
  */
 export function cpuByKind(browserPid: number): Record<string, number> {
-  const parent = new Map<number, number>();
   const out: Record<string, number> = { browser: cpu_ticks(browserPid), bench_node: cpu_ticks(process.pid) };
-  const cmds: [number, string][] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-      cmds.push([Number(d), readFileSync(`/proc/${d}/cmdline`, 'utf8')]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const under = (pid: number): boolean => {
-    for (let p = parent.get(pid) ?? 0, i = 0; p > 1 && i < 20; p = parent.get(p) ?? 0, i++) if (p === browserPid) return true;
-    return false;
-  };
+  const { cmds, under } = processTree(browserPid);
   for (const [pid, c] of cmds) {
     if (pid === browserPid || !under(pid)) continue;
     const type = /--type=([a-z-]+)/.exec(c)?.[1] ?? 'other';

@@ -121,6 +121,9 @@ export const ADMISSION = {
   full_bytes_share: 0.9,
 } as const;
 
+/** The refusal a client's new transaction gets while the grid is saturated (Replica.busy). */
+export const BUSY: { ok: false; code: 'busy'; reason: string } = { ok: false, code: 'busy', reason: 'the grid is at capacity: try again in a few seconds' };
+
 /** What receive() tells the driver about the peer that sent an envelope. */
 export interface ReceiveResult {
   /**
@@ -374,7 +377,7 @@ export class Replica {
    */
   submit(bytes: Uint8Array, now_ms: number, opts: { entry?: boolean } = {}): SubmitResult {
     // A client's new transaction while the grid is saturated: refused before any work.
-    if (opts.entry && this.busy(now_ms)) return this.#refuse('busy', 'the grid is at capacity: try again in a few seconds');
+    if (opts.entry && this.busy(now_ms)) return this.#refuse(BUSY.code, BUSY.reason);
     let tx: DecodedTx;
     try {
       tx = decodeTxUnverified(bytes, this.chain_id);

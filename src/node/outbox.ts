@@ -4,6 +4,7 @@
 import { signTx, TxError, type TxBody } from '../core/tx.js';
 import { preflight, type Verdict } from '../core/preflight.js';
 import type { NodeContext } from './context.js';
+import { BUSY } from '../core/replica.js';
 import { fromHex } from '../core/bytes.js';
 import type { PeerHub } from './peer-hub.js';
 import type { Driver } from './driver.js';
@@ -56,7 +57,8 @@ export class Outbox {
    * (Replica.busy); the node's duties (meter readings, prices, the autopilot) are not.
    */
   async submit(fields: SubmitFields, opts: { entry?: boolean } = {}): Promise<SubmitOutcome> {
-    if (opts.entry && this.ctx.replica?.busy(Date.now())) return { ok: false, code: 'busy', reason: 'the grid is at capacity: try again in a few seconds' };
+    // Refused before signing; Replica.submit would refuse the same (ADMISSION).
+    if (opts.entry && this.ctx.replica?.busy(Date.now())) return { ...BUSY };
     if (!this.ctx.replica) return { ok: false, code: 'no_grid', reason: 'this tab has not joined a grid yet' };
     let tx;
     try {

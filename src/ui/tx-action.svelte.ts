@@ -4,6 +4,7 @@
 import type { Remote } from 'comlink';
 import type { NodeApi } from '../node/worker.js';
 import type { SubmitFields } from '../node/types.js';
+import type { TxStatus } from '../node/outbox.js';
 import { failureText } from './plain.js';
 
 export type Phase = 'idle' | 'checking' | 'refused' | 'pending' | 'done' | 'failed';
@@ -59,23 +60,34 @@ export class TxAction {
     this.phase = 'pending';
     this.message = `Sent; waiting for the grid to confirm it…${warn}`;
     const started = Date.now();
-    for (;;) {
-      await new Promise((res) => setTimeout(res, 300));
+    const s = await receiptOf(api, r.id, () => {
       if (run !== this.#run) return false;
-      const s = await api.txStatus(r.id);
-      if (s.state === 'committed') {
-        this.phase = s.ok ? 'done' : 'failed';
-        this.message = s.ok ? `${done} (confirmed in block ${s.height}).${warn}` : `Failed: ${failureText(s.code)}. Nothing moved.`;
-        if (s.ok) {
-          onDone?.();
-          // "Done" is news for a while, then stale: it goes unless another action replaced it.
-          setTimeout(() => run === this.#run && this.clear(), DONE_SHOWN_MS);
-        }
-        return s.ok;
-      }
-      if (Date.now() - started > WAIT_MS) {
-        this.message = 'Still waiting: the grid may be offline. It stays queued and is sent again.';
-      }
+      if (Date.now() - started > WAIT_MS) this.message = 'Still waiting: the grid may be offline. It stays queued and is sent again.';
+      return true;
+    });
+    if (!s) return false;
+    this.phase = s.ok ? 'done' : 'failed';
+    this.message = s.ok ? `${done} (confirmed in block ${s.height}).${warn}` : `Failed: ${failureText(s.code)}. Nothing moved.`;
+    if (s.ok) {
+      onDone?.();
+      // "Done" is news for a while, then stale: it goes unless another action replaced it.
+      setTimeout(() => run === this.#run && this.clear(), DONE_SHOWN_MS);
     }
+    return s.ok;
+  }
+}
+
+type Committed = Extract<TxStatus, { state: 'committed' }>;
+
+/**
+ * Waits until transaction `id` is in a block and returns its receipt, polling the node every
+ * 300 ms; `go` runs before each poll, and returning false ends the wait (null).
+ */
+export async function receiptOf(api: Remote<NodeApi>, id: string, go: () => boolean = () => true): Promise<Committed | null> {
+  for (;;) {
+    await new Promise((res) => setTimeout(res, 300));
+    if (!go()) return null;
+    const s = await api.txStatus(id);
+    if (s.state === 'committed') return s;
   }
 }
