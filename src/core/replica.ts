@@ -807,7 +807,7 @@ export class Replica {
     const base = this.#syncBase();
     if (first.index !== base.index + 1) return `batch starts at ${first.index}, expected ${base.index + 1}`;
     if (last.index !== cert.height || last.hash !== cert.hash) return 'the certificate is not for the last block';
-    if (this.raft.role !== 'follower') return 'not a follower';
+    if (this.raft.role === 'leader') return 'a leader takes no synced blocks';
     // Check blocks against their parents (signatures, hashes, Merkle roots) and run them on a
     // scratch state to learn the voters the certificate must satisfy.
     let prev = this.raft.log[first.index - 1]!;

@@ -229,7 +229,8 @@ export class SyncRoom {
 
   #request(s: PeerSession, from = (this.ctx.replica?.syncedThrough() ?? 0) + 1): void {
     const r = this.ctx.replica;
-    if (!r || this.#want || r.raft.role !== 'follower' || !this.#usable(s, Date.now())) return;
+    // Not as leader; as a (pre-)candidate yes: a voter demoted while away learns it only so.
+    if (!r || this.#want || r.raft.role === 'leader' || !this.#usable(s, Date.now())) return;
     this.#want = { peer: s.id, from, sent_ms: Date.now() };
     if (this.stats.started_ms === 0) this.stats.started_ms = this.#want.sent_ms;
     s.send({ t: 'sync_req', from, max: NODE_TIMING.sync_batch });

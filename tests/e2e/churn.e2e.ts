@@ -110,11 +110,24 @@ test('the six reopen in their own contexts as the same nodes, catch up, and seve
     await waitFor('the reopened tab runs its node', async () => (await status(page).catch(() => null))?.id === t.id, 30_000);
     log(`tab ${tabs.indexOf(t)} reopened as ${t.id.slice(0, 8)}`);
   }
+  // Every 10 s the log shows each tab's view (height/voters/voter?/leader), so a timeout says where it stuck.
+  let shown = 0;
   await waitFor('every tab caught up, seven voters everywhere', async () => {
     const s = await Promise.all(tabs.map((t) => status(t.page)));
     const top = Math.max(...s.map((x) => x.height));
+    if (Date.now() - shown > 10_000) {
+      shown = Date.now();
+      log(s.map((x, i) => `${i}:h${x.height}/v${x.voters}${x.voter ? '*' : ''}/L${(x.leader ?? '-').slice(0, 4)}/p${x.peers.length}/m${x.members}`).join(' '));
+    }
     return s.every((x) => x.voters === MAX_VOTERS && x.members === 10 && x.height >= top - 2);
-  }, 90_000, 250);
+  }, 90_000, 250).catch(async (e: unknown) => {
+    // Say what each tab saw (its last events and its links), so a failure in CI can be read.
+    for (const [i, t] of tabs.entries()) {
+      const x = await status(t.page).catch(() => null);
+      if (x) log(`tab ${i} ${x.id.slice(0, 8)} ${x.raft_role} h${x.height} v${x.voters} voter=${x.voter} leader=${(x.leader ?? '-').slice(0, 8)} peers=${x.peers.map((p) => p.id.slice(0, 4)).join(',')} sync=${JSON.stringify(x.sync)}\n    ${x.events.slice(-8).join('\n    ')}`);
+    }
+    throw e;
+  });
   log(`seven vote again ${((Date.now() - t0) / 1000).toFixed(1)} s after the first reopened`);
   const s = await Promise.all(tabs.map((t) => status(t.page)));
   expect(s.map((x) => x.id)).toEqual(tabs.map((t) => t.id)); // the same nodes

@@ -150,6 +150,10 @@ export class Raft {
       // A removed leader steps down: it must never count itself toward a quorum again.
       if (!this.#voters.has(this.id)) this.#becomeFollower(this.term, null);
       else this.#maybeCommit();
+    } else if ((this.role === 'precandidate' || this.role === 'candidate') && !this.#voters.has(this.id)) {
+      // A node that learns it no longer votes (a voter demoted while away, catching up) stops
+      // campaigning: it follows, and a leader's heartbeat names the leader again.
+      this.#becomeFollower(this.term, null);
     }
   }
 
@@ -229,11 +233,15 @@ export class Raft {
    * valid commit certificate (checked by the caller). A certified block is committed, so it
    * is in every future leader's log (§5.4) and may be appended and committed here without
    * a leader, like a snapshot. Entries are checked against their parents with `validate`.
-   * Returns a reason when refused. Never on a leader or candidate: their logs hold every
-   * committed entry already.
+   * Returns a reason when refused. Never on a leader (its log holds every committed entry).
+   * A (pre-)candidate takes them: a voter demoted while away campaigns on its old chain, the
+   * voters it reaches drop its requests, and certified blocks are its only way to learn it no
+   * longer votes. Committed entries never break a campaign's safety (§5.4: every winner
+   * holds them anyway); a block of a later term shows that term had a leader, so the
+   * campaign, behind, ends as with an append of that term.
    */
   appendCertified(entries: Entry[], certified: number, validated = false): string | null {
-    if (this.role !== 'follower') return `not a follower (${this.role})`;
+    if (this.role === 'leader') return 'a leader takes no synced blocks';
     const first = entries[0];
     const last = entries[entries.length - 1];
     if (!first || !last || last.index !== certified) return 'the batch does not end at the certified block';
@@ -262,6 +270,7 @@ export class Raft {
       prev = e;
     }
     this.commit = Math.max(this.commit, certified);
+    if (this.role !== 'follower' && prev.term > this.term) this.#becomeFollower(prev.term, null);
     return null;
   }
 
