@@ -131,6 +131,12 @@ test('4. a follower reloads: same identity, same chain from IndexedDB, catches u
   expect(after.events.join('\n')).toMatch(/resumed from IndexedDB at height \d+/);
   const resumedAt = Number(/resumed from IndexedDB at height (\d+)/.exec(after.events.join('\n'))![1]);
   expect(resumedAt).toBeGreaterThan(0);
+  // Every block it resumed with shows its receipts: those before its snapshot from IndexedDB
+  // (one record per write), the rest from replaying the blocks past the snapshot.
+  for (let h = 1; h <= resumedAt; h++) {
+    const v = await call<{ txs: { id: string; receipt: unknown }[] } | null>(f.page, 'block', h);
+    expect(v?.txs.filter((t) => t.receipt === null).map((t) => t.id), `block ${h}: transactions without a receipt`).toEqual([]);
+  }
   const sender = tabs.find((t, i) => i !== fi && i !== 0)!;
   await transferCommittedEverywhere(sender, tabs[0]!, tabs, 3);
   await waitFor('the reloaded tab catches up', () => allEqualHeights(tabs));
