@@ -6,9 +6,17 @@ import type { DecodedTx } from './tx.js';
 export interface MempoolLimits {
   max_txs: number;
   max_bytes: number;
+  /**
+   * Transactions of one account held at once (default DEFAULT_MAX_PER_ACCOUNT): a member that
+   * floods valid transactions fills a tenth of the pool, not all of it, so the others' still enter.
+   */
+  max_per_account?: number;
 }
 
-export type AddResult = 'added' | 'duplicate' | 'full';
+/** One account's share of a 10,000-transaction pool. */
+export const DEFAULT_MAX_PER_ACCOUNT = 1_000;
+
+export type AddResult = 'added' | 'duplicate' | 'full' | 'account_full';
 
 interface Pending {
   tx: DecodedTx;
@@ -17,8 +25,13 @@ interface Pending {
 
 export class Mempool {
   readonly #pending = new Map<string, Pending>();
+  /** How many transactions each account has here. */
+  readonly #perAccount = new Map<string, number>();
+  readonly #maxPerAccount: number;
   #bytes = 0;
-  constructor(readonly limits: MempoolLimits) {}
+  constructor(readonly limits: MempoolLimits) {
+    this.#maxPerAccount = limits.max_per_account ?? DEFAULT_MAX_PER_ACCOUNT;
+  }
 
   get size(): number {
     return this.#pending.size;
@@ -37,12 +50,27 @@ export class Mempool {
     return this.#pending.has(id);
   }
 
+  /** `account` holds its whole share (checked before any signature, like `full`). */
+  accountFull(account: string): boolean {
+    return (this.#perAccount.get(account) ?? 0) >= this.#maxPerAccount;
+  }
+
   add(tx: DecodedTx, now_ms: number): AddResult {
     if (this.#pending.has(tx.id)) return 'duplicate';
     if (this.#pending.size >= this.limits.max_txs || this.#bytes + tx.bytes.length > this.limits.max_bytes) return 'full';
+    if (this.accountFull(tx.body.from)) return 'account_full';
     this.#pending.set(tx.id, { tx, arrived_ms: now_ms });
     this.#bytes += tx.bytes.length;
+    this.#perAccount.set(tx.body.from, (this.#perAccount.get(tx.body.from) ?? 0) + 1);
     return 'added';
+  }
+
+  #forget(p: Pending): void {
+    this.#pending.delete(p.tx.id);
+    this.#bytes -= p.tx.bytes.length;
+    const n = (this.#perAccount.get(p.tx.body.from) ?? 1) - 1;
+    if (n > 0) this.#perAccount.set(p.tx.body.from, n);
+    else this.#perAccount.delete(p.tx.body.from);
   }
 
   oldestArrival(): number | null {
@@ -64,8 +92,7 @@ export class Mempool {
       if (bytes + p.tx.bytes.length > max_bytes) break;
       out.push(p.tx);
       bytes += p.tx.bytes.length;
-      this.#pending.delete(id);
-      this.#bytes -= p.tx.bytes.length;
+      this.#forget(p);
     }
     // Keep each account's slots where they are, but fill them in sequence order.
     const byAccount = new Map<string, DecodedTx[]>();
@@ -80,9 +107,7 @@ export class Mempool {
 
   remove(id: string): void {
     const p = this.#pending.get(id);
-    if (!p) return;
-    this.#pending.delete(id);
-    this.#bytes -= p.tx.bytes.length;
+    if (p) this.#forget(p);
   }
 
   all(): DecodedTx[] {

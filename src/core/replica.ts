@@ -103,7 +103,9 @@ export interface ReplicaOptions {
 }
 
 /** Why a submission was refused before it entered the mempool (besides the ledger's own codes). */
-export type SubmitRefusal = TxErrorCode | 'mempool_full' | 'duplicate' | 'busy';
+export type SubmitRefusal = TxErrorCode | 'mempool_full' | 'account_full' | 'duplicate' | 'busy';
+const ACCOUNT_FULL = 'this account has its whole share of the mempool waiting; try again once some of it is committed';
+
 export type SubmitResult = { ok: true; id: string } | { ok: false; code: SubmitRefusal; reason: string };
 
 /**
@@ -390,6 +392,7 @@ export class Replica {
     if (this.receipts.has(tx.id)) return this.#refuse('duplicate', 'already committed');
     if (this.mempool.has(tx.id)) return { ok: true, id: tx.id };
     if (this.mempool.full) return this.#refuse('mempool_full', 'the mempool is full; try again');
+    if (this.mempool.accountFull(tx.body.from)) return this.#refuse('account_full', ACCOUNT_FULL);
     try {
       checkTxSignature(tx, this.#verifier);
     } catch (err) {
@@ -408,6 +411,7 @@ export class Replica {
     }
     const added = this.mempool.add(tx, now_ms);
     if (added === 'full') return this.#refuse('mempool_full', 'the mempool is full; try again');
+    if (added === 'account_full') return this.#refuse('account_full', ACCOUNT_FULL);
     // Forward to the leader; dedup by id stops a transaction bouncing between nodes.
     if (added === 'added' && this.raft.role !== 'leader' && this.raft.leader) {
       this.#outbox.push({ kind: 'txs', from: this.id, to: this.raft.leader, txs: [tx.bytes] });

@@ -80,7 +80,12 @@ export class Driver {
     private readonly store: NodeStore,
     private readonly hub: PeerHub,
   ) {
-    this.pre = new PreVerifier(ctx.verifier, () => ctx.replica?.chain_id ?? null, (id) => ctx.replica?.state.members.get(id)?.pub ?? null);
+    this.pre = new PreVerifier(
+      ctx.verifier,
+      () => ctx.replica?.chain_id ?? null,
+      (id) => ctx.replica?.state.members.get(id)?.pub ?? null,
+      (id) => ctx.replica?.mempool.accountFull(id) ?? false,
+    );
     ctx.kick = () => this.kick();
     hub.on('env', (s, f) => {
       if (!ctx.replica) return;

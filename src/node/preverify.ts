@@ -30,6 +30,8 @@ export class PreVerifier {
     private readonly chain: () => Uint8Array | null,
     /** A member's public key, for commit-certificate acks (which name the voter only). */
     private readonly pubOf: (id: NodeId) => Uint8Array | null = () => null,
+    /** The account holds its whole mempool share: the core refuses its loose txs before their signature. */
+    private readonly accountFull: (id: NodeId) => boolean = () => false,
   ) {}
 
   #ackSig(voter: NodeId, height: number, hash: string, sig: Uint8Array, out: Sig[]): void {
@@ -55,7 +57,7 @@ export class PreVerifier {
       // A stranger's transaction is refused before its signature (a joiner's admit, a new key's
       // rekey and a stranger's join request are not).
       const fromStranger = tx.body.kind === 'rekey' || tx.body.kind === 'join_request' || (tx.body.kind === 'admit' && tx.body.invite !== null);
-      if (loose && !this.pubOf(tx.body.from) && !fromStranger) return;
+      if (loose && ((!this.pubOf(tx.body.from) && !fromStranger) || this.accountFull(tx.body.from))) return;
       out.push({ pub: tx.pub, msg: txSigningMessage(encodeBody(tx.body)), sig: tx.sig });
     } catch {
       // malformed: the core will say so

@@ -41,6 +41,7 @@ const CODES: Record<string, string> = {
   skipped_seq: 'another transaction of yours was still on its way',
   price_locked: 'the interval had its price already',
   mempool_full: 'the grid is busy; try again',
+  account_full: 'you have many transactions waiting already; try again once they are confirmed',
   duplicate: 'it was sent already',
   request_exists: 'a request about the same member or key is open already',
   unknown_request: 'that request no longer exists',

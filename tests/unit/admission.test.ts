@@ -1,7 +1,8 @@
 // Admission control (issue 17, Replica.busy): while the grid is saturated — the last blocks
 // committed were full — every node refuses its clients' new transactions with `busy`, before
 // any work; relays and the node's own duties still enter; the refusal lifts by itself. And a
-// full mempool refuses before checking a signature (cheap checks first).
+// full mempool refuses before checking a signature (cheap checks first), and so does an
+// account's full share of it.
 import { describe, expect, it } from 'vitest';
 import { ADMISSION } from '../../src/core/replica.js';
 import { encodeSignedTx } from '../../src/core/tx.js';
@@ -77,5 +78,35 @@ describe('admission control', () => {
     net.settle();
     expect(leader.mempool.full).toBe(false);
     expect(leader.submit(bytes, net.clock(net.ids[0]!))).toMatchObject({ ok: false, code: 'bad_signature' });
+  });
+
+  it('one account holds at most its share of a mempool: a member that floods leaves room for the others', async () => {
+    const net = await grid({ mempool: { max_txs: 100, max_bytes: 1 << 20, max_per_account: 3 } });
+    net.submit(0, { kind: 'mint', to: net.ids[2], amount: 1_000, ref: 'deposit' });
+    const leader = net.replica(0);
+    const now = net.clock(net.ids[0]!);
+    const seq1 = net.replica(1).nextSeq(net.ids[1]!);
+    const flood = Array.from({ length: 6 }, (_, i) => net.tx(1, { kind: 'transfer', to: net.ids[2], amount: 1, memo: 'flood' }, seq1 + i));
+    const verdicts = flood.map((t) => leader.submit(t.bytes, now));
+    expect(verdicts.map((v) => v.ok)).toEqual([true, true, true, false, false, false]);
+    expect(verdicts[3]).toMatchObject({ ok: false, code: 'account_full' });
+    expect(leader.mempool.accountFull(net.ids[1]!)).toBe(true);
+    // Refused before its signature: a forged one is refused for the share, not verified.
+    const forged = flood[4]!;
+    const sig = Uint8Array.from(forged.sig);
+    sig[3]! ^= 1;
+    expect(leader.submit(encodeSignedTx({ body: forged.body, pub: forged.pub, sig }), now)).toMatchObject({ ok: false, code: 'account_full' });
+    expect(leader.txs_rejected_by.bad_signature ?? 0).toBe(0);
+    // Another member's transaction still enters, and the pool is far from full.
+    const other = net.tx(2, { kind: 'transfer', to: net.ids[1], amount: 1, memo: 'mine' });
+    expect(leader.submit(other.bytes, now).ok).toBe(true);
+    expect(leader.mempool.full).toBe(false);
+    // Once its transactions are committed, the flooding account has room again.
+    net.settle();
+    expect(leader.mempool.accountFull(net.ids[1]!)).toBe(false);
+    expect(leader.submit(flood[3]!.bytes, net.clock(net.ids[0]!)).ok).toBe(true);
+    net.settle();
+    expect(net.replica(2).receipts.get(other.id)?.receipt.ok).toBe(true);
+    expect(net.replica(2).receipts.get(flood[3]!.id)?.receipt.ok).toBe(true);
   });
 });
