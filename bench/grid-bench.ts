@@ -44,6 +44,21 @@ interface SyncRun {
   open_to_synced_ms: number;
   /** The syncing tab's wall time per stage (src/node/profile.ts). */
   profile: Record<string, { ms: number; count: number }>;
+  /** The serving (seed) tab's wall time per stage during this run. */
+  seed_profile: Record<string, { ms: number; count: number }>;
+  /** Cores busy from the tab's opening to its catch-up, by process kind (both tabs' renderers together). */
+  cpu_cores: Record<string, number>;
+}
+
+/** Stage times added between two profile snapshots. */
+function profileDelta(before: Record<string, { ms: number; count: number }>, after: Record<string, { ms: number; count: number }>): Record<string, { ms: number; count: number }> {
+  const out: Record<string, { ms: number; count: number }> = {};
+  for (const [k, v] of Object.entries(after)) {
+    const ms = v.ms - (before[k]?.ms ?? 0);
+    const count = v.count - (before[k]?.count ?? 0);
+    if (count > 0) out[k] = { ms, count };
+  }
+  return out;
 }
 
 /**
@@ -79,10 +94,14 @@ async function measureSync(browser: Browser, base: string, blocks: number): Prom
     log(`sync: seed tab imported height ${imported!.height} in ${imported!.ms} ms (every signature checked)`);
     for (const verification of ['full', 'certificate'] as const) {
       const opened_at = Date.now();
+      const seed0 = (await status(seed.page)).profile.stages;
+      const cpu0 = cpuByKind(browserPid);
       const tab = await openTab(browser, `${url}&sync=${verification}`, log);
       opened.push(tab);
       await waitFor(`a ${verification}-verifying tab to catch up`, async () => (await status(tab.page)).applied >= forged.height, 15 * 60_000, 100);
       const st = await status(tab.page);
+      const cpu_cores = coresUsed(cpu0, cpuByKind(browserPid), (Date.now() - opened_at) / 1000);
+      const seed_profile = profileDelta(seed0, (await status(seed.page)).profile.stages);
       // From the tab's first sync request until the bench saw the last block applied there.
       const catch_up_ms = Date.now() - st.sync.started_ms;
       const run: SyncRun = {
@@ -95,6 +114,8 @@ async function measureSync(browser: Browser, base: string, blocks: number): Prom
         blocks_per_s: Math.round(st.sync.blocks / (catch_up_ms / 1000)),
         open_to_synced_ms: Date.now() - opened_at,
         profile: st.profile.stages,
+        seed_profile,
+        cpu_cores,
       };
       runs.push(run);
       log(`sync (${verification}): ${JSON.stringify(run)}`);

@@ -9,6 +9,7 @@ export type Stage =
   | 'produce_sign'
   | 'persist'
   | 'persist_relaxed'
+  | 'persist_issue'
   | 'apply'
   | 'save_applied'
   | 'sync_accept'
