@@ -1,5 +1,5 @@
 // `npm run bench [-- --quick] [--nodes N] [--port P] [--quorum two_thirds] [--only sync|grid]
-// [--steps 100,200,… --seconds S]`: a headless N-tab grid (one Chromium, loopback) measured in
+// [--steps 100,200,… --seconds S] [--disk]`: a headless N-tab grid (one Chromium, loopback) measured in
 // one run — signature verifications per second in a worker (the machine's limit), committed
 // transactions per second at increasing offered load (transfers signed in Node by members the
 // benchmark holds the keys of: bench/presigned.ts), commit latency at 200 tx/s (submit →
@@ -7,23 +7,29 @@
 // per tab (PSS from /proc) and IndexedDB size, and sync of a forged chain. Writes
 // bench-results/ (JSON, a Markdown report, PNG charts) and prints one JSON line last.
 import { chromium } from '@playwright/test';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildIfStale, root } from '../signaling/build.js';
 import { staticHandler } from '../signaling/static.js';
 import { startGridServer } from '../signaling/server.js';
-import { buildGrid, call, CHROMIUM, CHROMIUM_ARGS, closeAll, openTab, status, waitFor, type Tab } from '../scripts/tabs.js';
+import { buildGrid, call, CHROMIUM, CHROMIUM_ARGS, closeAll, openTab, openTabIn, status, TAB_CONTEXT, waitFor, type Tab } from '../scripts/tabs.js';
 import { forgeChain } from './forge-chain.js';
 import { renderCharts } from './charts.js';
 import type { Browser } from '@playwright/test';
 import { latencies, leaderOf, percentile } from './load.js';
 import { PresignedLoad, type OfferResult } from './presigned.js';
-import { browserProcess, coresUsed, cpuByKind, loadavg, pssPerTab } from './proc.js';
+import { browserProcess, browserProcesses, coresUsed, cpuByKind, loadavg, pssPerTab } from './proc.js';
 
 const argv = process.argv;
 const arg = (name: string) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
 const quick = argv.includes('--quick');
+/**
+ * `--disk`: the syncing tab runs in a persistent context (a browser of its own with a profile
+ * directory on disk), so its IndexedDB writes reach the disk as a household's do; otherwise it
+ * is off the record like every other tab here, and IndexedDB lives in memory.
+ */
+const disk = process.argv.includes('--disk');
 /** `--only sync`: just the sync measurement (no 10-tab grid); `--only grid`: everything but sync. */
 const only = arg('only');
 /** The grid's commit quorum (genesis parameter): majority (default) or two_thirds. */
@@ -48,6 +54,34 @@ interface SyncRun {
   seed_profile: Record<string, { ms: number; count: number }>;
   /** Cores busy from the tab's opening to its catch-up, by process kind (both tabs' renderers together). */
   cpu_cores: Record<string, number>;
+}
+
+/** A tab in a persistent context of its own (`--disk`): a profile directory on this machine's disk. */
+async function openOnDisk(url: string): Promise<Tab> {
+  const dir = mkdtempSync(join(tmpdir(), 'gridledger-disk-'));
+  diskDirs.push(dir);
+  const context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, ...TAB_CONTEXT });
+  return openTabIn(context, url, log);
+}
+
+/** The persistent contexts' profile directories, removed once the sync runs are over. */
+const diskDirs: string[] = [];
+
+function removeDiskDirs(): void {
+  for (const dir of diskDirs.splice(0)) {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+    } catch (err) {
+      log(`could not remove ${dir}: ${(err as Error).message}`);
+    }
+  }
+}
+
+/** Two cpuByKind readings (two browsers) added up by kind. */
+function mergeTicks(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) if (k !== 'bench_node') out[k] = (out[k] ?? 0) + v;
+  return out;
 }
 
 /** Stage times added between two profile snapshots. */
@@ -96,11 +130,14 @@ async function measureSync(browser: Browser, base: string, blocks: number): Prom
       const opened_at = Date.now();
       const seed0 = (await status(seed.page)).profile.stages;
       const cpu0 = cpuByKind(browserPid);
-      const tab = await openTab(browser, `${url}&sync=${verification}`, log);
+      const tab = disk ? await openOnDisk(`${url}&sync=${verification}`) : await openTab(browser, `${url}&sync=${verification}`, log);
+      // The persistent context's own browser, if any: its processes count too.
+      const other = browserProcesses().find((p) => p !== browserPid);
+      const cpuNow = () => mergeTicks(cpuByKind(browserPid), other === undefined ? {} : cpuByKind(other));
       opened.push(tab);
       await waitFor(`a ${verification}-verifying tab to catch up`, async () => (await status(tab.page)).applied >= forged.height, 15 * 60_000, 100);
       const st = await status(tab.page);
-      const cpu_cores = coresUsed(cpu0, cpuByKind(browserPid), (Date.now() - opened_at) / 1000);
+      const cpu_cores = coresUsed(cpu0, cpuNow(), (Date.now() - opened_at) / 1000);
       const seed_profile = profileDelta(seed0, (await status(seed.page)).profile.stages);
       // From the tab's first sync request until the bench saw the last block applied there.
       const catch_up_ms = Date.now() - st.sync.started_ms;
@@ -118,12 +155,13 @@ async function measureSync(browser: Browser, base: string, blocks: number): Prom
         cpu_cores,
       };
       runs.push(run);
-      log(`sync (${verification}): ${JSON.stringify(run)}`);
+      log(`sync (${verification}${disk ? ', on disk' : ''}): ${JSON.stringify(run)}`);
       await tab.context.close();
     }
     return { forge_ms, import_ms: imported!.ms, runs };
   } finally {
     await closeAll(opened).catch(() => {});
+    removeDiskDirs();
   }
 }
 
@@ -249,7 +287,7 @@ async function step(load: PresignedLoad, rate: number, seconds: number): Promise
 try {
   if (only === 'sync') {
     const sync = await measureSync(browser, base, syncBlocks);
-    console.log(JSON.stringify({ sync_tx_per_s: Math.max(...sync.runs.map((r) => r.tx_per_s)), runs: sync.runs, loadavg: [load_before, loadavg()] }));
+    console.log(JSON.stringify({ sync_tx_per_s: Math.max(...sync.runs.map((r) => r.tx_per_s)), indexeddb: disk ? 'disk' : 'memory', runs: sync.runs, loadavg: [load_before, loadavg()] }));
     process.exit(0);
   }
   log(`load average before: ${load_before.join(' ')}; building a ${nodes}-tab grid (commit quorum: ${quorum})…`);

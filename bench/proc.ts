@@ -28,18 +28,26 @@ export function pssPerTab(tabs: number): { mean_mb: number; max_mb: number; tabs
 
 /** The Chromium this process launched (Playwright spawns it as our child). */
 export function browserProcess(): number {
+  const [pid] = browserProcesses();
+  if (pid === undefined) throw new Error('cannot find the Chromium process this benchmark launched');
+  return pid;
+}
+
+/** Every Chromium browser process this process launched (a persistent context is one more). */
+export function browserProcesses(): number[] {
+  const out: number[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      if (ppid === process.pid && cmd.includes('chrom') && !cmd.includes('--type=')) return Number(d);
+      if (ppid === process.pid && cmd.includes('chrom') && !cmd.includes('--type=')) out.push(Number(d));
     } catch {
       // gone meanwhile
     }
   }
-  throw new Error('cannot find the Chromium process this benchmark launched');
+  return out.sort((a, b) => a - b);
 }
 
 /** Every process's parent and command line, and whether a pid descends from `browserPid`. */

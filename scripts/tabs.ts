@@ -37,9 +37,16 @@ export async function waitFor(what: string, cond: () => Promise<boolean>, timeou
   throw new Error(`timed out after ${timeout_ms} ms waiting for ${what}`);
 }
 
+/** A tab's context options: WebRTC on loopback needs the camera/microphone grant (DESIGN.md §2). */
+export const TAB_CONTEXT = { permissions: ['camera', 'microphone'], viewport: { width: 1280, height: 900 } };
+
 export async function openTab(browser: Browser, url: string, log: (line: string) => void = () => {}): Promise<Tab> {
-  const context = await browser.newContext({ permissions: ['camera', 'microphone'], viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
+  return openTabIn(await browser.newContext(TAB_CONTEXT), url, log);
+}
+
+/** The grid's page in `context` (a new one, or a persistent context's own), once its node answers. */
+export async function openTabIn(context: BrowserContext, url: string, log: (line: string) => void = () => {}): Promise<Tab> {
+  const page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (err) => log(`[page error] ${err.message}`));
   await page.goto(url);
   await page.waitForFunction(() => !!(globalThis as unknown as { gridledger?: unknown }).gridledger, null, { timeout: 30_000 });
