@@ -1,6 +1,7 @@
 // Plain words for what the ledger says: settlement outcomes, receipt codes and refusals.
 // Pure; the household's views call it (Grid details keeps the raw codes).
 import type { Outcome } from '../core/settlement.js';
+import type { SubmitRefusal } from '../core/replica.js';
 
 const OUTCOMES: Record<Outcome, string> = {
   settled: 'delivered',
@@ -16,7 +17,8 @@ export function outcomeText(o: string): string {
   return OUTCOMES[o as Outcome] ?? o.replace(/_/g, ' ');
 }
 
-const CODES: Record<string, string> = {
+/** Every refusal code the core can give has its words (the type checker holds it so); receipts' other codes too. */
+const CODES: Record<SubmitRefusal, string> & Record<string, string> = {
   insufficient_funds: 'the balance was not enough',
   busy: 'the grid is at capacity right now; try again in a few seconds',
   no_offer: 'the producer’s offer did not cover the period',
@@ -52,6 +54,17 @@ const CODES: Record<string, string> = {
   not_voter: 'that member does not vote',
   voters_min: 'the grid keeps at least three voters',
   voters_full: 'the grid has as many voters as it aims for',
+  too_large: 'it was too large',
+  malformed: 'it was not a valid transaction',
+  unknown_kind: 'this version of the app does not know that kind of transaction',
+  wrong_chain: 'it was signed for another grid',
+  bad_signature: 'its signature did not check out',
+  id_reused: 'that key was used by a member before',
+  members_full: 'the grid has as many members as it can take',
+  not_learner: 'that member votes already',
+  unknown_payout: 'no such withdrawal is waiting',
+  schedules_full: 'too many price changes are waiting already',
+  contracts_full: 'too many contracts are open already',
 };
 
 /** Why a transaction failed, in words (from its receipt's code). */
