@@ -86,7 +86,7 @@ export class Mempool {
   take(max_txs: number, max_bytes: number, skip: (tx: DecodedTx) => boolean = () => false): DecodedTx[] {
     const out: DecodedTx[] = [];
     let bytes = 0;
-    for (const [id, p] of this.#pending) {
+    for (const p of this.#pending.values()) {
       if (out.length >= max_txs) break;
       if (skip(p.tx)) continue;
       if (bytes + p.tx.bytes.length > max_bytes) break;
