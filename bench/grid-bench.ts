@@ -29,7 +29,7 @@ const quick = argv.includes('--quick');
  * directory on disk), so its IndexedDB writes reach the disk as a household's do; otherwise it
  * is off the record like every other tab here, and IndexedDB lives in memory.
  */
-const disk = process.argv.includes('--disk');
+const disk = argv.includes('--disk');
 /** `--only sync`: just the sync measurement (no 10-tab grid); `--only grid`: everything but sync. */
 const only = arg('only');
 /** The grid's commit quorum (genesis parameter): majority (default) or two_thirds. */
@@ -75,13 +75,6 @@ function removeDiskDirs(): void {
       log(`could not remove ${dir}: ${(err as Error).message}`);
     }
   }
-}
-
-/** Two cpuByKind readings (two browsers) added up by kind. */
-function mergeTicks(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
-  const out = { ...a };
-  for (const [k, v] of Object.entries(b)) if (k !== 'bench_node') out[k] = (out[k] ?? 0) + v;
-  return out;
 }
 
 /** Stage times added between two profile snapshots. */
@@ -133,7 +126,7 @@ async function measureSync(browser: Browser, base: string, blocks: number): Prom
       const tab = disk ? await openOnDisk(`${url}&sync=${verification}`) : await openTab(browser, `${url}&sync=${verification}`, log);
       // The persistent context's own browser, if any: its processes count too.
       const other = browserProcesses().find((p) => p !== browserPid);
-      const cpuNow = () => mergeTicks(cpuByKind(browserPid), other === undefined ? {} : cpuByKind(other));
+      const cpuNow = () => cpuByKind(browserPid, ...(other === undefined ? [] : [other]));
       opened.push(tab);
       await waitFor(`a ${verification}-verifying tab to catch up`, async () => (await status(tab.page)).applied >= forged.height, 15 * 60_000, 100);
       const st = await status(tab.page);

@@ -98,13 +98,20 @@ export function cpu_ticks(pid: number): number {
 
 
 /**
- * CPU ticks (utime + stime) of the browser's processes by kind — the renderers by thread
+ * CPU ticks (utime + stime) of the browsers' processes (one, or a persistent context's too) by kind — the renderers by thread
  * (`renderer:page`, `renderer:worker` = the node, `renderer:webrtc`, …), `browser` (UI/IO threads, IPC), the storage service (IndexedDB), the
  * network service (WebRTC's sockets run in the renderers; signaling's WebSocket here), `gpu`,
  * other utilities — and of this Node process (the load generator and the signaling server).
  */
-export function cpuByKind(browserPid: number): Record<string, number> {
-  const out: Record<string, number> = { browser: cpu_ticks(browserPid), bench_node: cpu_ticks(process.pid) };
+export function cpuByKind(...browserPids: number[]): Record<string, number> {
+  const out: Record<string, number> = { browser: 0, bench_node: cpu_ticks(process.pid) };
+  for (const browserPid of browserPids) addKinds(browserPid, out);
+  return out;
+}
+
+/** One browser's processes' ticks, added to `out` by kind (cpuByKind). */
+function addKinds(browserPid: number, out: Record<string, number>): void {
+  out['browser'] = (out['browser'] ?? 0) + cpu_ticks(browserPid);
   const { cmds, under } = processTree(browserPid);
   for (const [pid, c] of cmds) {
     if (pid === browserPid || !under(pid)) continue;
@@ -117,7 +124,6 @@ export function cpuByKind(browserPid: number): Record<string, number> {
     const kind = type === 'utility' ? (sub.includes('Storage') ? 'storage' : sub.includes('Network') ? 'network' : 'utility') : type === 'gpu-process' ? 'gpu' : type;
     out[kind] = (out[kind] ?? 0) + cpu_ticks(pid);
   }
-  return out;
 }
 
 /**

@@ -104,6 +104,7 @@ export interface ReplicaOptions {
 
 /** Why a submission was refused before it entered the mempool (besides the ledger's own codes). */
 export type SubmitRefusal = TxErrorCode | 'mempool_full' | 'account_full' | 'duplicate' | 'busy';
+const MEMPOOL_FULL = 'the mempool is full; try again';
 const ACCOUNT_FULL = 'this account has its whole share of the mempool waiting; try again once some of it is committed';
 
 export type SubmitResult = { ok: true; id: string } | { ok: false; code: SubmitRefusal; reason: string };
@@ -391,7 +392,7 @@ export class Replica {
     if (early) return this.#refuse(early.code, early.message);
     if (this.receipts.has(tx.id)) return this.#refuse('duplicate', 'already committed');
     if (this.mempool.has(tx.id)) return { ok: true, id: tx.id };
-    if (this.mempool.full) return this.#refuse('mempool_full', 'the mempool is full; try again');
+    if (this.mempool.full) return this.#refuse('mempool_full', MEMPOOL_FULL);
     if (this.mempool.accountFull(tx.body.from)) return this.#refuse('account_full', ACCOUNT_FULL);
     try {
       checkTxSignature(tx, this.#verifier);
@@ -410,7 +411,7 @@ export class Replica {
       }
     }
     const added = this.mempool.add(tx, now_ms);
-    if (added === 'full') return this.#refuse('mempool_full', 'the mempool is full; try again');
+    if (added === 'full') return this.#refuse('mempool_full', MEMPOOL_FULL);
     if (added === 'account_full') return this.#refuse('account_full', ACCOUNT_FULL);
     // Forward to the leader; dedup by id stops a transaction bouncing between nodes.
     if (added === 'added' && this.raft.role !== 'leader' && this.raft.leader) {
