@@ -50,6 +50,10 @@ export class Mempool {
     return this.#pending.has(id);
   }
 
+  get(id: string): DecodedTx | undefined {
+    return this.#pending.get(id)?.tx;
+  }
+
   /** `account` holds its whole share (checked before any signature, like `full`). */
   accountFull(account: string): boolean {
     return (this.#perAccount.get(account) ?? 0) >= this.#maxPerAccount;

@@ -110,18 +110,35 @@ const ACCOUNT_FULL = 'this account has its whole share of the mempool waiting; t
 export type SubmitResult = { ok: true; id: string } | { ok: false; code: SubmitRefusal; reason: string };
 
 /**
- * Admission control (docs/ARCHITECTURE.md): while the grid is saturated — the last
- * `full_blocks` committed blocks were full and the newest is at most `hold_ms` old by this
- * node's clock — a node refuses new transactions from its own clients with `busy`, so the
- * backlog, and with it latency and memory, stays bounded instead of growing with the overload.
- * Every node reads the same blocks, so every entry point agrees; relays and a node's own
- * duties (meter readings, prices, the autopilot) are never refused this way.
+ * Admission control (docs/ARCHITECTURE.md): a node refuses new transactions from its own
+ * clients with `busy` while the grid is saturated, so the backlog, and with it latency and
+ * memory, stays bounded instead of growing with the overload. Two signals, either suffices:
+ * - full blocks: the last `full_blocks` committed blocks were full and the newest is at most
+ *   `hold_ms` old by this node's clock. Every node reads the same blocks, so every entry point
+ *   agrees;
+ * - a standing queue at this entry: at least `min_waiting` of this node's own transactions
+ *   (its clients' and its duties') are not yet applied and the oldest has waited more than
+ *   `max_wait_ms` while a leader is known. This sees a backlog that never shows as full blocks
+ *   (transactions queued in pre-verification, in the network, at a leader short of CPU). A
+ *   household's handful of transactions never makes one.
+ * Relays and a node's own duties (meter readings, prices, the autopilot) are never refused.
+ * A node's own transactions are handed to the leader again every `resend_ms` until applied
+ * (the leader may have shed them: its relay queue is bounded), at most `resend_max_txs` per
+ * round; one that is no longer valid (its sequence number was used) or still unapplied after
+ * `expire_ms` leaves the mempool (counted), so no transaction holds the door shut for good.
+ * At most `tracked_max` are followed at once.
  */
 export const ADMISSION = {
   full_blocks: 2,
   hold_ms: 2_000,
   /** A block is full at block_max_txs transactions or this share of block_max_bytes. */
   full_bytes_share: 0.9,
+  max_wait_ms: 1_000,
+  min_waiting: 32,
+  resend_ms: 2_000,
+  resend_max_txs: 1_024,
+  expire_ms: 30_000,
+  tracked_max: 20_000,
 } as const;
 
 /** The refusal a client's new transaction gets while the grid is saturated (Replica.busy). */
@@ -202,7 +219,12 @@ export class Replica {
   state: LedgerState;
   readonly certs = new Map<number, Certificate>();
   readonly receipts = new Map<string, { height: number; receipt: Receipt }>();
-  readonly counters = { txs_rejected: 0, blocks_rejected: 0, acks_rejected: 0, certs_rejected: 0, forwarded: 0 };
+  readonly counters = { txs_rejected: 0, blocks_rejected: 0, acks_rejected: 0, certs_rejected: 0, forwarded: 0, resent: 0, expired: 0, stale: 0 };
+  /**
+   * This node's own transactions (its clients' and its duties') not yet applied, in order of
+   * submission: when each came and when it was last handed to a leader (ADMISSION).
+   */
+  readonly #local = new Map<string, { at_ms: number; sent_ms: number }>();
   /** Consensus traffic and blocks refused at the trust boundary, by reason. */
   readonly refused: Partial<Record<ReplicaRefusal, number>> = {};
   /** Transactions refused on entry (from a client or a peer), by reason code. */
@@ -378,7 +400,7 @@ export class Replica {
    * (shape, membership, sequence, invite fields, duplicates) so that strangers' and replayed
    * transactions cost no signature check; a bad signature is reported as `bad_signature`.
    */
-  submit(bytes: Uint8Array, now_ms: number, opts: { entry?: boolean } = {}): SubmitResult {
+  submit(bytes: Uint8Array, now_ms: number, opts: { entry?: boolean; local?: boolean } = {}): SubmitResult {
     // A client's new transaction while the grid is saturated: refused before any work.
     if (opts.entry && this.busy(now_ms)) return this.#refuse(BUSY.code, BUSY.reason);
     let tx: DecodedTx;
@@ -413,6 +435,9 @@ export class Replica {
     const added = this.mempool.add(tx, now_ms);
     if (added === 'full') return this.#refuse('mempool_full', MEMPOOL_FULL);
     if (added === 'account_full') return this.#refuse('account_full', ACCOUNT_FULL);
+    if (added === 'added' && (opts.entry || opts.local) && !this.#local.has(tx.id) && this.#local.size < ADMISSION.tracked_max) {
+      this.#local.set(tx.id, { at_ms: now_ms, sent_ms: now_ms });
+    }
     // Forward to the leader; dedup by id stops a transaction bouncing between nodes.
     if (added === 'added' && this.raft.role !== 'leader' && this.raft.leader) {
       this.#outbox.push({ kind: 'txs', from: this.id, to: this.raft.leader, txs: [tx.bytes] });
@@ -1085,7 +1110,60 @@ export class Replica {
 
   /** Admission control: whether this node refuses its clients' new transactions now (ADMISSION). */
   busy(now_ms: number): boolean {
-    return this.#fullStreak >= ADMISSION.full_blocks && now_ms - this.#lastFull_ms <= ADMISSION.hold_ms;
+    if (this.#fullStreak >= ADMISSION.full_blocks && now_ms - this.#lastFull_ms <= ADMISSION.hold_ms) return true;
+    return this.#standingQueue(now_ms);
+  }
+
+  /** Enough of this node's own transactions wait, the oldest too long, while a leader is known. */
+  #standingQueue(now_ms: number): boolean {
+    if (this.#local.size < ADMISSION.min_waiting || this.raft.leader === null) return false;
+    for (const w of this.#local.values()) return now_ms - w.at_ms > ADMISSION.max_wait_ms; // the oldest
+    return false;
+  }
+
+  /** This node's own transactions not yet applied (ADMISSION). */
+  get waiting(): number {
+    return this.#local.size;
+  }
+
+  /**
+   * Called every tick with this node's clock: this node's own unapplied transactions are
+   * handed to the leader again every `resend_ms` (a leader sheds relays it has no room for);
+   * those no longer valid or older than `expire_ms` leave the mempool (ADMISSION).
+   */
+  resendWaiting(now_ms: number): void {
+    const leader = this.raft.leader;
+    const resend: Uint8Array[] = [];
+    for (const [id, w] of this.#local) {
+      const tx = this.mempool.get(id);
+      if (now_ms - w.at_ms > ADMISSION.expire_ms) {
+        this.#local.delete(id);
+        if (tx) {
+          this.mempool.remove(id);
+          this.counters.expired++;
+        }
+        continue;
+      }
+      // Not in the pool: in one of this leader's blocks on its way, or a pool lost to a restart.
+      if (!tx) {
+        if (leader !== this.id) this.#local.delete(id);
+        continue;
+      }
+      if (leader === null || leader === this.id || now_ms - w.sent_ms < ADMISSION.resend_ms || resend.length >= ADMISSION.resend_max_txs) continue;
+      if (this.#precheck(tx)) {
+        // Its sequence number was used meanwhile (or its sender left): it can never apply.
+        this.mempool.remove(id);
+        this.#local.delete(id);
+        this.counters.stale++;
+        continue;
+      }
+      w.sent_ms = now_ms;
+      resend.push(tx.bytes);
+    }
+    for (let i = 0; i < resend.length; i += MAX_TX_PER_FORWARD) {
+      this.#outbox.push({ kind: 'txs', from: this.id, to: leader!, txs: resend.slice(i, i + MAX_TX_PER_FORWARD) });
+    }
+    this.counters.resent += resend.length;
   }
 
   #noteFullness(block: Block): void {
@@ -1105,6 +1183,7 @@ export class Replica {
       // A copy included again later fails as a replay; the first inclusion is the one that counts.
       if (!this.receipts.has(r.tx)) this.receipts.set(r.tx, { height, receipt: r });
       this.mempool.remove(r.tx);
+      this.#local.delete(r.tx);
     }
     while (this.receipts.size > MAX_RECEIPTS_KEPT) this.receipts.delete(this.receipts.keys().next().value!);
   }

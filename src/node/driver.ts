@@ -198,6 +198,7 @@ export class Driver {
     this.#tickTimer = setInterval(() => {
       if (!this.ctx.replica || this.ctx.stopped) return;
       this.ctx.replica.tick();
+      this.ctx.replica.resendWaiting(Date.now());
       this.kick();
     }, NODE_TIMING.tick_ms);
   }

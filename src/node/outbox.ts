@@ -74,7 +74,7 @@ export class Outbox {
     const r = this.ctx.replica;
     if (!r) return { ok: false, code: 'no_grid', reason: 'this tab has not joined a grid yet' };
     await this.driver.pre.prime(this.driver.pre.sigsOfTx(bytes));
-    const result = r.submit(bytes, Date.now());
+    const result = r.submit(bytes, Date.now(), { local: true });
     if (!result.ok) return result;
     this.#pending.set(result.id, { bytes, sent_ms: Date.now() });
     this.#broadcastIfNoLeader(bytes);
@@ -113,9 +113,9 @@ export class Outbox {
       }
       if (now - p.sent_ms < NODE_TIMING.rebroadcast_ms) continue;
       p.sent_ms = now;
-      if (!r.mempool.has(id)) r.submit(p.bytes, now); // dropped by a truncation or a restart
-      if (r.raft.leader && r.raft.leader !== this.ctx.id && this.hub.isOnline(r.raft.leader)) this.hub.sendEnvelope({ kind: 'txs', from: this.ctx.id, to: r.raft.leader, txs: [p.bytes] });
-      else this.#broadcastIfNoLeader(p.bytes);
+      if (!r.mempool.has(id)) r.submit(p.bytes, now, { local: true }); // dropped by a truncation, a restart or expiry
+      // With a leader online the replica hands it over again (Replica.resendWaiting).
+      this.#broadcastIfNoLeader(p.bytes);
     }
     if (this.#pending.size > 0) this.ctx.kick();
   }

@@ -165,6 +165,8 @@ export function testControls(node: GridNode) {
       const at = Date.now();
       const r = ctx.replica;
       if (!r) throw new Error('no grid yet');
+      // A saturated grid refuses the whole batch before any signature is checked (ADMISSION).
+      if (r.busy(at)) return { at, ok: 0, refused: { busy: Math.min(txs.length, 5000) } };
       const bytes = txs.slice(0, 5000).map(fromBase64url);
       // Signatures are checked at once; submitting waits for the calls before (sequence order).
       const checked = node.driver.pre.prime(bytes.flatMap((b) => node.driver.pre.sigsOfTx(b)));

@@ -93,7 +93,7 @@ export class Views {
       interval: state ? currentInterval(state) : 0,
       time_ms: state?.time_ms ?? 0,
       rejected: { ...ctx.rejected },
-      counters: r ? { ...r.counters } : { txs_rejected: 0, blocks_rejected: 0, acks_rejected: 0, certs_rejected: 0, forwarded: 0 },
+      counters: r ? { ...r.counters } : { txs_rejected: 0, blocks_rejected: 0, acks_rejected: 0, certs_rejected: 0, forwarded: 0, resent: 0, expired: 0, stale: 0 },
       txs_rejected_by: r ? { ...r.txs_rejected_by } : {},
       dropped: r?.droppedByReason() ?? {},
       committed_txs: this.sources.committedTxs(),

@@ -357,6 +357,7 @@ export class Cluster {
         const n = this.nodes[ev.node]!;
         if (!n.up || !n.replica) return;
         n.replica.tick();
+        n.replica.resendWaiting(this.#clock(n));
         this.#drive(n);
         this.#schedule(this.now + n.tick_ms, ev);
         return;
@@ -1217,7 +1218,7 @@ export class Cluster {
     if (out) {
       if (this.now - out.since > 300) {
         // Not committed yet: submit the very same transaction again (idempotent by id and seq).
-        replica.submit(out.tx.bytes, this.#clock(n));
+        replica.submit(out.tx.bytes, this.#clock(n), { local: true });
         out.since = this.now;
       }
       return;
@@ -1263,7 +1264,7 @@ export class Cluster {
       return;
     }
     const tx = this.#sign(n, fields, seq);
-    const res = replica.submit(tx.bytes, this.#clock(n));
+    const res = replica.submit(tx.bytes, this.#clock(n), { local: true });
     if (res.ok) this.#outstanding.set(n.index, { tx, since: this.now });
     else this.stats.rejected++;
   }
@@ -1273,7 +1274,7 @@ export class Cluster {
     const open = [...n.replica!.state.requests.values()].find((q) => q.status === 'open' && q.kind === 'join' && !q.endorsed.includes(me) && !q.objected.includes(me));
     if (!open || !this.rng.chance(0.5)) return false;
     const tx = this.#sign(n, { kind: this.rng.chance(0.1) ? 'object' : 'endorse', request: open.id }, seq);
-    const res = n.replica!.submit(tx.bytes, this.now);
+    const res = n.replica!.submit(tx.bytes, this.now, { local: true });
     if (res.ok) this.#outstanding.set(n.index, { tx, since: this.now });
     else this.stats.rejected++;
     return true;

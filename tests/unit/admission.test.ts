@@ -2,7 +2,9 @@
 // committed were full — every node refuses its clients' new transactions with `busy`, before
 // any work; relays and the node's own duties still enter; the refusal lifts by itself. And a
 // full mempool refuses before checking a signature (cheap checks first), and so does an
-// account's full share of it.
+// account's full share of it. And the second signal: a standing queue of this entry's own
+// transactions (enough of them waiting, the oldest too long) refuses its clients too; its own
+// transactions are handed to the leader again until applied, and stale or expired ones leave.
 import { describe, expect, it } from 'vitest';
 import { ADMISSION } from '../../src/core/replica.js';
 import { encodeSignedTx } from '../../src/core/tx.js';
@@ -108,5 +110,70 @@ describe('admission control', () => {
     net.settle();
     expect(net.replica(2).receipts.get(other.id)?.receipt.ok).toBe(true);
     expect(net.replica(2).receipts.get(flood[3]!.id)?.receipt.ok).toBe(true);
+  });
+
+  describe('a standing queue at one entry', () => {
+    /** n1's transfers handed to n2 by its clients, while n2's forwards to the leader n0 are lost. */
+    async function shedAtEntry(count: number) {
+      const net = await grid({ params: { block_max_txs: 500 } });
+      const [leaderId, , entryId] = net.ids as [string, string, string];
+      net.cut.add(`${entryId}->${leaderId}`); // as a leader that sheds every relay of this entry
+      const entry = net.replica(entryId);
+      const t0 = net.clock(entryId);
+      const seq0 = net.replica(1).nextSeq(net.ids[1]!);
+      const txs = Array.from({ length: count }, (_, i) => net.tx(1, { kind: 'transfer', to: net.ids[2], amount: 1, memo: '' }, seq0 + i));
+      for (const t of txs) expect(entry.submit(t.bytes, t0, { entry: true }).ok).toBe(true);
+      net.settle();
+      return { net, entry, entryId, leaderId, t0, txs, seq0 };
+    }
+
+    it('refuses clients with busy once min_waiting of its own wait and the oldest waited max_wait_ms; relays still enter', async () => {
+      const { net, entry, t0, seq0 } = await shedAtEntry(ADMISSION.min_waiting);
+      expect(entry.waiting).toBe(ADMISSION.min_waiting);
+      expect(entry.busy(t0 + ADMISSION.max_wait_ms)).toBe(false);
+      expect(entry.busy(t0 + ADMISSION.max_wait_ms + 1)).toBe(true);
+      const next = net.tx(1, { kind: 'transfer', to: net.ids[2], amount: 1, memo: '' }, seq0 + ADMISSION.min_waiting);
+      expect(entry.submit(next.bytes, t0 + ADMISSION.max_wait_ms + 1, { entry: true })).toMatchObject({ ok: false, code: 'busy' });
+      expect(entry.submit(next.bytes, t0 + ADMISSION.max_wait_ms + 1).ok).toBe(true); // as a relay
+      expect(entry.waiting).toBe(ADMISSION.min_waiting); // a relay is not this entry's own
+    });
+
+    it('a household\'s few transactions never make a standing queue, however long they wait', async () => {
+      const { entry, t0 } = await shedAtEntry(ADMISSION.min_waiting - 1);
+      expect(entry.busy(t0 + ADMISSION.expire_ms - 1)).toBe(false);
+    });
+
+    it('hands its own transactions to the leader again every resend_ms until applied, and the door opens', async () => {
+      const { net, entry, t0, txs } = await shedAtEntry(40);
+      expect(net.replica(0).mempool.size).toBe(0); // the leader never got them
+      entry.resendWaiting(t0 + ADMISSION.resend_ms - 1);
+      expect(entry.counters.resent).toBe(0); // not due yet
+      net.heal();
+      entry.resendWaiting(t0 + ADMISSION.resend_ms);
+      expect(entry.counters.resent).toBe(40);
+      net.settle();
+      for (const t of txs) expect(net.replica(0).receipts.get(t.id)?.receipt.ok).toBe(true);
+      expect(entry.waiting).toBe(0);
+      expect(entry.busy(t0 + ADMISSION.resend_ms)).toBe(false);
+      // Applied ones are not sent again.
+      entry.resendWaiting(t0 + 3 * ADMISSION.resend_ms);
+      expect(entry.counters.resent).toBe(40);
+    });
+
+    it('one whose sequence number was used meanwhile leaves the pool; one unapplied after expire_ms expires', async () => {
+      const { net, entry, t0, txs, seq0 } = await shedAtEntry(3);
+      // The member signs another transaction with the first one's sequence number, through the leader.
+      const rival = net.tx(1, { kind: 'transfer', to: net.ids[2], amount: 2, memo: 'rival' }, seq0);
+      expect(net.replica(0).submit(rival.bytes, net.clock(net.ids[0]!)).ok).toBe(true);
+      net.settle();
+      entry.resendWaiting(t0 + ADMISSION.resend_ms);
+      expect(entry.counters.stale).toBe(1);
+      expect(entry.mempool.has(txs[0]!.id)).toBe(false);
+      expect(entry.waiting).toBe(2);
+      entry.resendWaiting(t0 + ADMISSION.expire_ms + 1);
+      expect(entry.counters.expired).toBe(2);
+      expect(entry.waiting).toBe(0);
+      expect(entry.mempool.size).toBe(0);
+    });
   });
 });
