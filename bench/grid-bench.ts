@@ -210,6 +210,9 @@ interface StepRow {
   new_terms: number;
   /** Relayed transactions the tabs dropped during the step (over budget or queue: `txs_rate_limited`, `txs_shed`). */
   relays_dropped: number;
+  /** The tabs' own transactions handed to the leader again, and those that expired unapplied (Replica.resendWaiting). */
+  resent: number;
+  expired: number;
   /** The leader's IndexedDB strict writes during the step: count and mean wall ms. */
   leader_writes: number;
   leader_write_ms: number | null;
@@ -222,12 +225,14 @@ interface StepRow {
 }
 
 /** What the tabs report that explains a step: the highest term, relays dropped, the leader's writes. */
-async function stepProbe(leaderPage: Tab['page']): Promise<{ term: number; dropped: number; writes: { ms: number; count: number } }> {
+async function stepProbe(leaderPage: Tab['page']): Promise<{ term: number; dropped: number; resent: number; expired: number; writes: { ms: number; count: number } }> {
   const all = await Promise.all(tabs.map((t) => status(t.page).catch(() => null)));
   const term = Math.max(0, ...all.map((x) => x?.term ?? 0));
   const dropped = all.reduce((n, x) => n + (x?.rejected['txs_shed'] ?? 0) + (x?.rejected['txs_rate_limited'] ?? 0), 0);
+  const resent = all.reduce((n, x) => n + (x?.counters.resent ?? 0), 0);
+  const expired = all.reduce((n, x) => n + (x?.counters.expired ?? 0), 0);
   const writes = (await status(leaderPage)).profile.stages['persist'] ?? { ms: 0, count: 0 };
-  return { term, dropped, writes };
+  return { term, dropped, resent, expired, writes };
 }
 
 /** One load step: offer, let it drain, then time every transaction to its apply on every tab. */
@@ -270,6 +275,8 @@ async function step(load: PresignedLoad, rate: number, seconds: number): Promise
     loadavg: la,
     new_terms: probe1.term - probe0.term,
     relays_dropped: probe1.dropped - probe0.dropped,
+    resent: probe1.resent - probe0.resent,
+    expired: probe1.expired - probe0.expired,
     leader_writes: probe1.writes.count - probe0.writes.count,
     leader_write_ms: probe1.writes.count > probe0.writes.count ? Math.round((probe1.writes.ms - probe0.writes.ms) / (probe1.writes.count - probe0.writes.count)) : null,
     cpu_cores,
@@ -438,9 +445,9 @@ try {
     '',
     `The load: transfers among ${members} extra members whose keys the benchmark holds, signed in Node before each step and handed to the tabs every 100 ms (open loop), ${seconds} s per step. *submitted*: handed to a tab within the step (equal to offered when the generator keeps up); *accepted*: entered a node's mempool; *committed*: committed at the leader per second from the step's start until its mempool drained. Latency is from the hand-over to the transaction being applied on every tab.`,
     '',
-    '| offered tx/s | submitted | submitted tx/s | accepted | committed tx/s | p50 ms | p99 ms | not on every node | new terms | relays dropped | leader writes (mean ms) | load avg |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...throughput.map((r) => `| ${r.offered} | ${r.submitted} | ${r.submitted_tps} | ${r.accepted}${Object.keys(r.refused).length ? ` (refused: ${Object.entries(r.refused).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''} | ${r.committed_tps} | ${r.p50_ms ?? '—'} | ${r.p99_ms ?? '—'} | ${r.lost} | ${r.new_terms} | ${r.relays_dropped} | ${r.leader_writes} (${r.leader_write_ms ?? '—'}) | ${r.loadavg[0] ?? '—'} |`),
+    '| offered tx/s | submitted | submitted tx/s | accepted | committed tx/s | p50 ms | p99 ms | not on every node | new terms | relays dropped | resent / expired | leader writes (mean ms) | load avg |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...throughput.map((r) => `| ${r.offered} | ${r.submitted} | ${r.submitted_tps} | ${r.accepted}${Object.keys(r.refused).length ? ` (refused: ${Object.entries(r.refused).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''} | ${r.committed_tps} | ${r.p50_ms ?? '—'} | ${r.p99_ms ?? '—'} | ${r.lost} | ${r.new_terms} | ${r.relays_dropped} | ${r.resent ?? 0} / ${r.expired ?? 0} | ${r.leader_writes} (${r.leader_write_ms ?? '—'}) | ${r.loadavg[0] ?? '—'} |`),
     '',
     `Where the machine's ${cores} cores went in each step (from the offer to every tab's apply; /proc utime + stime by process kind): renderer:page is the tabs' main threads (the page and its UI), renderer:worker their node workers, renderer:webrtc WebRTC's threads, renderer:pool Chromium's thread pool in the renderers; storage is Chromium's IndexedDB service, bench_node this load generator and the signaling server.`,
     '',

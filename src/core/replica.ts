@@ -117,10 +117,13 @@ export type SubmitResult = { ok: true; id: string } | { ok: false; code: SubmitR
  *   `hold_ms` old by this node's clock. Every node reads the same blocks, so every entry point
  *   agrees;
  * - a standing queue at this entry: at least `min_waiting` of this node's own transactions
- *   (its clients' and its duties') are not yet applied and the oldest has waited more than
- *   `max_wait_ms` while a leader is known. This sees a backlog that never shows as full blocks
- *   (transactions queued in pre-verification, in the network, at a leader short of CPU). A
- *   household's handful of transactions never makes one.
+ *   (its clients' and its duties') are not yet applied while a leader is known, and either the
+ *   oldest has waited more than `max_wait_ms` or there are more of them than this entry saw
+ *   applied in `max_wait_ms` (its rate over the last `rate_window_ms`; Little's law: a queue
+ *   longer than rate × wait waits longer than that). This sees a backlog that never shows as
+ *   full blocks (transactions queued in pre-verification, in the network, at a leader short of
+ *   CPU), and lets each entry keep about `max_wait_ms` of its own share of what the grid
+ *   commits. A household's handful of transactions never makes one.
  * Relays and a node's own duties (meter readings, prices, the autopilot) are never refused.
  * A node's own transactions are handed to the leader again every `resend_ms` until applied
  * (the leader may have shed them: its relay queue is bounded), at most `resend_max_txs` per
@@ -133,8 +136,9 @@ export const ADMISSION = {
   hold_ms: 2_000,
   /** A block is full at block_max_txs transactions or this share of block_max_bytes. */
   full_bytes_share: 0.9,
-  max_wait_ms: 1_000,
+  max_wait_ms: 500,
   min_waiting: 32,
+  rate_window_ms: 2_000,
   resend_ms: 2_000,
   resend_max_txs: 1_024,
   expire_ms: 30_000,
@@ -225,6 +229,8 @@ export class Replica {
    * submission: when each came and when it was last handed to a leader (ADMISSION).
    */
   readonly #local = new Map<string, { at_ms: number; sent_ms: number }>();
+  /** How many of them were applied when, over the last ADMISSION.rate_window_ms. */
+  readonly #localApplied: { at_ms: number; n: number }[] = [];
   /** Consensus traffic and blocks refused at the trust boundary, by reason. */
   readonly refused: Partial<Record<ReplicaRefusal, number>> = {};
   /** Transactions refused on entry (from a client or a peer), by reason code. */
@@ -1054,7 +1060,13 @@ export class Replica {
       const result = this.#preApplied.get(entry.hash) ?? (checked ? applyChecked(this.state, entry.block!, checked) : apply(this.state, entry.block!, this.#verifier));
       this.#preApplied.delete(entry.hash);
       this.state = result.state;
-      this.#recordReceipts(entry.index, result.receipts);
+      const mine = this.#recordReceipts(entry.index, result.receipts);
+      if (mine > 0) {
+        this.#localApplied.push({ at_ms: now_ms, n: mine });
+        // Bounded: the window's old entries go; past 1,000 in one window the oldest do (a lower rate only refuses sooner).
+        if (this.#localApplied.length > 1_000) this.#localRate(now_ms);
+        if (this.#localApplied.length > 1_000) this.#localApplied.shift();
+      }
       this.#noteFullness(entry.block!);
       // Checked when the block was validated or applied just now: decoding again is enough.
       const txs = checked ?? entry.block!.txs.map((b) => decodeTxUnverified(b, this.chain_id));
@@ -1117,8 +1129,17 @@ export class Replica {
   /** Enough of this node's own transactions wait, the oldest too long, while a leader is known. */
   #standingQueue(now_ms: number): boolean {
     if (this.#local.size < ADMISSION.min_waiting || this.raft.leader === null) return false;
-    for (const w of this.#local.values()) return now_ms - w.at_ms > ADMISSION.max_wait_ms; // the oldest
-    return false;
+    for (const w of this.#local.values()) if (now_ms - w.at_ms > ADMISSION.max_wait_ms) return true; // the oldest
+    return this.#local.size > (this.#localRate(now_ms) * ADMISSION.max_wait_ms) / 1000;
+  }
+
+  /** This node's own transactions applied per second, over the last rate_window_ms. */
+  #localRate(now_ms: number): number {
+    const log = this.#localApplied;
+    while (log.length > 0 && now_ms - log[0]!.at_ms > ADMISSION.rate_window_ms) log.shift();
+    let n = 0;
+    for (const x of log) n += x.n;
+    return (n * 1000) / ADMISSION.rate_window_ms;
   }
 
   /** This node's own transactions not yet applied (ADMISSION). */
@@ -1178,14 +1199,17 @@ export class Replica {
     }
   }
 
-  #recordReceipts(height: number, receipts: Receipt[]): void {
+  /** Returns how many of them were this node's own. */
+  #recordReceipts(height: number, receipts: Receipt[]): number {
+    let mine = 0;
     for (const r of receipts) {
       // A copy included again later fails as a replay; the first inclusion is the one that counts.
       if (!this.receipts.has(r.tx)) this.receipts.set(r.tx, { height, receipt: r });
       this.mempool.remove(r.tx);
-      this.#local.delete(r.tx);
+      if (this.#local.delete(r.tx)) mine++;
     }
     while (this.receipts.size > MAX_RECEIPTS_KEPT) this.receipts.delete(this.receipts.keys().next().value!);
+    return mine;
   }
 
   #membershipOf(state: LedgerState): Membership {

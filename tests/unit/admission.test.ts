@@ -122,20 +122,38 @@ describe('admission control', () => {
       const t0 = net.clock(entryId);
       const seq0 = net.replica(1).nextSeq(net.ids[1]!);
       const txs = Array.from({ length: count }, (_, i) => net.tx(1, { kind: 'transfer', to: net.ids[2], amount: 1, memo: '' }, seq0 + i));
-      for (const t of txs) expect(entry.submit(t.bytes, t0, { entry: true }).ok).toBe(true);
+      for (const t of txs) expect(entry.submit(t.bytes, t0, { local: true }).ok).toBe(true); // its duties: never refused
       net.settle();
       return { net, entry, entryId, leaderId, t0, txs, seq0 };
     }
 
-    it('refuses clients with busy once min_waiting of its own wait and the oldest waited max_wait_ms; relays still enter', async () => {
+    it('refuses clients with busy once min_waiting of its own wait, more than it saw applied in max_wait_ms; relays still enter', async () => {
       const { net, entry, t0, seq0 } = await shedAtEntry(ADMISSION.min_waiting);
       expect(entry.waiting).toBe(ADMISSION.min_waiting);
-      expect(entry.busy(t0 + ADMISSION.max_wait_ms)).toBe(false);
-      expect(entry.busy(t0 + ADMISSION.max_wait_ms + 1)).toBe(true);
+      expect(entry.busy(t0)).toBe(true); // none of its own applied lately: 32 waiting is more than 0 × 0.5 s
       const next = net.tx(1, { kind: 'transfer', to: net.ids[2], amount: 1, memo: '' }, seq0 + ADMISSION.min_waiting);
-      expect(entry.submit(next.bytes, t0 + ADMISSION.max_wait_ms + 1, { entry: true })).toMatchObject({ ok: false, code: 'busy' });
-      expect(entry.submit(next.bytes, t0 + ADMISSION.max_wait_ms + 1).ok).toBe(true); // as a relay
+      expect(entry.submit(next.bytes, t0, { entry: true })).toMatchObject({ ok: false, code: 'busy' });
+      expect(entry.submit(next.bytes, t0).ok).toBe(true); // as a relay
       expect(entry.waiting).toBe(ADMISSION.min_waiting); // a relay is not this entry's own
+    });
+
+    it('an entry whose own transactions apply fast enough keeps the door open until the oldest waited max_wait_ms', async () => {
+      const net = await grid({ params: { block_max_txs: 500 } });
+      const [leaderId, , entryId] = net.ids as [string, string, string];
+      const entry = net.replica(entryId);
+      const seq0 = net.replica(1).nextSeq(net.ids[1]!);
+      const transfer = (i: number) => net.tx(1, { kind: 'transfer', to: net.ids[2], amount: 1, memo: '' }, seq0 + i);
+      // 200 of its own applied at once: 100 a second over the rate window, so 50 may wait.
+      const t0 = net.clock(entryId);
+      for (let i = 0; i < 200; i++) expect(entry.submit(transfer(i).bytes, t0, { local: true }).ok).toBe(true);
+      net.settle();
+      expect(entry.waiting).toBe(0);
+      net.cut.add(`${entryId}->${leaderId}`);
+      for (let i = 200; i < 240; i++) expect(entry.submit(transfer(i).bytes, t0, { entry: true }).ok).toBe(true);
+      expect(entry.busy(t0)).toBe(false); // 40 waiting, within 100/s × 0.5 s
+      expect(entry.busy(t0 + ADMISSION.max_wait_ms + 1)).toBe(true); // the oldest waited too long
+      for (let i = 240; i < 251; i++) entry.submit(transfer(i).bytes, t0, { local: true });
+      expect(entry.busy(t0)).toBe(true); // 51 waiting: more than 50
     });
 
     it('a household\'s few transactions never make a standing queue, however long they wait', async () => {
