@@ -20,6 +20,7 @@ import type { Browser } from '@playwright/test';
 import { latencies, leaderOf, percentile } from './load.js';
 import { PresignedLoad, type OfferResult } from './presigned.js';
 import { browserProcess, browserProcesses, coresUsed, cpuByKind, loadavg, pssPerTab } from './proc.js';
+import { heapSummary, workerHeapsMb } from './heap.js';
 
 const argv = process.argv;
 const arg = (name: string) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
@@ -317,6 +318,11 @@ try {
   const latency = { load_tps: moderate, n: lat.length, p50_ms: percentile(lat, 50), p90_ms: percentile(lat, 90), p99_ms: percentile(lat, 99), committed_tps: mod.row.committed_tps, cdf_ms: Array.from({ length: 101 }, (_, p) => percentile(lat, p)) };
   log(`latency at ${moderate} tx/s: ${JSON.stringify({ ...latency, cdf_ms: undefined })}`);
 
+  // Memory of the fresh grid, before the load steps: the baseline for the figures after them.
+  const pss_fresh = pssPerTab(tabs.length);
+  const heap_fresh = heapSummary(await workerHeapsMb(browser));
+  log(`fresh grid: PSS ${pss_fresh.mean_mb} MB per tab; node workers' V8 heap ${heap_fresh.mean_mb} MB mean, ${heap_fresh.max_mb} MB largest`);
+
   // 3. Throughput at increasing offered load.
   const steps = (arg('steps') ?? (quick ? '100,200,500,1000,1500,2000' : '25,50,100,200,400,700,1000,1400,2000')).split(',').map(Number);
   const seconds = Number(arg('seconds') ?? (quick ? 4 : 10));
@@ -346,6 +352,8 @@ try {
   // Memory right after the heaviest load: PSS of each tab's renderer (its page and its worker).
   const pss_loaded = pssPerTab(tabs.length);
   log(`PSS after the load steps: ${pss_loaded.total_mb} MB in ${pss_loaded.renderers} renderers for ${pss_loaded.tabs} tabs, ${pss_loaded.mean_mb} MB per tab; largest renderer ${pss_loaded.max_mb} MB`);
+  const heap_loaded = heapSummary(await workerHeapsMb(browser));
+  log(`node workers' V8 heap after the load steps: ${heap_loaded.mean_mb} MB mean, ${heap_loaded.max_mb} MB largest`);
 
   // 4. Failover: the leader's tab closed (its pagehide hands leadership on), then the
   // leader's worker killed without warning; time until a new transaction commits. Two trials
@@ -412,7 +420,8 @@ try {
     latency,
     failover_trials_ms: trials,
     failover_worker_killed_ms: crashTrials,
-    pss_mb_per_tab: { after_load: pss_loaded, end: pss_end },
+    pss_mb_per_tab: { fresh: pss_fresh, after_load: pss_loaded, end: pss_end },
+    worker_heap_mb: { fresh: heap_fresh, after_load: heap_loaded },
     page_heap_bytes: mem.map((m) => m.heap),
     storage_bytes: mem.map((m) => m.storage),
     chain_height: height,
@@ -465,7 +474,7 @@ try {
     '',
     '## Memory',
     '',
-    `PSS per tab (the PSS of all the browser's renderer processes, from /proc, over the open tabs): after the load steps ${pss_loaded.mean_mb} MB (largest renderer ${pss_loaded.max_mb} MB); at the end ${pss_end.mean_mb} MB over ${pss_end.tabs} tabs (largest ${pss_end.max_mb} MB). Page heap per tab: ${mem.map((m) => (m.heap ? `${Math.round(m.heap / 1e6)} MB` : '—')).join(', ')}; storage per node: ${mem.map((m) => (m.storage ? `${Math.round(m.storage / 1e3)} kB` : '—')).join(', ')} at height ${height}.`,
+    `PSS per tab (the PSS of all the browser's renderer processes, from /proc, over the open tabs): after the load steps ${pss_loaded.mean_mb} MB (largest renderer ${pss_loaded.max_mb} MB); at the end ${pss_end.mean_mb} MB over ${pss_end.tabs} tabs (largest ${pss_end.max_mb} MB); on the fresh grid before the load steps ${pss_fresh.mean_mb} MB. The node workers' V8 heap (DevTools' Runtime.getHeapUsage): ${heap_fresh.mean_mb} MB mean (largest ${heap_fresh.max_mb}) fresh, ${heap_loaded.mean_mb} MB mean (largest ${heap_loaded.max_mb}) after the load steps. Page heap per tab: ${mem.map((m) => (m.heap ? `${Math.round(m.heap / 1e6)} MB` : '—')).join(', ')}; storage per node: ${mem.map((m) => (m.storage ? `${Math.round(m.storage / 1e3)} kB` : '—')).join(', ')} at height ${height}.`,
     '',
     ...(sync
       ? [
