@@ -50,6 +50,8 @@ export function testControls(node: GridNode) {
   let importing: ChainBundle | null = null;
   /** The last submitMany call's turn: calls submit in the order they arrived. */
   let submitting: Promise<void> = Promise.resolve();
+  /** submitMany batches handed over and not yet submitted (being checked, or waiting for their turn). */
+  let batchesQueued = 0;
 
   return {
     /**
@@ -161,12 +163,16 @@ export function testControls(node: GridNode) {
      * and submitted like transactions a peer relays (WebCrypto first, then the core; to the
      * leader from here). When the call arrived, and how many were accepted or refused why.
      */
-    async submitMany(txs: string[]): Promise<{ at: number; ok: number; refused: Record<string, number> }> {
+    async submitMany(txs: string[]): Promise<{ at: number; ok: number; oks: string; refused: Record<string, number> }> {
       const at = Date.now();
       const r = ctx.replica;
       if (!r) throw new Error('no grid yet');
-      // A saturated grid refuses the whole batch before any signature is checked (ADMISSION).
-      if (r.busy(at)) return { at, ok: 0, refused: { busy: Math.min(txs.length, 5000) } };
+      // A saturated grid refuses the whole batch before any signature is checked (ADMISSION),
+      // and so does an entry whose worker has two batches still to check: the backlog of a
+      // CPU-starved entry stays bounded before its transactions even count as waiting.
+      const n = Math.min(txs.length, 5000);
+      if (r.busy(at) || batchesQueued >= 2) return { at, ok: 0, oks: '0'.repeat(n), refused: { busy: n } };
+      batchesQueued++;
       const bytes = txs.slice(0, 5000).map(fromBase64url);
       // Signatures are checked at once; submitting waits for the calls before (sequence order).
       const checked = node.driver.pre.prime(bytes.flatMap((b) => node.driver.pre.sigsOfTx(b)));
@@ -176,18 +182,33 @@ export function testControls(node: GridNode) {
       try {
         await Promise.all([checked, turn]);
         let ok = 0;
+        let oks = '';
         const refused: Record<string, number> = {};
         const now = Date.now();
         for (const b of bytes) {
           const res = r.submit(b, now, { entry: true }); // the benchmark's clients: admission control applies
+          oks += res.ok ? '1' : '0';
           if (res.ok) ok++;
           else refused[res.code] = (refused[res.code] ?? 0) + 1;
         }
         ctx.kick();
-        return { at, ok, refused };
+        return { at, ok, oks, refused };
       } finally {
+        batchesQueued--;
         done();
       }
+    },
+
+    /** How many of these transactions are committed with a failed receipt (the load generator's check). */
+    benchFailed(ids: string[]): number {
+      let n = 0;
+      for (const id of ids.slice(0, 50_000)) if (ctx.replica?.receipts.get(id)?.receipt.ok === false) n++;
+      return n;
+    },
+
+    /** The next sequence number of each account, as this node's state and mempool see it (the load generator). */
+    benchSeqs(ids: NodeId[]): number[] {
+      return ids.slice(0, 10_000).map((id) => ctx.replica?.nextSeq(id) ?? 0);
     },
 
     /**
@@ -204,11 +225,11 @@ export function testControls(node: GridNode) {
       const has = (id: NodeId) => !!ctx.replica?.state.members.get(id);
       for (const { pub, member } of ids) if (!has(member)) await node.outbox.submit({ kind: 'admit', member, pub, role: 'prosumer', invite: null, name: `bench ${member.slice(0, 6)}` });
       // One membership change per block: wait for all of them before minting.
-      for (let i = 0; i < 600 && !ids.every((x) => has(x.member)); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 1800 && !ids.every((x) => has(x.member)); i++) await new Promise((r) => setTimeout(r, 100));
       for (const { member } of ids) if (has(member) && ctx.replica!.state.members.get(member)!.balance < amount) await node.outbox.submit({ kind: 'mint', to: member, amount, ref: 'bench' });
       const funded = () => ids.filter((x) => (ctx.replica?.state.members.get(x.member)?.balance ?? 0) >= amount).length;
       // (Twenty mints commit in a block or two; on a loaded machine, allow a minute.)
-      for (let i = 0; i < 600 && funded() < ids.length; i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 1800 && funded() < ids.length; i++) await new Promise((r) => setTimeout(r, 100));
       return funded();
     },
 

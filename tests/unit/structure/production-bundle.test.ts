@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 /** Names only the test controls define (their API methods and the module itself). */
-const HOOKS = ['setFaults', 'injectRaw', 'signOnly', 'sendTxTo', 'txOccurrences', 'appliedAt', 'loadTransfers', 'benchVerify', 'benchImportChain', 'attackConsensus', 'submitMany', 'benchAdmit', 'test-controls'];
+const HOOKS = ['setFaults', 'injectRaw', 'signOnly', 'sendTxTo', 'txOccurrences', 'appliedAt', 'loadTransfers', 'benchVerify', 'benchImportChain', 'attackConsensus', 'submitMany', 'benchAdmit', 'benchSeqs', 'benchFailed', 'test-controls'];
 
 function build(mode: 'production' | 'test'): string {
   const out = mkdtempSync(join(tmpdir(), `gridledger-${mode}-`));
