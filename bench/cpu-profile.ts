@@ -2,9 +2,10 @@
 // one node's worker while a headless grid is under load. Attaches to the worker through the
 // Chrome DevTools Protocol (auto-attach to the page's targets), samples with V8's profiler,
 // writes bench-results/profile-<who>.cpuprofile (open it in Chromium's DevTools, Performance
-// panel) and prints the functions with the most inclusive and self time. Build unminified
-// first for readable names: `npx vite build --minify false` (the next `npm start` or
-// `npm run bench` rebuilds only when sources change, so rebuild afterwards if you care).
+// panel) and prints the functions with the most inclusive and self time. It serves the test
+// build (dist-test/); build it unminified first for readable names:
+// `npx vite build --mode test --outDir dist-test --minify false` (the benchmarks rebuild it only
+// when sources change, so rebuild afterwards if you care).
 import { chromium, type CDPSession } from '@playwright/test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -87,8 +88,9 @@ let tabs: Tab[] = [];
 try {
   ({ tabs } = await buildGrid(browser, `http://127.0.0.1:${port}/`, nodes));
   for (const t of tabs.slice(1)) await call(tabs[0]!.page, 'submit', { kind: 'mint', to: t.id, amount: 1_000_000_000, ref: 'profile' });
+  console.log(`grid of ${nodes} tabs up; admitting the load generator's members…`);
   const load = await PresignedLoad.create(tabs, 20);
-  await load.offer(rate, 2); // warm up (and sign) before profiling
+  await load.offer(rate, 2); // warm up before profiling
   await new Promise((r) => setTimeout(r, 3000));
   const roles = await Promise.all(tabs.map(async (t) => (await status(t.page)).raft_role));
   const li = roles.indexOf('leader');
@@ -97,7 +99,7 @@ try {
   await send('Profiler.enable');
   await send('Profiler.setSamplingInterval', { interval: 200 });
   await send('Profiler.start');
-  // The load: transfers signed in Node ahead of time (bench/presigned.ts), so the profile shows the node, not the generator.
+  // The load: transfers signed in Node (bench/presigned.ts), so the profile shows the node, not a signing tab.
   const o = await load.offer(rate, seconds);
   const { profile } = (await send('Profiler.stop')) as { profile: Profile };
   console.log(`offered ${o.offered}, submitted ${o.submitted}, accepted ${o.accepted}, refused ${JSON.stringify(o.refused)}`);
