@@ -1165,11 +1165,9 @@ export class Replica {
         }
         continue;
       }
-      // Not in the pool: in one of this leader's blocks on its way, or a pool lost to a restart.
-      if (!tx) {
-        if (leader !== this.id) this.#local.delete(id);
-        continue;
-      }
+      // Not in the pool: in a block this node proposed while it led, on its way; kept followed,
+      // since a truncated block gives it back to the pool (then it is handed on from there).
+      if (!tx) continue;
       if (leader === null || leader === this.id || now_ms - w.sent_ms < ADMISSION.resend_ms || resend.length >= ADMISSION.resend_max_txs) continue;
       if (this.#precheck(tx)) {
         // Its sequence number was used meanwhile (or its sender left): it can never apply.

@@ -193,5 +193,32 @@ describe('admission control', () => {
       expect(entry.waiting).toBe(0);
       expect(entry.mempool.size).toBe(0);
     });
+    it('a leader that loses its block with its own transaction in it hands the transaction to the next leader', async () => {
+      const net = await grid({ params: { block_max_txs: 500 } });
+      const [oldLeader, , nextLeader] = net.ids as [string, string, string];
+      const r0 = net.replica(oldLeader);
+      const t0 = net.clock(oldLeader);
+      const mine = net.tx(1, { kind: 'transfer', to: net.ids[2], amount: 1, memo: 'mine' });
+      net.isolate(oldLeader); // its block with the transfer never leaves it
+      expect(r0.submit(mine.bytes, t0, { local: true }).ok).toBe(true);
+      net.settle();
+      expect(r0.mempool.has(mine.id)).toBe(false); // taken into its own block
+      net.tick(40, [net.ids[1]!, nextLeader]); // the other two time out and elect one of them
+      const leader = net.replica(nextLeader).raft.leader!;
+      expect([net.ids[1], nextLeader]).toContain(leader);
+      net.submit(leader, { kind: 'transfer', to: net.ids[1], amount: 1, memo: 'another' }); // the height's new block
+      net.tick(20, [oldLeader]); // alone, it steps down (check quorum)
+      expect(r0.raft.role).not.toBe('leader');
+      r0.resendWaiting(net.clock(oldLeader)); // the transfer is in no pool here: still followed
+      net.heal();
+      net.tick(30);
+      expect(r0.raft.leader).not.toBe(oldLeader);
+      expect(r0.raft.leader).not.toBe(null);
+      expect(r0.mempool.has(mine.id)).toBe(true); // the truncated block gave it back
+      r0.resendWaiting(net.clock(oldLeader) + ADMISSION.resend_ms);
+      net.settle();
+      expect(net.replica(leader).receipts.get(mine.id)?.receipt.ok).toBe(true);
+      expect(r0.waiting).toBe(0);
+    });
   });
 });
