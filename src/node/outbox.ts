@@ -1,5 +1,6 @@
-// This node's own transactions: signing with its key, submitting to the replica, handing
-// them to the leader (or to every peer while there is none) and resending until committed.
+// This node's own transactions: signing with its key and submitting to the replica, which
+// hands them to the leader and again until applied (Replica.resendWaiting); here, handing them
+// to every peer while no leader is reachable, and submitting again one the pool lost.
 // The page's submit calls end here; so do the market's and the desks'.
 import { signTx, TxError, type TxBody } from '../core/tx.js';
 import { preflight, type Verdict } from '../core/preflight.js';
