@@ -124,6 +124,8 @@ export interface NodeStatus {
   bytes_out: number;
   balance: number;
   mempool: number;
+  /** This node's own transactions not yet applied (admission control, Replica.waiting). */
+  waiting: number;
   interval: number;
   time_ms: number;
   rejected: Record<string, number>;

@@ -90,6 +90,7 @@ export class Views {
       bytes_out: sent.bytes,
       balance: me?.balance ?? 0,
       mempool: r?.mempool.size ?? 0,
+      waiting: r?.waiting ?? 0,
       interval: state ? currentInterval(state) : 0,
       time_ms: state?.time_ms ?? 0,
       rejected: { ...ctx.rejected },
